@@ -1,0 +1,296 @@
+"""YAML → Spec, with every problem located at file:line:col of the YAML the user wrote.
+
+PyYAML's node graph keeps marks; we build plain data from it ourselves (rejecting duplicate
+keys and alias bombs on the way), remember the mark of every key and value by path, and map
+Pydantic's error locations back onto those paths.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from devenv.errors import DevenvError, Problem, SpecError
+from devenv.spec import NAME_RE, Spec, clash_location
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 20_000
+MAX_DEPTH = 40
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A validated spec and the file it came from (shared paths are relative to it)."""
+
+    path: Path
+    spec: Spec
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+@dataclass
+class _Marks:
+    values: dict[Loc, tuple[int, int]]
+    keys: dict[Loc, tuple[int, int]]
+
+    def value(self, loc: Loc) -> tuple[int, int]:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.values:
+                return self.values[loc[:end]]
+        return (1, 1)
+
+    def key(self, loc: Loc) -> tuple[int, int]:
+        return self.keys.get(loc) or self.value(loc)
+
+
+class _Located(Exception):
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message = line, col, message
+
+
+def _pos(mark: yaml.Mark | None) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+class _Builder:
+    """Turns a composed node graph into plain data, recording marks and refusing bombs."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.marks = _Marks({}, {})
+        self.count = 0
+
+    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
+            line, col = _pos(node.start_mark)
+            raise _Located(line, col, "YAML expands to too many nodes (an alias bomb?); refusing")
+        self.marks.values.setdefault(loc, _pos(node.start_mark))
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    line, col = _pos(key_node.start_mark)
+                    raise _Located(line, col, "a key must be a plain value, not a list or mapping")
+                key = self.loader.construct_object(key_node)
+                if key in out:
+                    line, col = _pos(key_node.start_mark)
+                    raise _Located(line, col, f"duplicate key {key!r}")
+                self.marks.keys[(*loc, key)] = _pos(key_node.start_mark)
+                out[key] = self.build(value_node, (*loc, key), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise _Located(1, 1, "is a directory, not a spec file") from None
+    except OSError as exc:
+        raise _Located(1, 1, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise _Located(1, 1, f"file is {len(data)} bytes; specs are limited to 1 MiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _Located(line, col, "file is not UTF-8 text") from None
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise _Located(1, 1, "file is empty; a spec needs at least a base or a name")
+    return text
+
+
+def _parse(text: str) -> tuple[Any, _Marks]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Located(1, 1, "file is empty")
+        builder = _Builder(loader)
+        data = builder.build(node)
+        return data, builder.marks
+    except yaml.MarkedYAMLError as exc:
+        line, col = _pos(exc.problem_mark or exc.context_mark)
+        raise _Located(line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise _Located(1, 1, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The known keys of the model that sits at `loc`, for 'did you mean' suggestions."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = field.annotation
+        while typing.get_args(current):
+            args = [a for a in typing.get_args(current) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            current = models[0] if models else args[-1]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_TYPE_WORDS = {
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+    "string_type": "expected a string",
+    "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected a whole number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+}
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, loc = err["type"], tuple(err["loc"])
+    where = _dotted(loc)
+    if kind == "value_error":
+        text = str(err["msg"]).removeprefix("Value error, ")
+        return f"{where}: {text}" if where else text
+    if kind in _TYPE_WORDS:
+        return f"{where}: {_TYPE_WORDS[kind]}, got {err['input']!r}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{where}: {err['input']!r} is out of range ({err['msg'].lower()})"
+    if kind == "literal_error":
+        return f"{where}: {err['input']!r} is not allowed; {err['msg'].lower()}"
+    if kind == "missing":
+        return f"missing required key {_dotted(loc)!r}"
+    return f"{where}: {err['msg']}"
+
+
+def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors():
+        loc: Loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            known = _fields_at(Spec, loc[:-1])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+            line, col = marks.key(loc)
+            problems.append(Problem(path, line, col, f"unknown key {key!r}{hint}"))
+            continue
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+            line, col = marks.key(loc)
+        else:
+            line, col = marks.value(loc)
+        if err["type"] == "missing":
+            line, col = marks.value(loc[:-1])
+        if err["type"] == "value_error":
+            clash = clash_location(str(err["msg"]).removeprefix("Value error, "))
+            if clash:
+                line, col = marks.value((*loc, clash[0], clash[1]))
+        problems.append(Problem(path, line, col, _message({**err, "loc": loc})))
+    return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
+
+
+def load_file(path: Path) -> SpecFile:
+    """Load one spec; raises SpecError listing every problem in it."""
+    shown = str(path)
+    try:
+        data, marks = _parse(_read_text(path))
+    except _Located as exc:
+        raise SpecError([Problem(shown, exc.line, exc.col, exc.message)]) from None
+    if not isinstance(data, dict):
+        raise SpecError([Problem(shown, 1, 1, "a spec must be a mapping of keys to values")])
+    if "name" not in data:
+        stem = path.stem
+        if not NAME_RE.fullmatch(stem):
+            msg = f"file name {stem!r} is not a valid env name; add a 'name:' key"
+            raise SpecError([Problem(shown, 1, 1, msg)])
+        data = {"name": stem, **data}
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_problems(shown, exc, marks)) from None
+    return SpecFile(path.resolve(), spec)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Spec files named by the user: files as given, directories by their *.yaml/*.yml."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            specs = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not specs:
+                raise DevenvError(f"{raw}: no *.yaml or *.yml spec files in this folder")
+            found.extend(specs)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise DevenvError(f"{raw}: no such file or folder")
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
+    """Load every spec under `paths`; raises one SpecError with all problems of all files."""
+    problems: list[Problem] = []
+    loaded: list[SpecFile] = []
+    seen: dict[str, Path] = {}
+    for path in discover(paths):
+        try:
+            spec_file = load_file(path)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        name = spec_file.spec.name
+        if name in seen:
+            line, col = _name_position(path)
+            msg = f"env name {name!r} is already used by {seen[name]}"
+            problems.append(Problem(str(path), line, col, msg))
+            continue
+        seen[name] = path
+        loaded.append(spec_file)
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def _name_position(path: Path) -> tuple[int, int]:
+    data, marks = _parse(_read_text(path))
+    return marks.value(("name",)) if isinstance(data, dict) and "name" in data else (1, 1)

@@ -1,0 +1,168 @@
+"""Spec → Dockerfile and build context, and the build hash over them. Pure: no engine.
+
+One Jinja environment (StrictUndefined, an ``sh`` filter for shell quoting); values reach
+the Dockerfile only as JSON strings (``RUN ["/bin/sh", "-c", …]``) or shell-quoted words,
+so nothing in a spec can start a new Dockerfile instruction or an unintended command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from devenv.spec import Base, Spec
+
+CONTEXT_FILES = ("devenv-entrypoint", "devenv-sshd.conf")
+HASH_VERSION = "devenv-build-v1"
+
+
+def templates_dir() -> Path:
+    """Installed wheels carry templates inside the package; a checkout has them at the top."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "Dockerfile.j2").is_file():
+            return candidate
+    raise FileNotFoundError("devenv's templates/ folder is missing from this installation")
+
+
+@lru_cache(maxsize=1)
+def _environment():  # type: ignore[no-untyped-def]
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["sh"] = shlex.quote
+    env.filters["tojson"] = lambda value: json.dumps(value, ensure_ascii=True)
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What goes into an image: the Dockerfile, the files it copies, and their hash."""
+
+    dockerfile: str
+    files: dict[str, bytes]
+    build_hash: str
+
+    @property
+    def short_hash(self) -> str:
+        return self.build_hash[:12]
+
+
+def base_ref(base: Base) -> str:
+    """The image the Dockerfile starts FROM: the plain name, or the bootstrapped tag."""
+    if base.bootstrap:
+        return f"devenv-base/{base.bootstrap}-{base_recipe_hash(base)[:12]}"
+    assert base.image is not None
+    return base.image
+
+
+def base_recipe_hash(base: Base) -> str:
+    """A machine-independent name for a bootstrapped base: its suite, mirror and variant."""
+    recipe = json.dumps([base.bootstrap, base.mirror, base.variant])
+    return hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def base_identity(base: Base, image_id: str | None, repo_digests: list[str]) -> str:
+    """How the hash names the base: recipe, else registry digest, else local ID, else ref."""
+    if base.bootstrap:
+        return f"recipe:{base_recipe_hash(base)}"
+    digests = sorted(d.split("@", 1)[1] for d in repo_digests if "@" in d)
+    if digests:
+        return f"digest:{digests[0]}"
+    if image_id:
+        return f"id:{image_id}"
+    return f"ref:{base.image}"
+
+
+def mirror_script(mirror: str) -> str:
+    """Point every archive line (not security) of both apt source formats at `mirror`."""
+    return (
+        f"m={shlex.quote(mirror)}; "
+        "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list "
+        "/etc/apt/sources.list.d/*.sources; do "
+        '[ -f "$f" ] || continue; '
+        'sed -i -E "s#(https?|ftp)://[^[:space:]]+/(debian|ubuntu)/?'
+        '([[:space:]]|\\$)#${m}\\3#g" "$f"; '
+        "done"
+    )
+
+
+def user_script(name: str) -> str:
+    quoted = shlex.quote(name)
+    return (
+        f"id -u {quoted} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "
+        f"--user-group {quoted}"
+    )
+
+
+SSHD_SCRIPT = (
+    "rm -f /etc/ssh/ssh_host_*; mkdir -p /run/sshd /etc/devenv/ssh; "
+    "grep -q '^Include /etc/ssh/sshd_config.d/' /etc/ssh/sshd_config || "
+    "sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config"
+)
+
+
+def packages_for(spec: Spec) -> list[str]:
+    """The spec's packages plus what its features need (openssh-server for sshd)."""
+    packages = list(spec.apt.packages)
+    if spec.sshd and not any(p.split("=")[0] == "openssh-server" for p in packages):
+        packages.append("openssh-server")
+    return packages
+
+
+def render_dockerfile(spec: Spec) -> str:
+    user = spec.user.name if spec.user and spec.user.name != "root" else None
+    return str(
+        _environment()
+        .get_template("Dockerfile.j2")
+        .render(
+            name=spec.name,
+            base_ref=base_ref(spec.base),
+            apt_mirror=spec.apt.mirror,
+            mirror_script=mirror_script(spec.apt.mirror) if spec.apt.mirror else "",
+            packages=packages_for(spec),
+            user=user,
+            user_script=user_script(user) if user else "",
+            sshd=spec.sshd is not None,
+            sshd_script=SSHD_SCRIPT,
+            run=spec.run,
+        )
+    )
+
+
+def build_hash(dockerfile: str, files: dict[str, bytes], base_id: str) -> str:
+    digest = hashlib.sha256(HASH_VERSION.encode() + b"\0" + base_id.encode() + b"\0")
+    digest.update(b"Dockerfile\0" + dockerfile.encode() + b"\0")
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()
+
+
+def render(spec: Spec, base_id: str | None = None) -> Rendered:
+    """Render the image recipe; `base_id` from base_identity() (default: the base's name)."""
+    dockerfile = render_dockerfile(spec)
+    folder = templates_dir()
+    files = {name: (folder / name).read_bytes() for name in CONTEXT_FILES}
+    if spec.sshd is None:
+        files.pop("devenv-sshd.conf")
+    identity = base_id or base_identity(spec.base, None, [])
+    return Rendered(dockerfile, files, build_hash(dockerfile, files, identity))
+
+
+def image_repo(name: str) -> str:
+    return f"devenv/{name}"
+
+
+def image_tag(name: str, rendered_hash: str) -> str:
+    return f"{image_repo(name)}:{rendered_hash[:12]}"

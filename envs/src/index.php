@@ -1,0 +1,1 @@
+<?php echo "Hello from devenv, PHP " . PHP_VERSION . "\n";
