@@ -80,6 +80,188 @@ def schema() -> None:
     sys.stdout.write(schema_text())
 
 
+Prune = Annotated[
+    bool, typer.Option("--prune", help="Also remove devenv envs whose spec left these folders.")
+]
+
+
+def _confirm_destructive(what: list[str], yes: bool) -> None:
+    """Ask on a TTY; without one, proceed only with --yes."""
+    if yes or not what:
+        return
+    listing = "; ".join(what)
+    if not sys.stdin.isatty():
+        fail(f"devenv: this would {listing}; rerun with --yes to proceed (no TTY to ask)")
+    if not typer.confirm(f"This will {listing}. Proceed?", default=False):
+        fail("devenv: nothing changed")
+
+
+def _report_problems(problems: list) -> None:
+    for problem in problems:
+        sys.stderr.write(f"{problem}\n")
+
+
+@app.command()
+def plan(
+    paths: Paths,
+    as_json: Json = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
+    ] = False,
+    prune: Prune = False,
+) -> None:
+    """Show what apply would do, and why, touching nothing."""
+    from devenv import ui
+    from devenv.workflow import open_session
+
+    session = open_session(paths)
+    _report_problems(session.problems)
+    the_plan = session.plan(prune)
+    if as_json:
+        ui.print_json(the_plan.to_json())
+    else:
+        ui.print_plan(the_plan)
+    for name, message in session.failures.items():
+        sys.stderr.write(f"devenv: {name}: {message}\n")
+    if session.problems or session.failures:
+        raise typer.Exit(1)
+    if detailed_exitcode and (the_plan.has_changes or the_plan.conflicts):
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(paths: Paths, yes: Yes = False, as_json: Json = False, prune: Prune = False) -> None:
+    """Make the engine match the specs: build, create, replace, start."""
+    import json
+
+    from devenv import ui
+    from devenv.apply import Applier, Outcome, terminate_as_interrupt
+    from devenv.workflow import open_session
+
+    terminate_as_interrupt()
+    session = open_session(paths)
+    _report_problems(session.problems)
+    the_plan = session.plan(prune)
+    if not as_json:
+        ui.print_plan(the_plan)
+    _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
+    reporter = ui.ConsoleReporter()
+    with reporter.live():
+        outcomes = Applier(session.engine, session.host, reporter).apply(
+            the_plan, session.desired, session.observed
+        )
+    outcomes += [Outcome(name, False, message) for name, message in session.failures.items()]
+    if as_json:
+        ui.print_json(json.dumps([o.__dict__ for o in outcomes], indent=2))
+    else:
+        ui.print_outcomes(outcomes)
+    if session.problems or not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    paths: Annotated[list[str] | None, typer.Argument(help="Limit to these specs.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Every devenv env on the engine: state, image, published ports, drift."""
+    import json
+
+    from devenv import ui
+    from devenv.status import collect
+
+    rows = collect(paths or [])
+    if as_json:
+        ui.print_json(json.dumps([row.to_dict() for row in rows], indent=2))
+    else:
+        ui.print_status(rows)
+
+
+def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
+    """(env, container id) for each spec's live, devenv-owned container."""
+    from devenv.engine import Engine
+    from devenv.loader import load_all
+
+    names = [s.spec.name for s in load_all(paths)]
+    observed = Engine().observe(names)
+    found = []
+    for name in names:
+        live = observed.named(name)
+        if live is None or not live.owned:
+            sys.stderr.write(f"devenv: {name}: no devenv container (apply it first)\n")
+            continue
+        found.append((name, live.id))
+    return found
+
+
+def _lifecycle(paths: list[str], verb: str) -> None:
+    from devenv.engine import Engine
+
+    engine = Engine()
+    targets = _containers_of(paths)
+    for name, container in targets:
+        getattr(engine, verb)(container)
+        sys.stdout.write(f"{name}: {verb}ed\n".replace("stoped", "stopped"))
+    if not targets:
+        raise typer.Exit(1)
+
+
+@app.command()
+def start(paths: Paths) -> None:
+    """Start stopped envs."""
+    _lifecycle(paths, "start")
+
+
+@app.command()
+def stop(paths: Paths) -> None:
+    """Stop envs (apply starts them again: the spec says they run)."""
+    _lifecycle(paths, "stop")
+
+
+@app.command()
+def restart(paths: Paths) -> None:
+    """Restart envs."""
+    _lifecycle(paths, "restart")
+
+
+@app.command()
+def destroy(
+    paths: Paths,
+    yes: Yes = False,
+    images: Annotated[
+        bool, typer.Option("--images", help="Also remove their devenv images.")
+    ] = False,
+) -> None:
+    """Remove envs' containers. Shared folders and volumes are never touched."""
+    from devenv.destroy import destroy as run_destroy
+    from devenv.destroy import targets
+
+    found = targets(paths)
+    what = [f"remove container {t.env}" for t in found if t.container]
+    if images:
+        what += [f"remove image {ref}" for t in found for ref in t.images]
+    _confirm_destructive(what, yes)
+    for line in run_destroy(found, images):
+        sys.stdout.write(line + "\n")
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def shell(
+    path: OnePath,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="Run this instead of a shell.")
+    ] = None,
+) -> None:
+    """A shell in the env (as its user, in its workdir), or CMD with its exit code."""
+    from devenv.enter import enter
+
+    argv = list(command or [])
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    raise typer.Exit(enter(path, argv))
+
+
 def _die(message: str, code: int = 1) -> NoReturn:
     sys.stderr.write(message.rstrip("\n") + "\n")
     sys.exit(code)

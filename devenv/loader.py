@@ -122,7 +122,13 @@ def _read_text(path: Path) -> str:
 
 
 def _parse(text: str) -> tuple[Any, _Marks]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character up front
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        msg = f"character {exc.character:#06x} is not allowed in YAML (is this a binary file?)"
+        raise _Located(line, col, msg) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -135,6 +141,9 @@ def _parse(text: str) -> tuple[Any, _Marks]:
         raise _Located(line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise _Located(1, 1, f"YAML error: {exc}") from None
+    except RecursionError:
+        line, col = _pos(loader.get_mark())
+        raise _Located(line, col, "YAML is nested too deeply; refusing") from None
     finally:
         loader.dispose()
 
@@ -267,8 +276,8 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return list(unique.values())
 
 
-def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
-    """Load every spec under `paths`; raises one SpecError with all problems of all files."""
+def load_tolerant(paths: Sequence[str | Path]) -> tuple[list[SpecFile], list[Problem]]:
+    """Every valid spec under `paths`, and the problems of the others (and of name clashes)."""
     problems: list[Problem] = []
     loaded: list[SpecFile] = []
     seen: dict[str, Path] = {}
@@ -286,6 +295,12 @@ def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
             continue
         seen[name] = path
         loaded.append(spec_file)
+    return loaded, problems
+
+
+def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
+    """Load every spec under `paths`; raises one SpecError with all problems of all files."""
+    loaded, problems = load_tolerant(paths)
     if problems:
         raise SpecError(problems)
     return loaded

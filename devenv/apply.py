@@ -1,0 +1,347 @@
+"""Runs a Plan's actions, env by env, in a safe order; decides nothing itself.
+
+Replacement is create-before-destroy: build first, create the new container beside the
+old one, then swap them with signals held off, so an interrupt leaves the old or the new
+env running, never neither. Envs are locked, so two applies never swap the same env.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devenv.desired import DesiredEnv, desire
+from devenv.engine import Engine
+from devenv.errors import ConflictError, DevenvError, Interrupted
+from devenv.host import Host, host_path
+from devenv.observed import Observed
+from devenv.plan import Action, Plan
+from devenv.render import base_ref
+
+LOCK_WAIT_SECONDS = 600
+
+
+@dataclass
+class Outcome:
+    env: str
+    ok: bool
+    message: str
+
+
+class Reporter:
+    """What the applier tells the user; the CLI passes a rich one, tests a silent one."""
+
+    def step(self, env: str, message: str) -> None: ...
+
+    def build_line(self, env: str, line: str) -> None: ...
+
+    def waiting(self, env: str) -> None: ...
+
+
+@contextlib.contextmanager
+def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """One apply per env at a time, across processes; the second waits for the first."""
+    folder = host.state_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise DevenvError(f"{name}: another devenv is still applying it") from None
+                    time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM until the block ends, then act on them (a swap is atomic)."""
+    caught: list[int] = []
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda s, _f: caught.append(s)) for sig in handled}
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise Interrupted("interrupted; the env was left consistent (the swap finished first)")
+
+
+def terminate_as_interrupt() -> None:
+    """SIGTERM behaves like Ctrl-C, so every cleanup path runs for both."""
+
+    def raise_interrupt(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def port_taken(bind: str, port: int, protocol: str) -> bool:
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(want: DesiredEnv, observed: Observed) -> None:
+    """Refuse, before changing anything, host ports that someone else already holds."""
+    live = observed.named(want.name)
+    mine = {(p.bind, p.host, p.protocol) for p in live.ports} if live else set()
+    for port in want.spec_file.spec.ports:
+        if port.host is None or (port.bind, port.host, port.protocol) in mine:
+            continue
+        owner = next(
+            (
+                c
+                for c in observed.containers
+                if c.state == "running"
+                and any(p.host == port.host and p.protocol == port.protocol for p in c.ports)
+            ),
+            None,
+        )
+        if owner is not None and owner.name != want.name:
+            raise ConflictError(
+                f"{want.name}: host port {port.bind}:{port.host} is already taken "
+                f"by container {owner.name!r}"
+            )
+        if port_taken(port.bind, port.host, port.protocol):
+            raise ConflictError(
+                f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
+            )
+
+
+def prepare_host(want: DesiredEnv, host: Host) -> None:
+    """Shared folders exist (created for the user unless `create: false`), keys are in place."""
+    spec_file = want.spec_file
+    for shared in spec_file.spec.shared:
+        path = host_path(spec_file, shared.host)
+        if path.exists():
+            if not path.is_dir():
+                raise DevenvError(f"{want.name}: shared folder {path} exists but is not a folder")
+            continue
+        if not shared.create:
+            raise DevenvError(
+                f"{want.name}: shared folder {path} does not exist (create: false)",
+                "create it, or drop `create: false` to let devenv make it",
+            )
+        owner = want.config["user"]
+        _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
+    if spec_file.spec.sshd is not None:
+        ssh_dir = host.env_dir(want.name) / "ssh"
+        ssh_dir.mkdir(parents=True, exist_ok=True)
+        ssh_dir.chmod(0o755)
+        keys = ssh_dir / "authorized_keys"
+        keys.write_text(want.keys)
+        keys.chmod(0o644)
+        _host_key(ssh_dir)
+
+
+def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
+    """mkdir -p; when devenv runs as root, the new folders belong to the box's user
+    (the sudo user's uid, or the uid the box maps to), so both sides can write."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    path.mkdir(parents=True)
+    sudo = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    owner = (int(sudo[0]), int(sudo[1])) if sudo[0] and sudo[1] else box_user
+    if owner and os.getuid() == 0:
+        for created in missing:
+            os.chown(created, *owner)
+
+
+def _host_key(ssh_dir: Path) -> None:
+    """The env's SSH host key lives here, outside the image, so rebuilds keep it."""
+    import shutil
+    import subprocess
+
+    key = ssh_dir / "ssh_host_ed25519_key"
+    if key.exists() or shutil.which("ssh-keygen") is None:
+        return  # the container's entrypoint makes one on first start
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "devenv-host", "-f", str(key)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class Applier:
+    def __init__(self, engine: Engine, host: Host, reporter: Reporter) -> None:
+        self.engine, self.host, self.reporter = engine, host, reporter
+
+    def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
+        """Apply each env's actions; one env's failure does not stop the others."""
+        outcomes: list[Outcome] = []
+        by_name = {d.name: d for d in desired}
+        for name in dict.fromkeys(a.env for a in plan.actions):
+            actions = plan.for_env(name)
+            if all(a.kind == "noop" for a in actions):
+                outcomes.append(Outcome(name, True, "no changes"))
+                continue
+            try:
+                with env_lock(self.host, name, lambda n=name: self.reporter.waiting(n)):
+                    message = self._apply_env(by_name.get(name), actions, observed)
+                outcomes.append(Outcome(name, True, message))
+            except DevenvError as exc:
+                outcomes.append(Outcome(name, False, str(exc)))
+        return outcomes
+
+    def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:
+        kinds = {a.kind for a in actions}
+        if "conflict" in kinds:
+            raise ConflictError(actions[0].reasons[0])
+        if want is None:  # orphans under --prune
+            for action in actions:
+                self._remove(action)
+            return "removed"
+        if kinds & {"create", "recreate"}:
+            check_ports(want, observed)
+        if "build" in kinds:
+            want = self._build(want, observed)
+        if kinds & {"create", "recreate", "start"}:
+            prepare_host(want, self.host)
+        done = []
+        for action in sorted(actions, key=lambda a: a.kind != "remove"):
+            if action.kind == "create":
+                self._create(want)
+                done.append("created")
+            elif action.kind == "recreate":
+                assert action.container
+                self._recreate(want, action.container)
+                done.append("recreated")
+            elif action.kind == "start":
+                assert action.container
+                self.reporter.step(want.name, "starting")
+                self.engine.start(action.container)
+                done.append("started")
+            elif action.kind == "remove":
+                self._remove(action)
+        if "build" in kinds:
+            done.insert(0, "built")
+        return ", ".join(done) or "cleaned up"
+
+    def _build(self, want: DesiredEnv, observed: Observed) -> DesiredEnv:
+        spec = want.spec_file.spec
+        if not want.base_present:
+            self._ensure_base(want)
+            images = self.engine.images()
+            want = desire(want.spec_file, Observed(observed.containers, images), self.host)
+            if any(want.image in image.tags for image in images):
+                return want
+        self.reporter.step(want.name, f"building {want.image}")
+        log = self.host.env_dir(want.name) / "build.log"
+        network = "host" if _uses_loopback(spec.apt.mirror) else None
+        self.engine.build(
+            want, log, lambda line: self.reporter.build_line(want.name, line), network
+        )
+        return want
+
+    def _ensure_base(self, want: DesiredEnv) -> None:
+        base = want.spec_file.spec.base
+        log = self.host.env_dir(want.name) / "bootstrap.log"
+        if base.bootstrap:
+            from devenv.bootstrap import bootstrap
+
+            self.reporter.step(want.name, f"bootstrapping {base.bootstrap} from {base.mirror}")
+            bootstrap(self.engine, base, log)
+            return
+        assert base.image is not None
+        try:
+            if base.registry_mirror:
+                source = mirror_ref(base.registry_mirror, base.image)
+                self.reporter.step(
+                    want.name, f"pulling {base.image} through {base.registry_mirror}"
+                )
+                self.engine.pull(source, as_ref=base_ref(base))
+            else:
+                self.reporter.step(want.name, f"pulling {base.image}")
+                self.engine.pull(base.image)
+        except DevenvError as exc:
+            raise DevenvError(
+                f"{want.name}: base image {base.image} is not on this engine and "
+                f"could not be pulled ({exc.message})",
+                "pull or load it, set base.registry_mirror, "
+                "or bootstrap it offline with base: {bootstrap: debian:SUITE, mirror: URL}",
+            ) from None
+
+    def _create(self, want: DesiredEnv) -> None:
+        self.reporter.step(want.name, "creating container")
+        env_dir = self.host.env_dir(want.name)
+        with signals_held():
+            container = self.engine.create(want, want.name, env_dir)
+            try:
+                self.engine.start(container)
+            except DevenvError:
+                self.engine.remove(container)
+                raise
+
+    def _recreate(self, want: DesiredEnv, old: str) -> None:
+        """Create-before-destroy: the old container runs until the new one is ready."""
+        self.reporter.step(want.name, "replacing container")
+        env_dir = self.host.env_dir(want.name)
+        staging = f"{want.name}.devenv-new"
+        retired = f"{want.name}.devenv-old"
+        with signals_held():
+            new = self.engine.create(want, staging, env_dir)
+            try:
+                self.engine.stop(old)
+                self.engine.rename(old, retired)
+                self.engine.rename(new, want.name)
+                self.engine.start(new)
+            except DevenvError:
+                self._roll_back(want.name, old, new)
+                raise
+            self.engine.remove(old)
+
+    def _roll_back(self, name: str, old: str, new: str) -> None:
+        """Put the old container back, running, under its own name."""
+        with contextlib.suppress(DevenvError):
+            self.engine.remove(new)
+        with contextlib.suppress(DevenvError):
+            self.engine.rename(old, name)
+        with contextlib.suppress(DevenvError):
+            self.engine.start(old)
+
+    def _remove(self, action: Action) -> None:
+        assert action.container
+        self.reporter.step(action.env, f"removing container {action.container[:12]}")
+        self.engine.remove(action.container)
+
+
+def mirror_ref(mirror: str, image: str) -> str:
+    """debian:bookworm through registry.example.com → registry.example.com/debian:bookworm."""
+    return f"{mirror.rstrip('/')}/{image}"
+
+
+def _uses_loopback(url: str | None) -> bool:
+    """Builds must use the host's network to reach a mirror on the host's loopback."""
+    if not url:
+        return False
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    return host in ("localhost", "[::1]") or host.startswith("127.")

@@ -1,0 +1,114 @@
+"""What each env should be on this host: image tag, container config, labels. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from devenv import __version__
+from devenv import labels as L
+from devenv.host import Host, authorized_keys, host_path
+from devenv.loader import SpecFile
+from devenv.observed import Observed
+from devenv.render import Rendered, base_identity, base_ref, image_tag, render
+
+SSH_DIR = "/etc/devenv/ssh"
+
+
+@dataclass(frozen=True)
+class DesiredEnv:
+    spec_file: SpecFile
+    rendered: Rendered
+    image: str
+    config: dict[str, Any] = field(hash=False)
+    config_hash: str
+    mounts: frozenset[str]
+    base_present: bool
+    keys: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec_file.spec.name
+
+    @property
+    def project(self) -> str:
+        return str(self.spec_file.folder)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            **L.extra_labels(),
+            L.MANAGED: "true",
+            L.ENV: self.name,
+            L.SPEC: str(self.spec_file.path),
+            L.PROJECT: self.project,
+            L.CONFIG: L.canonical_json(self.config),
+            L.CONFIG_HASH: self.config_hash,
+            L.BUILD_HASH: self.rendered.build_hash,
+            L.VERSION: __version__,
+        }
+
+
+def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, Any]:
+    """The container half of the spec, canonical: what a recreate (not a build) applies."""
+    spec = spec_file.spec
+    user = spec.user
+    return {
+        "spec": str(spec_file.path),
+        "ports": [_port(p.bind, p.host, p.container, p.protocol) for p in spec.ports],
+        "shared": [
+            f"{host_path(spec_file, s.host)}:{s.container}:{'ro' if s.readonly else 'rw'}"
+            for s in spec.shared
+        ],
+        "volumes": [f"{v.name}:{v.container}:{'ro' if v.readonly else 'rw'}" for v in spec.volumes],
+        "env": dict(spec.env),
+        "command": spec.command,
+        "workdir": spec.workdir,
+        "user": None
+        if user is None or user.name == "root"
+        else {
+            "name": user.name,
+            "uid": host.uid if user.uid is None else user.uid,
+            "gid": host.gid if user.gid is None else user.gid,
+        },
+        "sshd": None if spec.sshd is None else {"keys": hashlib.sha256(keys.encode()).hexdigest()},
+    }
+
+
+def _port(bind: str, host: int | None, container: int, protocol: str) -> str:
+    proto = "" if protocol == "tcp" else f"/{protocol}"
+    return f"{bind}:{host or ''}:{container}{proto}"
+
+
+def expected_mounts(config: dict[str, Any], host: Host, name: str) -> frozenset[str]:
+    """Mounts as the engine's listing shows them, to catch hand-made changes."""
+    mounts = {
+        f"bind:{entry.rsplit(':', 2)[0]}:{entry.rsplit(':', 2)[1]}:{entry.rsplit(':', 2)[2]}"
+        for entry in config["shared"]
+    }
+    mounts |= {f"volume:{entry}" for entry in config["volumes"]}
+    if config["sshd"]:
+        mounts.add(f"bind:{host.env_dir(name) / 'ssh'}:{SSH_DIR}:rw")
+    return frozenset(mounts)
+
+
+def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
+    spec = spec_file.spec
+    base = observed.image(base_ref(spec.base))
+    identity = base_identity(
+        spec.base, base.id if base else None, list(base.digests) if base else []
+    )
+    rendered = render(spec, identity)
+    keys = authorized_keys(spec_file, host.home)
+    config = container_config(spec_file, host, keys)
+    return DesiredEnv(
+        spec_file=spec_file,
+        rendered=rendered,
+        image=image_tag(spec.name, rendered.build_hash),
+        config=config,
+        config_hash=L.digest(config),
+        mounts=expected_mounts(config, host, spec.name),
+        base_present=base is not None,
+        keys=keys,
+    )

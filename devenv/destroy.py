@@ -1,0 +1,64 @@
+"""`devenv destroy`: remove envs' containers (and, if asked, their images).
+Shared folders and volumes are the user's data and are never touched here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from devenv import labels as L
+from devenv.engine import Engine
+from devenv.errors import DevenvError
+from devenv.loader import load_all
+from devenv.render import image_repo
+
+
+@dataclass
+class Target:
+    env: str
+    container: str | None
+    leftovers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
+    engine = engine or Engine()
+    names = [s.spec.name for s in load_all(paths)]
+    observed = engine.observe(names)
+    found = []
+    for name in names:
+        live = observed.named(name)
+        target = Target(name, live.id if live and live.owned else None)
+        if live and not live.owned:
+            target.note = (
+                f"a container named {name!r} exists that devenv did not create; left alone"
+            )
+        target.leftovers = [c.id for c in observed.of_env(name) if c.name != name]
+        prefix = f"{image_repo(name)}:"
+        target.images = sorted(
+            tag
+            for image in observed.images
+            if L.owned(image.labels)
+            for tag in image.tags
+            if tag.startswith(prefix)
+        )
+        found.append(target)
+    return found
+
+
+def destroy(found: list[Target], images: bool, engine: Engine | None = None) -> Iterator[str]:
+    engine = engine or Engine()
+    for target in found:
+        if target.note:
+            yield f"{target.env}: {target.note}"
+        for container in [*([target.container] if target.container else []), *target.leftovers]:
+            engine.remove(container)
+        yield f"{target.env}: {'removed' if target.container else 'no container'}"
+        if images:
+            for ref in target.images:
+                try:
+                    engine.remove_image(ref)
+                    yield f"{target.env}: removed image {ref}"
+                except DevenvError as exc:
+                    yield f"{target.env}: kept image {ref} ({exc.message})"

@@ -1,0 +1,264 @@
+"""The only module that imports docker: observe, pull, build, create, swap, remove.
+
+Every SDK or transport error leaves this module as one DevenvError sentence. Observation
+costs a constant number of listing calls however many envs and fields there are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from devenv import labels as L
+from devenv.desired import SSH_DIR, DesiredEnv
+from devenv.errors import BuildError, EngineError
+from devenv.observed import Observed, ObservedContainer, ObservedImage
+
+LOG_TAIL = 15
+
+
+def _engine_url() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _explain(exc: BaseException) -> str:
+    """The shortest true sentence about a transport or API failure."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    if isinstance(exc, PermissionError) or "Permission denied" in text:
+        return "permission denied"
+    if "No such file or directory" in text or "FileNotFoundError" in text:
+        return "no engine socket there"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Read timed out" in text or "timed out" in text:
+        return "the engine did not answer in time"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+@contextlib.contextmanager
+def engine_errors(what: str) -> Iterator[None]:
+    """Turn SDK/transport exceptions raised while doing `what` into one EngineError."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise EngineError(f"{what}: image not found ({_explain(exc)})") from None
+    except docker.errors.NotFound as exc:
+        raise EngineError(f"{what}: not found ({_explain(exc)})") from None
+    except docker.errors.APIError as exc:
+        raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise EngineError(
+            f"{what}: cannot reach the Docker engine at {_engine_url()} ({_explain(exc)})",
+            "start it (e.g. `sudo systemctl start docker` or scripts/engine-up), "
+            "check DOCKER_HOST, or join the docker group",
+        ) from None
+
+
+class Engine:
+    """A thin adapter over docker-py's low-level API; decides nothing."""
+
+    def __init__(self, api: Any = None) -> None:
+        self._api = api
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            import docker
+
+            with engine_errors("connecting"):
+                # version="auto" asks the engine once, so old and new engines both work
+                self._api = docker.APIClient(**docker.utils.kwargs_from_env(), timeout=120)
+        return self._api
+
+    # ---- observe -------------------------------------------------------------------------
+    def observe(self, names: list[str]) -> Observed:
+        """devenv's containers, any container bearing one of `names`, and all images."""
+        with engine_errors("listing containers"):
+            owned = self.api.containers(all=True, filters={"label": f"{L.MANAGED}=true"})
+            named = self.api.containers(all=True, filters={"name": names}) if names else []
+        by_id = {raw["Id"]: raw for raw in [*owned, *named]}
+        containers = tuple(ObservedContainer.from_summary(raw) for raw in by_id.values())
+        return Observed(containers, self.images())
+
+    def images(self) -> tuple[ObservedImage, ...]:
+        with engine_errors("listing images"):
+            return tuple(ObservedImage.from_summary(raw) for raw in self.api.images())
+
+    # ---- images --------------------------------------------------------------------------
+    def pull(self, ref: str, as_ref: str | None = None) -> None:
+        """Pull `ref` (and tag it `as_ref`); NotFound/auth errors become one sentence."""
+        repo, tag = split_ref(ref)
+        with engine_errors(f"pulling {ref}"):
+            for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+                if "error" in event:
+                    raise EngineError(f"pulling {ref}: {event['error']}")
+            if as_ref and as_ref != ref:
+                target_repo, target_tag = split_ref(as_ref)
+                self.api.tag(ref, target_repo, target_tag)
+
+    def build(
+        self,
+        want: DesiredEnv,
+        log_path: Path,
+        on_line: Callable[[str], None] = lambda _line: None,
+        network: str | None = None,
+    ) -> str:
+        """Build `want.image`; stream lines to `on_line` and the log file; return the image id."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        step = "preparing the build"
+        tail: list[str] = []
+        image_id = ""
+        labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "env", L.ENV: want.name}
+        labels[L.BUILD_HASH] = want.rendered.build_hash
+        with tempfile.TemporaryDirectory(prefix="devenv-build-") as ctx, log_path.open("w") as log:
+            (Path(ctx) / "Dockerfile").write_text(want.rendered.dockerfile)
+            for name, content in want.rendered.files.items():
+                target = Path(ctx) / name
+                target.write_bytes(content)
+                target.chmod(0o755)
+            with engine_errors(f"building {want.image}"):
+                stream = self.api.build(
+                    path=ctx,
+                    tag=want.image,
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                    labels=labels,
+                    network_mode=network,
+                )
+                for chunk in stream:
+                    if "stream" in chunk:
+                        for line in chunk["stream"].splitlines():
+                            log.write(line + "\n")
+                            if line.startswith("Step "):
+                                step = line
+                            if line.strip():
+                                tail = [*tail[-(LOG_TAIL - 1) :], line]
+                                on_line(line)
+                    if "error" in chunk:
+                        log.write(chunk["error"] + "\n")
+                        log.flush()
+                        shown = "\n    ".join(tail[-LOG_TAIL:])
+                        raise BuildError(
+                            f"building {want.name} failed at {step}: {chunk['error'].strip()}"
+                            + (f"\n  last output:\n    {shown}" if shown else ""),
+                            f"full log: {log_path}",
+                            str(log_path),
+                        )
+                    if "aux" in chunk and "ID" in chunk["aux"]:
+                        image_id = chunk["aux"]["ID"]
+        return image_id
+
+    def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
+        repo, tag = split_ref(ref)
+        changes = ['CMD ["bash"]'] + [f"LABEL {k}={v}" for k, v in sorted(labels.items())]
+        with engine_errors(f"importing {ref}"):
+            self.api.import_image(src=str(tar_path), repository=repo, tag=tag, changes=changes)
+
+    def remove_image(self, ref: str) -> None:
+        with engine_errors(f"removing image {ref}"):
+            self.api.remove_image(ref, noprune=False)
+
+    # ---- containers ----------------------------------------------------------------------
+    def create(self, want: DesiredEnv, name: str, host_env_dir: Path) -> str:
+        """Create (not start) the container for `want` under `name`; return its id."""
+        api, spec, config = self.api, want.spec_file.spec, want.config
+        port_bindings = {}
+        for entry in spec.ports:
+            port_bindings[f"{entry.container}/{entry.protocol}"] = (entry.bind, entry.host)
+        binds = [entry for entry in config["shared"]]
+        binds += [entry for entry in config["volumes"]]
+        environment = dict(config["env"])
+        if config["user"]:
+            environment.update(
+                DEVENV_USER=config["user"]["name"],
+                DEVENV_UID=str(config["user"]["uid"]),
+                DEVENV_GID=str(config["user"]["gid"]),
+            )
+        if config["sshd"]:
+            binds.append(f"{host_env_dir / 'ssh'}:{SSH_DIR}:rw")
+            environment["DEVENV_SSHD"] = "1"
+        with engine_errors(f"creating container {name}"):
+            for volume in spec.volumes:
+                self._ensure_volume(volume.name, want.name)
+            host_config = api.create_host_config(
+                port_bindings=port_bindings,
+                binds=binds,
+                init=True,
+                restart_policy={"Name": "unless-stopped"},
+            )
+            created = api.create_container(
+                image=want.image,
+                name=name,
+                command=config["command"],
+                environment=environment,
+                working_dir=config["workdir"],
+                labels=want.labels,
+                ports=[(p.container, p.protocol) for p in spec.ports],
+                host_config=host_config,
+                hostname=want.name,
+                detach=True,
+            )
+        return str(created["Id"])
+
+    def _ensure_volume(self, name: str, env: str) -> None:
+        if not self.api.volumes(filters={"name": name}).get("Volumes"):
+            labels = {**L.extra_labels(), L.MANAGED: "true", L.ENV: env}
+            self.api.create_volume(name=name, labels=labels)
+
+    def start(self, container: str) -> None:
+        with engine_errors(f"starting {container[:12]}"):
+            try:
+                self.api.start(container)
+            except Exception as exc:
+                raise EngineError(_start_failure(exc)) from None
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        with engine_errors(f"stopping {container[:12]}"):
+            self.api.stop(container, timeout=timeout)
+
+    def restart(self, container: str) -> None:
+        with engine_errors(f"restarting {container[:12]}"):
+            self.api.restart(container, timeout=10)
+
+    def rename(self, container: str, name: str) -> None:
+        with engine_errors(f"renaming {container[:12]} to {name}"):
+            self.api.rename(container, name)
+
+    def remove(self, container: str) -> None:
+        """Remove a container; its anonymous and named volumes are kept (user data)."""
+        with engine_errors(f"removing {container[:12]}"):
+            self.api.remove_container(container, force=True, v=False)
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        with engine_errors(f"inspecting {container[:12]}"):
+            return dict(self.api.inspect_container(container))
+
+
+def _start_failure(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", None) or exc)
+    taken = re.search(r"(?:Bind for |listen \w+ )([0-9.:\[\]a-f]+?):(\d+)", text)
+    if taken or "port is already allocated" in text or "address already in use" in text:
+        where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
+        return f"host port {where} is already taken by another process or container"
+    return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """'reg:5000/a/b:tag' → ('reg:5000/a/b', 'tag'); no tag → 'latest'."""
+    if "@" in ref:
+        repo, digest = ref.split("@", 1)
+        return repo, digest
+    head, _, last = ref.rpartition("/")
+    if ":" in last:
+        name, tag = last.split(":", 1)
+        return (f"{head}/{name}" if head else name), tag
+    return ref, "latest"

@@ -1,0 +1,50 @@
+"""`devenv shell`: a shell or a command inside an env, as its user, in its workdir."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from devenv.engine import Engine
+from devenv.errors import DevenvError
+from devenv.loader import load_all
+
+LOGIN_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
+
+
+def exec_argv(
+    name: str, user: str | None, workdir: str | None, command: list[str], tty: bool
+) -> list[str]:
+    """The `docker exec` command line for entering `name`."""
+    argv = ["docker", "exec", "-i"]
+    if tty:
+        argv.append("-t")
+    if user:
+        argv += ["-u", user]
+    if workdir:
+        argv += ["-w", workdir]
+    return [*argv, name, *(command or ["/bin/sh", "-c", LOGIN_SHELL])]
+
+
+def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
+    (spec_file,) = load_all([path])
+    spec = spec_file.spec
+    engine = engine or Engine()
+    live = engine.observe([spec.name]).named(spec.name)
+    if live is None or not live.owned:
+        raise DevenvError(f"{spec.name} has no devenv container", f"run: devenv apply {path}")
+    if live.state != "running":
+        raise DevenvError(
+            f"{spec.name} is not running (state: {live.state})", f"run: devenv apply {path}"
+        )
+    user = spec.user.name if spec.user else None
+    if shutil.which("docker") is None:
+        raise DevenvError(
+            "entering a container needs the docker command-line client",
+            "install docker.io or docker-ce-cli",
+        )
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    return subprocess.run(
+        exec_argv(spec.name, user, spec.workdir, command, tty), check=False
+    ).returncode

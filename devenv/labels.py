@@ -1,0 +1,44 @@
+"""Label names, canonical JSON and hashes: the state devenv keeps on what it creates.
+
+There is no state file: everything devenv needs to plan lives in these labels on the
+engine's objects, and ownership is decided by `MANAGED` alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+PREFIX = "io.devenv."
+MANAGED = "io.devenv.managed"
+ENV = "io.devenv.env"
+SPEC = "io.devenv.spec"
+PROJECT = "io.devenv.project"
+CONFIG = "io.devenv.config"
+CONFIG_HASH = "io.devenv.config-hash"
+BUILD_HASH = "io.devenv.build-hash"
+VERSION = "io.devenv.version"
+ROLE = "io.devenv.role"  # "env" for the live container; "old"/"new" only during a swap
+KIND = "io.devenv.kind"  # image kinds: "env", "base", "snapshot"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON that is byte-identical for equal values: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def extra_labels() -> dict[str, str]:
+    """Labels from DEVENV_LABELS (k=v,k=v), put on everything devenv creates (tests use it)."""
+    raw = os.environ.get("DEVENV_LABELS", "")
+    pairs = (item.split("=", 1) for item in raw.split(",") if "=" in item)
+    return {key.strip(): value.strip() for key, value in pairs if key.strip()}
+
+
+def owned(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and (labels or {}).get(MANAGED) == "true"

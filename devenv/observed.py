@@ -1,0 +1,105 @@
+"""Frozen records of what the engine has, built from its listing calls' summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from devenv import labels as L
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    container: int
+    protocol: str
+    bind: str
+    host: int
+
+    def __str__(self) -> str:
+        proto = "" if self.protocol == "tcp" else f"/{self.protocol}"
+        return f"{self.bind}:{self.host}:{self.container}{proto}"
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str
+    state: str
+    image_id: str
+    labels: dict[str, str] = field(hash=False)
+    image: str = ""
+    ports: tuple[PublishedPort, ...] = ()
+    mounts: frozenset[str] = frozenset()
+
+    @property
+    def owned(self) -> bool:
+        return L.owned(self.labels)
+
+    @property
+    def env(self) -> str | None:
+        return self.labels.get(L.ENV) if self.owned else None
+
+    @property
+    def role(self) -> str:
+        return self.labels.get(L.ROLE, "env")
+
+    @classmethod
+    def from_summary(cls, raw: dict[str, Any]) -> ObservedContainer:
+        ports = tuple(
+            PublishedPort(p["PrivatePort"], p.get("Type", "tcp"), p.get("IP", ""), p["PublicPort"])
+            for p in raw.get("Ports") or []
+            if p.get("PublicPort") and p.get("IP") != "::"
+        )
+        return cls(
+            id=raw["Id"],
+            name=(raw.get("Names") or ["/?"])[0].lstrip("/"),
+            state=raw.get("State", "unknown"),
+            image_id=raw.get("ImageID", ""),
+            image=raw.get("Image", ""),
+            labels=dict(raw.get("Labels") or {}),
+            ports=tuple(sorted(set(ports), key=lambda p: (p.container, p.protocol, p.bind))),
+            mounts=frozenset(mount_key(m) for m in raw.get("Mounts") or []),
+        )
+
+
+def mount_key(mount: dict[str, Any]) -> str:
+    """One comparable string per mount: 'bind:/src:/dst:rw' or 'volume:name:/dst:ro'."""
+    kind = mount.get("Type", "bind")
+    source = mount.get("Name") if kind == "volume" else mount.get("Source")
+    mode = "rw" if mount.get("RW", True) else "ro"
+    return f"{kind}:{source}:{mount.get('Destination')}:{mode}"
+
+
+@dataclass(frozen=True)
+class ObservedImage:
+    id: str
+    tags: tuple[str, ...]
+    digests: tuple[str, ...]
+    labels: dict[str, str] = field(hash=False)
+
+    @classmethod
+    def from_summary(cls, raw: dict[str, Any]) -> ObservedImage:
+        tags = tuple(t for t in raw.get("RepoTags") or [] if t != "<none>:<none>")
+        digests = tuple(d for d in raw.get("RepoDigests") or [] if not d.startswith("<none>"))
+        return cls(raw["Id"], tags, digests, dict(raw.get("Labels") or {}))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything a plan needs from one engine, from a constant number of listing calls."""
+
+    containers: tuple[ObservedContainer, ...] = ()
+    images: tuple[ObservedImage, ...] = ()
+
+    def named(self, name: str) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.name == name), None)
+
+    def of_env(self, env: str) -> list[ObservedContainer]:
+        return [c for c in self.containers if c.env == env]
+
+    def image(self, ref: str) -> ObservedImage | None:
+        wanted = ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
+        for image in self.images:
+            if wanted in image.tags or ref in image.digests or image.id == ref:
+                return image
+        return None

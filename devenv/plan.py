@@ -1,0 +1,224 @@
+"""plan(desired, observed) → Plan: what apply would do and why, field by field. Pure.
+
+Comparison semantics are decided here once (as Ansible's docker_container does):
+image inputs → build + recreate; container config → recreate; stopped → start; else noop.
+The applied config travels in a label, so reasons name fields, not just hashes; the live
+ports and mounts are compared too, so changes made by hand (drift) are caught.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from devenv import labels as L
+from devenv.desired import DesiredEnv
+from devenv.observed import Observed, ObservedContainer
+
+Kind = Literal["build", "create", "recreate", "start", "noop", "remove", "conflict"]
+CHANGES: frozenset[str] = frozenset({"build", "create", "recreate", "start", "remove"})
+DESTRUCTIVE: frozenset[str] = frozenset({"recreate", "remove"})
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: Kind
+    env: str
+    reasons: tuple[str, ...] = ()
+    container: str | None = None  # the live container's id, when there is one
+    image: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reasons"], data["warnings"] = list(self.reasons), list(self.warnings)
+        return data
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...] = field(default_factory=tuple)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(a.kind in CHANGES for a in self.actions)
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return [a for a in self.actions if a.kind == "conflict"]
+
+    @property
+    def destructive(self) -> list[Action]:
+        return [a for a in self.actions if a.kind in DESTRUCTIVE]
+
+    def for_env(self, env: str) -> list[Action]:
+        return [a for a in self.actions if a.env == env]
+
+    def to_json(self) -> str:
+        """The documented machine-readable form (see README, `plan --json`)."""
+        return json.dumps(
+            {
+                "format_version": 1,
+                "changes": self.has_changes,
+                "actions": [a.to_dict() for a in self.actions],
+            },
+            indent=2,
+        )
+
+
+def _show(value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict) and set(value) >= {"name", "uid", "gid"}:
+        return f"{value['name']} ({value['uid']}:{value['gid']})"
+    return str(value)
+
+
+def config_reasons(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Field-level reasons between the applied config (from the label) and the desired one."""
+    if old is None:
+        return ["labels: devenv's labels are missing or unreadable (edited by hand?)"]
+    reasons = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if key == "env":
+            before, after = before or {}, after or {}
+            changed = [f"{k} added" for k in sorted(set(after) - set(before))]
+            changed += [f"{k} removed" for k in sorted(set(before) - set(after))]
+            changed += [
+                f"{k} changed" for k in sorted(set(before) & set(after)) if before[k] != after[k]
+            ]
+            reasons.append(f"env: {', '.join(changed)}")
+        elif key == "sshd" and before and after:
+            reasons.append("sshd: authorized keys changed")
+        else:
+            reasons.append(f"{key}: {_show(before)} → {_show(after)}")
+    return reasons
+
+
+def drift_reasons(want: DesiredEnv, live: ObservedContainer) -> list[str]:
+    """Differences between the live container and the spec that no label records."""
+    reasons = []
+    if live.state == "running":
+        actual = sorted(str(p) for p in live.ports)
+        if not ports_match(want.config["ports"], actual):
+            shown = f"live {_show(actual)}, spec {_show(want.config['ports'])}"
+            reasons.append(f"ports (changed by hand): {shown}")
+    if live.mounts and not want.mounts <= live.mounts:
+        missing = ", ".join(m.split(":", 1)[1] for m in sorted(want.mounts - live.mounts))
+        reasons.append(f"mounts (changed by hand): missing {missing}")
+    return reasons
+
+
+def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
+    """True when each wanted BIND:HOST:CONTAINER has a live twin (an empty HOST matches any)."""
+    if len(wanted) != len(actual):
+        return False
+    remaining = [a.split(":", 2) for a in actual]
+    for entry in wanted:
+        bind, host, rest = entry.split(":", 2)
+        hit = next(
+            (a for a in remaining if a[0] == bind and a[2] == rest and host in ("", a[1])), None
+        )
+        if hit is None:
+            return False
+        remaining.remove(hit)
+    return True
+
+
+def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
+    name = want.name
+    live = observed.named(name)
+    warnings = tuple(
+        f"port {p} is published on {p.split(':')[0]}: reachable from the network"
+        for p in want.config["ports"]
+        if not p.startswith(("127.", "::1:"))
+    )
+    if live is not None and not live.owned:
+        return [
+            Action(
+                "conflict",
+                name,
+                (f"a container named {name!r} exists that devenv did not create; left alone",),
+                container=live.id,
+            )
+        ]
+    actions: list[Action] = []
+    image = observed.image(want.image)
+    if image is None:
+        if not want.base_present:
+            base = want.spec_file.spec.base
+            why = f"base {base.image or base.bootstrap} is not on this engine yet"
+        elif live is not None and live.labels.get(L.BUILD_HASH) == want.rendered.build_hash:
+            why = f"image {want.image} is missing (deleted by hand?)"
+        elif live is not None and live.labels.get(L.BUILD_HASH):
+            why = f"image: build hash {live.labels[L.BUILD_HASH][:12]} → {want.rendered.short_hash}"
+        else:
+            why = f"image {want.image} is not built yet"
+        actions.append(Action("build", name, (why,), image=want.image))
+    leftovers = [c for c in observed.of_env(name) if c.name != name]
+    if live is None:
+        why = "container missing (removed by hand?)" if leftovers else "new env"
+        actions.append(Action("create", name, (why,), image=want.image, warnings=warnings))
+    else:
+        reasons = _recreate_reasons(want, live, image.id if image else None)
+        if reasons:
+            actions.append(Action("recreate", name, tuple(reasons), live.id, want.image, warnings))
+        elif live.state != "running":
+            actions.append(Action("start", name, (f"state: {live.state}",), live.id, want.image))
+        else:
+            actions.append(Action("noop", name, (), live.id, want.image))
+    actions.extend(
+        Action("remove", name, (f"{c.name}: left over from an interrupted apply",), c.id)
+        for c in leftovers
+    )
+    return actions
+
+
+def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str | None) -> list[str]:
+    reasons = []
+    live_hash = live.labels.get(L.BUILD_HASH, "")
+    if live_hash != want.rendered.build_hash:
+        reasons.append(
+            f"image: build hash {live_hash[:12] or 'unknown'} → {want.rendered.short_hash}"
+        )
+    elif image_id is None or live.image_id != image_id:
+        reasons.append(f"image: the container does not run {want.image} (image rebuilt or deleted)")
+    if live.labels.get(L.CONFIG_HASH) != want.config_hash:
+        try:
+            old = json.loads(live.labels.get(L.CONFIG, ""))
+        except ValueError:
+            old = None
+        config_changes = config_reasons(old if isinstance(old, dict) else None, want.config)
+        reasons.extend(config_changes or ["labels: config hash edited by hand"])
+    else:  # applied as the spec says: anything different now was changed by hand
+        reasons.extend(drift_reasons(want, live))
+    return reasons
+
+
+def plan(
+    desired: Sequence[DesiredEnv], observed: Observed, prune_projects: Iterable[str] = ()
+) -> Plan:
+    """The actions that make `observed` match `desired`; orphans only for `prune_projects`."""
+    actions: list[Action] = []
+    for want in desired:
+        actions.extend(_env_actions(want, observed))
+    wanted = {d.name for d in desired}
+    projects = set(prune_projects)
+    for container in observed.containers:
+        if (
+            container.owned
+            and container.env not in wanted
+            and container.labels.get(L.PROJECT) in projects
+        ):
+            reason = f"orphan: its spec is no longer in {container.labels.get(L.PROJECT)}"
+            actions.append(
+                Action("remove", container.env or container.name, (reason,), container.id)
+            )
+    return Plan(tuple(actions))

@@ -1,0 +1,120 @@
+"""Rich rendering of plans, progress and summaries. Plans go to stdout, progress to stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from devenv.apply import Outcome, Reporter
+from devenv.plan import Plan
+
+SYMBOLS = {
+    "build": ("*", "cyan"),
+    "create": ("+", "green"),
+    "recreate": ("~", "yellow"),
+    "start": (">", "green"),
+    "remove": ("-", "red"),
+    "conflict": ("!", "bold red"),
+    "noop": ("=", "dim"),
+}
+
+out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:
+    out = Console(highlight=False, soft_wrap=True, width=250)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_plan(plan: Plan) -> None:
+    if not plan.actions:
+        out.print("No envs.")
+        return
+    for action in plan.actions:
+        symbol, style = SYMBOLS[action.kind]
+        label = "no changes" if action.kind == "noop" else action.kind
+        out.print(f"[{style}]{symbol} {escape(action.env)}[/]: {label}")
+        for reason in action.reasons:
+            out.print(f"    {escape(reason)}")
+        for warning in action.warnings:
+            out.print(f"    [yellow]warning:[/] {escape(warning)}")
+    counts: dict[str, int] = {}
+    for action in plan.actions:
+        counts[action.kind] = counts.get(action.kind, 0) + 1
+    order = ["build", "create", "recreate", "start", "remove", "conflict", "noop"]
+    summary = ", ".join(
+        f"{counts[k]} {'unchanged' if k == 'noop' else k}" for k in order if k in counts
+    )
+    out.print(f"\nPlan: {summary}." if plan.has_changes or plan.conflicts else "\nNo changes.")
+
+
+def print_outcomes(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        if outcome.ok:
+            out.print(f"[green]✓[/] {escape(outcome.env)}: {escape(outcome.message)}")
+        else:
+            err.print(f"[red]✗ {escape(outcome.env)}[/]: {escape(outcome.message)}")
+    failed = [o.env for o in outcomes if not o.ok]
+    if failed:
+        err.print(f"[red]{len(failed)} of {len(outcomes)} env(s) failed:[/] {', '.join(failed)}")
+
+
+class ConsoleReporter(Reporter):
+    """Steps as lines; build output as a one-line live status on a TTY, else nothing."""
+
+    def __init__(self) -> None:
+        self._status: Any = None
+
+    @contextmanager
+    def live(self) -> Iterator[ConsoleReporter]:
+        if err.is_terminal:
+            with err.status("working…") as status:
+                self._status = status
+                yield self
+                self._status = None
+        else:
+            yield self
+
+    def step(self, env: str, message: str) -> None:
+        err.print(f"[bold]{escape(env)}[/]: {escape(message)}")
+
+    def build_line(self, env: str, line: str) -> None:
+        if self._status is not None:
+            self._status.update(f"{escape(env)}: {escape(line[:120])}")
+        elif line.startswith("Step "):
+            err.print(f"  {escape(env)}: {escape(line[:160])}", style="dim")
+
+    def waiting(self, env: str) -> None:
+        err.print(f"[yellow]{escape(env)}: another devenv is applying this env; waiting…[/]")
+
+
+def print_json(text: str) -> None:
+    sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def print_status(rows: list) -> None:  # list[StatusRow]
+    if not rows:
+        out.print("No devenv envs on this engine.")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("ENV", "STATE", "IMAGE", "PORTS", "SPEC"):
+        table.add_column(column)
+    for row in rows:
+        state_style = "green" if row.state == "running" else "yellow"
+        sync = "" if row.in_sync is None else (" (in sync)" if row.in_sync else " (drifted)")
+        table.add_row(
+            escape(row.env),
+            f"[{state_style}]{escape(row.state)}[/]{sync}",
+            escape(row.image),
+            escape(", ".join(row.ports)),
+            escape(row.spec),
+        )
+    out.print(table)
+    for row in rows:
+        for reason in row.drift:
+            out.print(f"  {escape(row.env)}: {escape(reason)}")

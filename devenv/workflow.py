@@ -1,0 +1,47 @@
+"""The steps every engine command shares: load specs, observe once, work out desired state
+and the plan. Commands in cli.py compose these; nothing here prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devenv.desired import DesiredEnv, desire
+from devenv.engine import Engine
+from devenv.errors import DevenvError, Problem
+from devenv.host import Host
+from devenv.loader import SpecFile, load_tolerant
+from devenv.observed import Observed
+from devenv.plan import Plan, plan
+
+
+@dataclass
+class Session:
+    """One command's view of the world: specs, engine state, what they should become."""
+
+    specs: list[SpecFile]
+    problems: list[Problem]
+    engine: Engine
+    host: Host
+    observed: Observed
+    desired: list[DesiredEnv] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def plan(self, prune: bool = False) -> Plan:
+        projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
+        return plan(self.desired, self.observed, projects)
+
+
+def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:
+    specs, problems = load_tolerant(paths)
+    engine = engine or Engine()
+    host = Host.current()
+    observed = engine.observe([s.spec.name for s in specs])
+    session = Session(specs, problems, engine, host, observed)
+    for spec_file in specs:
+        try:
+            session.desired.append(desire(spec_file, observed, host))
+        except DevenvError as exc:
+            session.failures[spec_file.spec.name] = str(exc)
+    return session
