@@ -23,6 +23,9 @@ from devenv.spec import NAME_RE, Spec, clash_location
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 40
+NULL_TAG = "tag:yaml.org,2002:null"
+# Mappings whose scalar values are kept as written: an env value `1.10` is "1.10", not "1.1".
+TEXT_MAPPINGS = ("env",)
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 Loc = tuple[str | int, ...]
@@ -80,21 +83,27 @@ class _Builder:
             raise _Located(line, col, "YAML expands to too many nodes (an alias bomb?); refusing")
         self.marks.values.setdefault(loc, _pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
-            out: dict[Any, Any] = {}
+            written = {id(key_node) for key_node, _ in node.value}
+            self.loader.flatten_mapping(node)  # `<<: *x` pairs first, then the written ones
+            chosen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     line, col = _pos(key_node.start_mark)
                     raise _Located(line, col, "a key must be a plain value, not a list or mapping")
-                key = self.loader.construct_object(key_node)
-                if key in out:
+                key = key_node.value  # as written: `ON:` stays "ON", never True
+                if key in chosen and id(chosen[key][0]) in written:
                     line, col = _pos(key_node.start_mark)
                     raise _Located(line, col, f"duplicate key {key!r}")
+                chosen[key] = (key_node, value_node)  # a written key overrides a merged one
+            out: dict[str, Any] = {}
+            for key, (key_node, value_node) in chosen.items():
                 self.marks.keys[(*loc, key)] = _pos(key_node.start_mark)
                 out[key] = self.build(value_node, (*loc, key), depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG:
+            return node.value
         return self.loader.construct_object(node)
 
 
@@ -138,7 +147,8 @@ def _parse(text: str) -> tuple[Any, _Marks]:
         return data, builder.marks
     except yaml.MarkedYAMLError as exc:
         line, col = _pos(exc.problem_mark or exc.context_mark)
-        raise _Located(line, col, f"YAML syntax error: {exc.problem or exc.context}") from None
+        what = ", ".join(part for part in (exc.context, exc.problem) if part)
+        raise _Located(line, col, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise _Located(1, 1, f"YAML error: {exc}") from None
     except RecursionError:

@@ -45,10 +45,16 @@ class ObservedContainer:
 
     @classmethod
     def from_summary(cls, raw: dict[str, Any]) -> ObservedContainer:
+        listed = raw.get("Ports") or []
+        # a 0.0.0.0 bind is listed twice, once more for "::"; drop only that IPv6 twin
+        twins = {
+            (p.get("PrivatePort"), p.get("Type", "tcp")) for p in listed if p.get("IP") == "0.0.0.0"
+        }
         ports = tuple(
             PublishedPort(p["PrivatePort"], p.get("Type", "tcp"), p.get("IP", ""), p["PublicPort"])
-            for p in raw.get("Ports") or []
-            if p.get("PublicPort") and p.get("IP") != "::"
+            for p in listed
+            if p.get("PublicPort")
+            and not (p.get("IP") == "::" and (p["PrivatePort"], p.get("Type", "tcp")) in twins)
         )
         return cls(
             id=raw["Id"],

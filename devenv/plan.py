@@ -95,8 +95,11 @@ def config_reasons(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]
                 f"{k} changed" for k in sorted(set(before) & set(after)) if before[k] != after[k]
             ]
             reasons.append(f"env: {', '.join(changed)}")
-        elif key == "sshd" and before and after:
-            reasons.append("sshd: authorized keys changed")
+        elif key == "sshd":  # the config holds a hash of the keys: never show it
+            if before and after:
+                reasons.append("sshd: authorized keys changed")
+            else:
+                reasons.append(f"sshd: {'on' if before else 'off'} → {'on' if after else 'off'}")
         else:
             reasons.append(f"{key}: {_show(before)} → {_show(after)}")
     return reasons
@@ -110,7 +113,7 @@ def drift_reasons(want: DesiredEnv, live: ObservedContainer) -> list[str]:
         if not ports_match(want.config["ports"], actual):
             shown = f"live {_show(actual)}, spec {_show(want.config['ports'])}"
             reasons.append(f"ports (changed by hand): {shown}")
-    if live.mounts and not want.mounts <= live.mounts:
+    if not want.mounts <= live.mounts:
         missing = ", ".join(m.split(":", 1)[1] for m in sorted(want.mounts - live.mounts))
         reasons.append(f"mounts (changed by hand): missing {missing}")
     return reasons
@@ -120,9 +123,9 @@ def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
     """True when each wanted BIND:HOST:CONTAINER has a live twin (an empty HOST matches any)."""
     if len(wanted) != len(actual):
         return False
-    remaining = [a.split(":", 2) for a in actual]
+    remaining = [a.rsplit(":", 2) for a in actual]  # rsplit: an IPv6 bind holds ':'
     for entry in wanted:
-        bind, host, rest = entry.split(":", 2)
+        bind, host, rest = entry.rsplit(":", 2)
         hit = next(
             (a for a in remaining if a[0] == bind and a[2] == rest and host in ("", a[1])), None
         )
@@ -136,7 +139,7 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
     name = want.name
     live = observed.named(name)
     warnings = tuple(
-        f"port {p} is published on {p.split(':')[0]}: reachable from the network"
+        f"port {p} is published on {p.rsplit(':', 2)[0]}: reachable from the network"
         for p in want.config["ports"]
         if not p.startswith(("127.", "::1:"))
     )

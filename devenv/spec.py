@@ -114,9 +114,19 @@ class Base(Model):
         return "ubuntu" if "ubuntu" in ref.rsplit("/", 1)[-1] else "debian"
 
 
+def _package(name: str) -> str:
+    return _full(PACKAGE_RE, name, "Debian package name")
+
+
+# Checked one by one, so that an error points at the offending list entry.
+PackageName = Annotated[str, AfterValidator(_package)]
+
+
 class Apt(Model):
     mirror: str | None = Field(None, description="http(s) apt mirror used at build and run time")
-    packages: list[str] = Field(default_factory=list, description="Debian package names [=version]")
+    packages: list[PackageName] = Field(
+        default_factory=list, description="Debian package names [=version]"
+    )
 
     @field_validator("mirror")
     @classmethod
@@ -126,8 +136,6 @@ class Apt(Model):
     @field_validator("packages")
     @classmethod
     def _packages(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _full(PACKAGE_RE, name, "Debian package name")
         if len(set(v)) != len(v):
             dupes = sorted({p for p in v if v.count(p) > 1})
             raise ValueError(f"package listed twice: {', '.join(dupes)}")
@@ -161,7 +169,10 @@ class Port(Model):
                 raise ValueError(
                     f"port {data!r} is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER"
                 )
-            parts = {k: v for k, v in m.groupdict().items() if v is not None}
+            parts: dict[str, Any] = {k: v for k, v in m.groupdict().items() if v is not None}
+            for key in ("host", "container"):  # numbers, so a range error shows 70000, not '70000'
+                if key in parts:
+                    parts[key] = int(parts[key])
             if "bind" in parts and "host" not in parts:
                 raise ValueError(f"port {data!r}: a bind address needs a host port")
             if "bind" in parts:
@@ -294,6 +305,17 @@ def _env_key(key: str) -> str:
 EnvKey = Annotated[str, AfterValidator(_env_key)]
 
 
+def _run_step(step: str) -> str:
+    if not step.strip():
+        raise ValueError("a run step is empty")
+    if CONTROL_RE.search(step):
+        raise ValueError("a run step contains a control character")
+    return step
+
+
+RunStep = Annotated[str, AfterValidator(_run_step)]
+
+
 class Spec(Model):
     """One dev environment, as written in envs/NAME.yaml."""
 
@@ -308,7 +330,7 @@ class Spec(Model):
     env: dict[EnvKey, str] = Field(default_factory=dict)
     workdir: str | None = None
     command: list[str] | None = None
-    run: list[str] = Field(default_factory=list, description="build-time shell steps, as root")
+    run: list[RunStep] = Field(default_factory=list, description="build-time shell steps, as root")
     image_cache: str | None = Field(None, description="REGISTRY/NAMESPACE to pull images from")
 
     @field_validator("name")
@@ -363,16 +385,6 @@ class Spec(Model):
                 raise ValueError("command is empty; omit it to keep the box running idle")
             if any("\x00" in arg for arg in v):
                 raise ValueError("command contains a NUL byte")
-        return v
-
-    @field_validator("run")
-    @classmethod
-    def _run(cls, v: list[str]) -> list[str]:
-        for step in v:
-            if not step.strip():
-                raise ValueError("a run step is empty")
-            if CONTROL_RE.search(step):
-                raise ValueError("a run step contains a control character")
         return v
 
     @field_validator("image_cache")

@@ -1,0 +1,145 @@
+"""Integration tests run against a real Docker engine.
+
+Every resource the tests make carries a per-run label (through DEVENV_LABELS) and is
+removed at the end. With CI set, an engine that does not answer fails the run: these
+tests never skip silently there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_IMAGE = "debian:bookworm"
+RUN_LABEL = f"io.devenv.test={uuid.uuid4().hex[:12]}"
+
+
+def _engine_answers() -> str | None:
+    """None if the engine answers, else why not."""
+    try:
+        import docker
+
+        docker.from_env(timeout=10).ping()
+    except Exception as exc:
+        return f"no Docker engine: {exc}"
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    problem = _engine_answers()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and the engine is unreachable: {problem}", pytrace=False)
+        pytest.skip(problem)
+    import docker
+
+    client = docker.from_env(timeout=300)
+    if not client.images.list(name=BASE_IMAGE):
+        subprocess.run(["bash", str(ROOT / "scripts" / "base-image"), BASE_IMAGE], check=True)
+    yield client
+    _clean(client)
+
+
+def _clean(client) -> None:  # type: ignore[no-untyped-def]
+    """Remove everything this run made, found by its label only."""
+    label = {"label": RUN_LABEL}
+    for container in client.containers.list(all=True, filters=label):
+        container.remove(force=True, v=False)
+    for image in client.images.list(filters=label):
+        for tag in image.tags or [image.id]:
+            with contextlib.suppress(Exception):
+                client.images.remove(tag, force=True)
+    for volume in client.volumes.list(filters=label):
+        volume.remove(force=True)
+    for network in client.networks.list(filters=label):
+        network.remove()
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("devenv-state")
+
+
+@pytest.fixture
+def devenv_env(state_dir: Path, docker_client, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment every devenv run in a test gets: test label, private state folder."""
+    env = {**os.environ, "DEVENV_LABELS": RUN_LABEL, "DEVENV_STATE_DIR": str(state_dir)}
+    env.pop("DOCKER_HOST", None) if not os.environ.get("DOCKER_HOST") else None
+    monkeypatch.setenv("DEVENV_LABELS", RUN_LABEL)
+    monkeypatch.setenv("DEVENV_STATE_DIR", str(state_dir))
+    return env
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def devenv(devenv_env: dict[str, str]) -> Callable[..., Result]:
+    """Run the real CLI in a subprocess, as a user would (no TTY)."""
+
+    def run(*args: str, stdin: str | None = None, timeout: int = 600) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "devenv", *args],
+            env=devenv_env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def spec_dir(tmp_path: Path) -> Callable[..., Path]:
+    """Write a spec file (dedented) into a fresh folder; returns its path."""
+    folder = tmp_path / "envs"
+    folder.mkdir()
+
+    def write(name: str, text: str) -> Path:
+        path = folder / f"{name}.yaml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def name() -> Iterator[str]:
+    yield unique("t")
