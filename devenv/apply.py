@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devenv.desired import DesiredEnv, desire
+from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
 from devenv.errors import ConflictError, DevenvError, Interrupted
 from devenv.host import Host, host_path
@@ -210,6 +210,9 @@ class Applier:
                 outcomes.append(Outcome(name, True, message))
             except DevenvError as exc:
                 outcomes.append(Outcome(name, False, str(exc)))
+        if any(a.kind == "remove" and a.env not in by_name for a in plan.actions):
+            for folder in {d.spec_file.folder for d in desired}:
+                self.engine.remove_network_if_unused(folder_network(folder))
         return outcomes
 
     def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:

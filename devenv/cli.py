@@ -262,6 +262,46 @@ def shell(
     raise typer.Exit(enter(path, argv))
 
 
+def _ssh_targets(paths: list[str]) -> list:
+    from devenv.engine import Engine
+    from devenv.host import Host
+    from devenv.loader import load_all
+    from devenv.ssh import target
+
+    specs = load_all(paths)
+    observed = Engine().observe([s.spec.name for s in specs])
+    host = Host.current()
+    return [target(s, observed.named(s.spec.name), host) for s in specs]
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def ssh(
+    path: OnePath,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="Run this instead of a shell.")
+    ] = None,
+) -> None:
+    """Log in to an env over SSH (its published port 22, its host key checked)."""
+    import shutil
+    import subprocess
+
+    argv = list(command or [])
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    (found,) = _ssh_targets([path])
+    if shutil.which("ssh") is None:
+        fail("devenv: the ssh client is not installed (apt-get install openssh-client)")
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    raise typer.Exit(subprocess.run(found.argv(argv, tty), check=False).returncode)
+
+
+@app.command("ssh-config")
+def ssh_config(paths: Paths) -> None:
+    """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
+    for found in _ssh_targets(paths):
+        sys.stdout.write(found.config_block() + "\n")
+
+
 def _die(message: str, code: int = 1) -> NoReturn:
     sys.stderr.write(message.rstrip("\n") + "\n")
     sys.exit(code)

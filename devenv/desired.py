@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from devenv import __version__
@@ -73,7 +75,15 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
             "gid": host.gid if user.gid is None else user.gid,
         },
         "sshd": None if spec.sshd is None else {"keys": hashlib.sha256(keys.encode()).hexdigest()},
+        "networks": ([folder_network(spec_file.folder)] if spec.networks.folder else [])
+        + list(spec.networks.join),
     }
+
+
+def folder_network(folder: Path) -> str:
+    """The devenv network of a spec folder: envs applied from it reach each other by name."""
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.name.lower()).strip("-.")[:40] or "envs"
+    return f"devenv-{slug}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
 def _port(bind: str, host: int | None, container: int, protocol: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from devenv import labels as L
+from devenv.desired import folder_network
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.loader import load_all
@@ -19,17 +20,21 @@ class Target:
     container: str | None
     leftovers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
     note: str = ""
 
 
 def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
     engine = engine or Engine()
-    names = [s.spec.name for s in load_all(paths)]
-    observed = engine.observe(names)
+    specs = load_all(paths)
+    observed = engine.observe([s.spec.name for s in specs])
     found = []
-    for name in names:
+    for spec_file in specs:
+        name = spec_file.spec.name
         live = observed.named(name)
         target = Target(name, live.id if live and live.owned else None)
+        if spec_file.spec.networks.folder:
+            target.networks = [folder_network(spec_file.folder)]
         if live and not live.owned:
             target.note = (
                 f"a container named {name!r} exists that devenv did not create; left alone"
@@ -55,6 +60,9 @@ def destroy(found: list[Target], images: bool, engine: Engine | None = None) -> 
         for container in [*([target.container] if target.container else []), *target.leftovers]:
             engine.remove(container)
         yield f"{target.env}: {'removed' if target.container else 'no container'}"
+        for network in target.networks:
+            if engine.remove_network_if_unused(network):
+                yield f"{target.env}: removed network {network} (its folder has no envs left)"
         if images:
             for ref in target.images:
                 try:

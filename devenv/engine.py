@@ -186,14 +186,25 @@ class Engine:
         if config["sshd"]:
             binds.append(f"{host_env_dir / 'ssh'}:{SSH_DIR}:rw")
             environment["DEVENV_SSHD"] = "1"
+        networks = list(config["networks"])
         with engine_errors(f"creating container {name}"):
             for volume in spec.volumes:
                 self._ensure_volume(volume.name, want.name)
+            for network in networks:
+                self._ensure_network(network, want, own=network not in spec.networks.join)
             host_config = api.create_host_config(
                 port_bindings=port_bindings,
                 binds=binds,
                 init=True,
                 restart_policy={"Name": "unless-stopped"},
+                network_mode=networks[0] if networks else None,
+            )
+            endpoints = (
+                api.create_networking_config(
+                    {networks[0]: api.create_endpoint_config(aliases=[want.name])}
+                )
+                if networks
+                else None
             )
             created = api.create_container(
                 image=want.image,
@@ -206,13 +217,35 @@ class Engine:
                 host_config=host_config,
                 hostname=want.name,
                 detach=True,
+                networking_config=endpoints,
             )
+            for network in networks[1:]:
+                api.connect_container_to_network(created["Id"], network, aliases=[want.name])
         return str(created["Id"])
 
     def _ensure_volume(self, name: str, env: str) -> None:
         if not self.api.volumes(filters={"name": name}).get("Volumes"):
             labels = {**L.extra_labels(), L.MANAGED: "true", L.ENV: env}
             self.api.create_volume(name=name, labels=labels)
+
+    def _ensure_network(self, name: str, want: DesiredEnv, own: bool) -> None:
+        if self.api.networks(names=[name]):
+            return
+        if not own:
+            raise EngineError(f"{want.name}: network {name!r} does not exist", "create it first")
+        labels = {**L.extra_labels(), L.MANAGED: "true", L.PROJECT: want.project}
+        self.api.create_network(name, driver="bridge", labels=labels)
+
+    def remove_network_if_unused(self, name: str) -> bool:
+        """Remove a devenv-owned network that no container uses any more."""
+        with engine_errors(f"removing network {name}"):
+            found = [n for n in self.api.networks(names=[name]) if n.get("Name") == name]
+            if not found or not L.owned(found[0].get("Labels")):
+                return False
+            if self.api.inspect_network(found[0]["Id"]).get("Containers"):
+                return False
+            self.api.remove_network(found[0]["Id"])
+            return True
 
     def start(self, container: str) -> None:
         with engine_errors(f"starting {container[:12]}"):

@@ -239,7 +239,7 @@ def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
         if err["type"] == "value_error":
             clash = clash_location(str(err["msg"]).removeprefix("Value error, "))
             if clash:
-                line, col = marks.value((*loc, clash[0], clash[1]))
+                line, col = marks.value((*loc, *clash))
         problems.append(Problem(path, line, col, _message({**err, "loc": loc})))
     return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
 

@@ -102,7 +102,7 @@ def user_script(name: str) -> str:
     quoted = shlex.quote(name)
     return (
         f"id -u {quoted} >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "
-        f"--user-group {quoted}"
+        f"--user-group {quoted}; usermod -p '*' {quoted}"
     )
 
 

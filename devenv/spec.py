@@ -254,6 +254,20 @@ class Volume(Model):
         return _container_path(v)
 
 
+class Networks(Model):
+    """Which Docker networks the box joins; envs of one folder reach each other by name."""
+
+    folder: bool = Field(True, description="join the devenv network of the spec's folder")
+    join: list[str] = Field(default_factory=list, description="existing networks to join too")
+
+    @field_validator("join")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _full(re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"), name, "network name")
+        return v
+
+
 class Sshd(Model):
     """An OpenSSH server beside the command: key-only, no root login."""
 
@@ -332,6 +346,7 @@ class Spec(Model):
     command: list[str] | None = None
     run: list[RunStep] = Field(default_factory=list, description="build-time shell steps, as root")
     image_cache: str | None = Field(None, description="REGISTRY/NAMESPACE to pull images from")
+    networks: Networks = Field(default_factory=Networks)
 
     @field_validator("name")
     @classmethod
@@ -394,6 +409,8 @@ class Spec(Model):
 
     @model_validator(mode="after")
     def _no_clashes(self) -> Spec:
+        if self.sshd is not None and (self.user is None or self.user.name == "root"):
+            raise ValueError("sshd: needs a 'user' to log in as (root logins are refused)")
         seen_host: dict[tuple[str, int, str], int] = {}
         seen_container: dict[tuple[int, str], int] = {}
         for i, port in enumerate(self.ports):
@@ -430,7 +447,9 @@ class Spec(Model):
         return self
 
 
-def clash_location(message: str) -> tuple[str, int] | None:
-    """Where a cross-entry clash points: ('ports'|'shared'|'volumes', index) from its message."""
+def clash_location(message: str) -> tuple[str | int, ...] | None:
+    """Where a cross-field error points, from its message: ('ports', 1), ('sshd',)…"""
     m = re.match(r"(ports|shared|volumes):? entry (\d+)", message)
-    return (m.group(1), int(m.group(2)) - 1) if m else None
+    if m:
+        return (m.group(1), int(m.group(2)) - 1)
+    return ("sshd",) if message.startswith("sshd:") else None

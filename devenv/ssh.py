@@ -1,0 +1,126 @@
+"""SSH into envs: ~/.ssh/config blocks, devenv's own known_hosts, and the ssh command line.
+
+Host keys live in the env's state folder, outside the image, so a rebuilt box presents the
+same key. Entries are keyed by HostKeyAlias `devenv-NAME`, not by port, so an
+engine-assigned port that changes never looks like a changed host.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from devenv.errors import DevenvError
+from devenv.host import Host, host_path
+from devenv.loader import SpecFile
+from devenv.observed import ObservedContainer
+
+SSH_PORT = 22
+
+
+@dataclass(frozen=True)
+class Target:
+    env: str
+    host: str
+    port: int
+    user: str
+    known_hosts: Path
+    identity: Path | None
+
+    @property
+    def alias(self) -> str:
+        return f"devenv-{self.env}"
+
+    def options(self) -> list[str]:
+        opts = [
+            "-p",
+            str(self.port),
+            "-o",
+            f"HostKeyAlias={self.alias}",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+        ]
+        if self.identity:
+            opts += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"]
+        return opts
+
+    def argv(self, command: list[str], tty: bool) -> list[str]:
+        """ssh joins its arguments into one remote shell line; quote them so each arrives whole."""
+        remote = [shlex.join(command)] if command else []
+        login = ["-t"] if tty and not command else []
+        return ["ssh", *login, *self.options(), f"{self.user}@{self.host}", *remote]
+
+    def config_block(self) -> str:
+        lines = [
+            f"Host {self.env}",
+            f"  HostName {self.host}",
+            f"  Port {self.port}",
+            f"  User {self.user}",
+            f"  HostKeyAlias {self.alias}",
+            f"  UserKnownHostsFile {self.known_hosts}",
+            "  StrictHostKeyChecking yes",
+        ]
+        if self.identity:
+            lines += [f"  IdentityFile {self.identity}", "  IdentitiesOnly yes"]
+        return "\n".join(lines) + "\n"
+
+
+def target(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> Target:
+    spec = spec_file.spec
+    if spec.sshd is None or spec.user is None:
+        raise DevenvError(f"{spec.name} has no sshd", "add `sshd: true` and a `user` to its spec")
+    if live is None or not live.owned or live.state != "running":
+        raise DevenvError(f"{spec.name} is not running", f"run: devenv apply {spec_file.path}")
+    published = [p for p in live.ports if p.container == SSH_PORT and p.protocol == "tcp"]
+    if not published:
+        raise DevenvError(
+            f"{spec.name}: sshd's port 22 is not published",
+            'add "2222:22" (or just 22) to its ports',
+        )
+    address = published[0].bind
+    if address in ("0.0.0.0", "::", ""):
+        address = "127.0.0.1"
+    record_host_key(host, spec.name)
+    return Target(
+        spec.name,
+        address,
+        published[0].host,
+        spec.user.name,
+        known_hosts(host),
+        _identity(spec_file),
+    )
+
+
+def known_hosts(host: Host) -> Path:
+    return host.state_dir / "known_hosts"
+
+
+def record_host_key(host: Host, env: str) -> None:
+    """Write the env's host key into devenv's known_hosts, replacing an older line for it."""
+    public = host.env_dir(env) / "ssh" / "ssh_host_ed25519_key.pub"
+    if not public.is_file():
+        raise DevenvError(f"{env}: its SSH host key is missing", "run devenv apply to make one")
+    key = " ".join(public.read_text().split()[:2])
+    path = known_hosts(host)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    alias = f"devenv-{env}"
+    lines = [
+        ln
+        for ln in (path.read_text().splitlines() if path.exists() else [])
+        if ln.split(" ", 1)[0] != alias
+    ]
+    path.write_text("\n".join([*lines, f"{alias} {key}"]) + "\n")
+
+
+def _identity(spec_file: SpecFile) -> Path | None:
+    """The private key beside the first authorized key file, when there is one."""
+    assert spec_file.spec.sshd is not None
+    for entry in spec_file.spec.sshd.authorized_keys:
+        if entry.endswith(".pub"):
+            private = host_path(spec_file, entry[: -len(".pub")])
+            if private.is_file():
+                return private
+    return None
