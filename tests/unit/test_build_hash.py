@@ -39,7 +39,9 @@ BASELINE: dict[str, Any] = {
 
 def hash_of(**changes: Any) -> str:
     fields = {**BASELINE, **changes}
-    return render(Spec.model_validate({k: v for k, v in fields.items() if v is not None})).build_hash
+    return render(
+        Spec.model_validate({k: v for k, v in fields.items() if v is not None})
+    ).build_hash
 
 
 SPEC_TEXT = """\
@@ -214,13 +216,15 @@ def test_render_hashes_the_base_identity_it_is_given() -> None:
 
 
 def test_the_hash_covers_every_copied_file_by_name_and_content() -> None:
-    files = {"devenv-entrypoint": b"#!/bin/sh\nexec \"$@\"\n", "devenv-sshd.conf": b"X\n"}
+    files = {"devenv-entrypoint": b'#!/bin/sh\nexec "$@"\n', "devenv-sshd.conf": b"X\n"}
     same = build_hash("FROM x\n", dict(reversed(list(files.items()))), "ref:x")
     assert build_hash("FROM x\n", files, "ref:x") == same  # order of the dict is irrelevant
     assert build_hash("FROM x\n", {**files, "devenv-sshd.conf": b"Y\n"}, "ref:x") != same
     assert build_hash("FROM x\n", {"renamed": files["devenv-sshd.conf"]} | {
         "devenv-entrypoint": files["devenv-entrypoint"]}, "ref:x") != same  # fmt: skip
-    assert build_hash("FROM x\n", {"devenv-entrypoint": files["devenv-entrypoint"]}, "ref:x") != same
+    assert (
+        build_hash("FROM x\n", {"devenv-entrypoint": files["devenv-entrypoint"]}, "ref:x") != same
+    )
     assert build_hash("FROM y\n", files, "ref:x") != same
     assert build_hash("FROM x\n", files, "ref:y") != same
 

@@ -371,7 +371,9 @@ def test_user_name_change_rebuilds_and_names_the_user(want: Callable[..., Desire
 
 def test_sshd_keys_change_recreates_without_build(want: Callable[..., DesiredEnv]) -> None:
     old = want(with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{KEY}"]}}', user="user: dev"))
-    new = want(with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{OTHER_KEY}"]}}', user="user: dev"))
+    new = want(
+        with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{OTHER_KEY}"]}}', user="user: dev")
+    )
     assert new.image == old.image
     reasons = _recreate_only(plan([new], converged(old)))
     assert reasons == ("sshd: authorized keys changed",)

@@ -552,7 +552,7 @@ def test_a_self_referencing_alias_is_refused(problems: Problems) -> None:
 
 
 def test_absurdly_deep_nesting_is_refused_without_a_crash(problems: Problems) -> None:
-    (found,) = problems("run: " + "[" * 5000 + "]" * 5000 + "\n")
+    (found,) = problems("run: " + "[" * 600 + "]" * 600 + "\n")  # past Python's recursion limit
     assert found.startswith("1:")
     assert found.endswith(": YAML is nested too deeply; refusing")
 
