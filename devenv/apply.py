@@ -12,18 +12,21 @@ import fcntl
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devenv import labels as L
+from devenv.changes import describe
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
-from devenv.errors import ConflictError, DevenvError, Interrupted
+from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
 from devenv.host import Host, host_path
 from devenv.observed import Observed
-from devenv.plan import Action, Plan
+from devenv.plan import Action, Plan, plan, with_discards
 from devenv.render import base_ref
 
 LOCK_WAIT_SECONDS = 600
@@ -47,14 +50,17 @@ class Reporter:
 
 
 @contextlib.contextmanager
-def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
-    """One apply per env at a time, across processes; the second waits for the first."""
+def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[bool]:
+    """One apply per env at a time, across processes; the second waits for the first.
+    Yields whether it had to wait (then what was observed before is stale)."""
     folder = host.state_dir / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / f"{name}.lock").open("w") as handle:
+        waited = False
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            waited = True
             on_wait()
             deadline = time.monotonic() + LOCK_WAIT_SECONDS
             while True:
@@ -66,7 +72,7 @@ def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[Non
                         raise DevenvError(f"{name}: another devenv is still applying it") from None
                     time.sleep(0.2)
         try:
-            yield
+            yield waited
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -93,6 +99,15 @@ def terminate_as_interrupt() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def pause_point(stage: str) -> None:
+    """Fault-injection hook for tests: DEVENV_PAUSE_AT=build|create|swap waits here, so a
+    signal can be sent at that exact point. Unset (always, for users), it does nothing."""
+    if os.environ.get("DEVENV_PAUSE_AT") == stage:
+        sys.stderr.write(f"devenv: paused at {stage}\n")
+        sys.stderr.flush()
+        time.sleep(float(os.environ.get("DEVENV_PAUSE_SECONDS", "5")))
 
 
 def port_taken(bind: str, port: int, protocol: str) -> bool:
@@ -192,8 +207,16 @@ def _host_key(ssh_dir: Path) -> None:
 
 
 class Applier:
-    def __init__(self, engine: Engine, host: Host, reporter: Reporter) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        host: Host,
+        reporter: Reporter,
+        force: bool = False,
+        snapshot: bool = False,
+    ) -> None:
         self.engine, self.host, self.reporter = engine, host, reporter
+        self.force, self.snapshot = force, snapshot
 
     def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
         """Apply each env's actions; one env's failure does not stop the others."""
@@ -204,10 +227,15 @@ class Applier:
             if all(a.kind == "noop" for a in actions):
                 outcomes.append(Outcome(name, True, "no changes"))
                 continue
+            want = by_name.get(name)
             try:
-                with env_lock(self.host, name, lambda n=name: self.reporter.waiting(n)):
-                    message = self._apply_env(by_name.get(name), actions, observed)
+                with env_lock(self.host, name, lambda n=name: self.reporter.waiting(n)) as waited:
+                    if waited and want is not None:
+                        want, actions, observed = self._replan(want)
+                    message = self._apply_env(want, actions, observed)
                 outcomes.append(Outcome(name, True, message))
+            except Interrupted:
+                raise
             except DevenvError as exc:
                 outcomes.append(Outcome(name, False, str(exc)))
         if any(a.kind == "remove" and a.env not in by_name for a in plan.actions):
@@ -215,16 +243,28 @@ class Applier:
                 self.engine.remove_network_if_unused(folder_network(folder))
         return outcomes
 
+    def _replan(self, want: DesiredEnv) -> tuple[DesiredEnv, list[Action], Observed]:
+        """After waiting for another apply of this env: look again, plan again."""
+        from devenv.workflow import changed_files
+
+        observed = self.engine.observe([want.name])
+        want = desire(want.spec_file, observed, self.host)
+        fresh = plan([want], observed)
+        fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
+        return want, fresh.for_env(want.name), observed
+
     def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:
         kinds = {a.kind for a in actions}
         if "conflict" in kinds:
             raise ConflictError(actions[0].reasons[0])
         if want is None:  # orphans under --prune
+            keep_or_discard(self, actions[0].env, actions)
             for action in actions:
                 self._remove(action)
             return "removed"
         if kinds & {"create", "recreate"}:
             check_ports(want, observed)
+        keep_or_discard(self, want.name, actions)
         if "build" in kinds:
             want = self._build(want, observed)
         if kinds & {"create", "recreate", "start"}:
@@ -260,6 +300,7 @@ class Applier:
         self.reporter.step(want.name, f"building {want.image}")
         log = self.host.env_dir(want.name) / "build.log"
         network = "host" if _uses_loopback(spec.apt.mirror) else None
+        pause_point("build")
         self.engine.build(
             want, log, lambda line: self.reporter.build_line(want.name, line), network
         )
@@ -275,22 +316,29 @@ class Applier:
             bootstrap(self.engine, base, log)
             return
         assert base.image is not None
+        mirror = base.registry_mirror
+        first = f"push it to {mirror}" if mirror else "log in, or set base.registry_mirror"
+        hint = (
+            f"{first}; or load it, or bootstrap it: base: {{bootstrap: debian:SUITE, mirror: URL}}"
+        )
         try:
-            if base.registry_mirror:
-                source = mirror_ref(base.registry_mirror, base.image)
-                self.reporter.step(
-                    want.name, f"pulling {base.image} through {base.registry_mirror}"
-                )
-                self.engine.pull(source, as_ref=base_ref(base))
+            if mirror:
+                self.reporter.step(want.name, f"pulling {base.image} through {mirror}")
+                self.engine.pull(mirror_ref(mirror, base.image), as_ref=base_ref(base))
             else:
                 self.reporter.step(want.name, f"pulling {base.image}")
                 self.engine.pull(base.image)
+        except ImageMissing:
+            where = f"the registry mirror {mirror}" if mirror else "its registry"
+            raise DevenvError(
+                f"{want.name}: base image {base.image} is neither on this engine nor in {where}",
+                hint,
+            ) from None
         except DevenvError as exc:
             raise DevenvError(
                 f"{want.name}: base image {base.image} is not on this engine and "
                 f"could not be pulled ({exc.message})",
-                "pull or load it, set base.registry_mirror, "
-                "or bootstrap it offline with base: {bootstrap: debian:SUITE, mirror: URL}",
+                hint,
             ) from None
 
     def _create(self, want: DesiredEnv) -> None:
@@ -298,6 +346,7 @@ class Applier:
         env_dir = self.host.env_dir(want.name)
         with signals_held():
             container = self.engine.create(want, want.name, env_dir)
+            pause_point("create")
             try:
                 self.engine.start(container)
             except DevenvError:
@@ -312,8 +361,10 @@ class Applier:
         retired = f"{want.name}.devenv-old"
         with signals_held():
             new = self.engine.create(want, staging, env_dir)
+            pause_point("create")
             try:
                 self.engine.stop(old)
+                pause_point("swap")
                 self.engine.rename(old, retired)
                 self.engine.rename(new, want.name)
                 self.engine.start(new)
@@ -335,6 +386,33 @@ class Applier:
         assert action.container
         self.reporter.step(action.env, f"removing container {action.container[:12]}")
         self.engine.remove(action.container)
+
+
+def keep_or_discard(applier: Applier, env: str, actions: list[Action]) -> None:
+    """Refuse to lose work done inside a container, unless told to (--force) or to keep it
+    in a snapshot image first (--snapshot)."""
+    risky = [a for a in actions if a.discards and a.container]
+    if not risky:
+        return
+    if applier.snapshot:
+        for action in risky:
+            assert action.container
+            tag = take_snapshot(applier.engine, env, action.container)
+            applier.reporter.step(env, f"kept the container's changes in {tag}")
+        return
+    if not applier.force:
+        raise DevenvError(
+            f"{env}: {risky[0].kind} {describe(list(risky[0].discards))} inside the container",
+            "rerun with --snapshot to keep them in an image first, or --force to discard them",
+        )
+
+
+def take_snapshot(engine: Engine, env: str, container: str) -> str:
+    """Commit the container as devenv-snapshot/ENV:TIMESTAMP; see `devenv snapshots`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "snapshot", L.ENV: env}
+    engine.commit(container, f"devenv-snapshot/{env}", stamp, labels)
+    return f"devenv-snapshot/{env}:{stamp}"
 
 
 def mirror_ref(mirror: str, image: str) -> str:

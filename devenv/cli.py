@@ -130,8 +130,24 @@ def plan(
         raise typer.Exit(2)
 
 
+Force = Annotated[
+    bool, typer.Option("--force", help="Discard files changed inside containers being replaced.")
+]
+Snapshot = Annotated[
+    bool,
+    typer.Option("--snapshot", help="Keep containers' changed files in a snapshot image first."),
+]
+
+
 @app.command()
-def apply(paths: Paths, yes: Yes = False, as_json: Json = False, prune: Prune = False) -> None:
+def apply(
+    paths: Paths,
+    yes: Yes = False,
+    as_json: Json = False,
+    prune: Prune = False,
+    force: Force = False,
+    snapshot: Snapshot = False,
+) -> None:
     """Make the engine match the specs: build, create, replace, start."""
     import json
 
@@ -148,7 +164,7 @@ def apply(paths: Paths, yes: Yes = False, as_json: Json = False, prune: Prune = 
     _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
     reporter = ui.ConsoleReporter()
     with reporter.live():
-        outcomes = Applier(session.engine, session.host, reporter).apply(
+        outcomes = Applier(session.engine, session.host, reporter, force, snapshot).apply(
             the_plan, session.desired, session.observed
         )
     outcomes += [Outcome(name, False, message) for name, message in session.failures.items()]
@@ -232,18 +248,43 @@ def destroy(
     images: Annotated[
         bool, typer.Option("--images", help="Also remove their devenv images.")
     ] = False,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also remove their named volumes (their data!).")
+    ] = False,
+    force: Force = False,
+    snapshot: Snapshot = False,
 ) -> None:
-    """Remove envs' containers. Shared folders and volumes are never touched."""
+    """Remove envs' containers. Shared folders are never touched; volumes only with --volumes."""
     from devenv.destroy import destroy as run_destroy
-    from devenv.destroy import targets
+    from devenv.destroy import guard_work, targets
 
     found = targets(paths)
     what = [f"remove container {t.env}" for t in found if t.container]
     if images:
         what += [f"remove image {ref}" for t in found for ref in t.images]
+    if volumes:
+        what += [f"DELETE volume {v} and all its data" for t in found for v in t.volumes]
+    guard_work(found, force, snapshot)
     _confirm_destructive(what, yes)
-    for line in run_destroy(found, images):
+    for line in run_destroy(found, images, volumes):
         sys.stdout.write(line + "\n")
+
+
+@app.command()
+def snapshots(as_json: Json = False) -> None:
+    """List snapshot images (containers' changed files kept by --snapshot)."""
+    import json
+
+    from devenv.engine import Engine
+
+    rows = Engine().snapshots()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        sys.stdout.write("No snapshots.\n")
+    for row in rows:
+        sys.stdout.write(f"{row['ref']}  env={row['env']}  created={row['created']}\n")
 
 
 @app.command(context_settings={"allow_interspersed_args": False})

@@ -16,6 +16,7 @@ from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
 
 SSH_DIR = "/etc/devenv/ssh"
+DOCKER_SOCKET = "/var/run/docker.sock"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
             "gid": host.gid if user.gid is None else user.gid,
         },
         "sshd": None if spec.sshd is None else {"keys": hashlib.sha256(keys.encode()).hexdigest()},
+        "docker_socket": spec.docker_socket,
         "networks": ([folder_network(spec_file.folder)] if spec.networks.folder else [])
         + list(spec.networks.join),
     }
@@ -98,6 +100,8 @@ def expected_mounts(config: dict[str, Any], host: Host, name: str) -> frozenset[
         for entry in config["shared"]
     }
     mounts |= {f"volume:{entry}" for entry in config["volumes"]}
+    if config["docker_socket"]:
+        mounts.add(f"bind:{DOCKER_SOCKET}:{DOCKER_SOCKET}:rw")
     if config["sshd"]:
         mounts.add(f"bind:{host.env_dir(name) / 'ssh'}:{SSH_DIR}:rw")
     return frozenset(mounts)

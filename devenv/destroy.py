@@ -1,5 +1,5 @@
-"""`devenv destroy`: remove envs' containers (and, if asked, their images).
-Shared folders and volumes are the user's data and are never touched here."""
+"""`devenv destroy`: remove envs' containers (and, if asked, their images and volumes).
+Shared folders are the user's data and are never touched; volumes only when asked."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from devenv import labels as L
+from devenv.apply import take_snapshot
+from devenv.changes import describe, discarded
 from devenv.desired import folder_network
 from devenv.engine import Engine
 from devenv.errors import DevenvError
@@ -21,6 +23,8 @@ class Target:
     leftovers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    discards: list[str] = field(default_factory=list)
     note: str = ""
 
 
@@ -40,6 +44,11 @@ def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
                 f"a container named {name!r} exists that devenv did not create; left alone"
             )
         target.leftovers = [c.id for c in observed.of_env(name) if c.name != name]
+        target.volumes = [v.name for v in spec_file.spec.volumes]
+        if target.container:
+            assert live is not None
+            mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
+            target.discards = discarded(engine.diff(live.id), mounts)
         prefix = f"{image_repo(name)}:"
         target.images = sorted(
             tag
@@ -52,7 +61,25 @@ def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
     return found
 
 
-def destroy(found: list[Target], images: bool, engine: Engine | None = None) -> Iterator[str]:
+def guard_work(
+    found: list[Target], force: bool, snapshot: bool, engine: Engine | None = None
+) -> None:
+    """Refuse to lose files changed inside a container unless --force, or --snapshot them."""
+    for target in found:
+        if not target.discards or not target.container or force:
+            continue
+        if snapshot:
+            take_snapshot(engine or Engine(), target.env, target.container)
+            continue
+        raise DevenvError(
+            f"{target.env}: destroy {describe(target.discards)} inside the container",
+            "rerun with --snapshot to keep them in an image first, or --force to discard them",
+        )
+
+
+def destroy(
+    found: list[Target], images: bool, volumes: bool = False, engine: Engine | None = None
+) -> Iterator[str]:
     engine = engine or Engine()
     for target in found:
         if target.note:
@@ -63,6 +90,13 @@ def destroy(found: list[Target], images: bool, engine: Engine | None = None) -> 
         for network in target.networks:
             if engine.remove_network_if_unused(network):
                 yield f"{target.env}: removed network {network} (its folder has no envs left)"
+        if volumes:
+            for volume in target.volumes:
+                if engine.volume_owned(volume):
+                    engine.remove_volume(volume)
+                    yield f"{target.env}: removed volume {volume}"
+                else:
+                    yield f"{target.env}: kept volume {volume} (devenv did not create it)"
         if images:
             for ref in target.images:
                 try:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from devenv import labels as L
-from devenv.desired import SSH_DIR, DesiredEnv
-from devenv.errors import BuildError, EngineError
+from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
+from devenv.errors import BuildError, EngineError, ImageMissing
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 
 LOG_TAIL = 15
@@ -94,10 +94,16 @@ class Engine:
 
     # ---- images --------------------------------------------------------------------------
     def pull(self, ref: str, as_ref: str | None = None) -> None:
-        """Pull `ref` (and tag it `as_ref`); NotFound/auth errors become one sentence."""
+        """Pull `ref` (and tag it `as_ref`); an image the registry lacks is ImageMissing."""
+        import docker.errors
+
         repo, tag = split_ref(ref)
         with engine_errors(f"pulling {ref}"):
-            for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+            try:
+                events = self.api.pull(repo, tag=tag, stream=True, decode=True)
+            except docker.errors.NotFound:
+                raise ImageMissing(f"{ref} is not in its registry") from None
+            for event in events:
                 if "error" in event:
                     raise EngineError(f"pulling {ref}: {event['error']}")
             if as_ref and as_ref != ref:
@@ -183,6 +189,8 @@ class Engine:
                 DEVENV_UID=str(config["user"]["uid"]),
                 DEVENV_GID=str(config["user"]["gid"]),
             )
+        if config["docker_socket"]:
+            binds.append(f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:rw")
         if config["sshd"]:
             binds.append(f"{host_env_dir / 'ssh'}:{SSH_DIR}:rw")
             environment["DEVENV_SSHD"] = "1"
@@ -270,6 +278,43 @@ class Engine:
         """Remove a container; its anonymous and named volumes are kept (user data)."""
         with engine_errors(f"removing {container[:12]}"):
             self.api.remove_container(container, force=True, v=False)
+
+    def diff(self, container: str) -> list[dict[str, Any]]:
+        """The container's writable-layer changes (docker diff)."""
+        with engine_errors(f"reading changes of {container[:12]}"):
+            return list(self.api.diff(container) or [])
+
+    def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
+        """Keep a container's filesystem as an image (a snapshot before discarding it)."""
+        changes = [f"LABEL {k}={v}" for k, v in sorted(labels.items())]
+        with engine_errors(f"snapshotting {container[:12]}"):
+            made = self.api.commit(container, repository=repository, tag=tag, changes=changes)
+        return str(made["Id"])
+
+    def snapshots(self) -> list[dict[str, str]]:
+        """devenv's snapshot images, newest first."""
+        import datetime
+
+        rows = []
+        with engine_errors("listing snapshots"):
+            found = self.api.images(filters={"label": [f"{L.MANAGED}=true", f"{L.KIND}=snapshot"]})
+        for raw in found:
+            for ref in raw.get("RepoTags") or []:
+                stamp = datetime.datetime.fromtimestamp(
+                    raw.get("Created", 0), datetime.timezone.utc
+                )
+                env = (raw.get("Labels") or {}).get(L.ENV, "")
+                rows.append({"ref": ref, "env": env, "created": stamp.isoformat(), "id": raw["Id"]})
+        return sorted(rows, key=lambda r: r["created"], reverse=True)
+
+    def remove_volume(self, name: str) -> None:
+        with engine_errors(f"removing volume {name}"):
+            self.api.remove_volume(name)
+
+    def volume_owned(self, name: str) -> bool:
+        with engine_errors(f"inspecting volume {name}"):
+            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
+        return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
 
     def inspect(self, container: str) -> dict[str, Any]:
         with engine_errors(f"inspecting {container[:12]}"):

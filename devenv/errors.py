@@ -42,6 +42,10 @@ class EngineError(DevenvError):
     """The Docker engine refused, failed or could not be reached."""
 
 
+class ImageMissing(EngineError):
+    """A pull found no such image in the registry (or the registry wants a login)."""
+
+
 class ConflictError(DevenvError):
     """Something devenv does not own stands where devenv would act."""
 

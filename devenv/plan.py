@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from devenv import labels as L
+from devenv.changes import describe
 from devenv.desired import DesiredEnv
 from devenv.observed import Observed, ObservedContainer
 
@@ -30,10 +31,12 @@ class Action:
     container: str | None = None  # the live container's id, when there is one
     image: str | None = None
     warnings: tuple[str, ...] = ()
+    discards: tuple[str, ...] = ()  # files in the container's writable layer it would lose
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["reasons"], data["warnings"] = list(self.reasons), list(self.warnings)
+        for key in ("reasons", "warnings", "discards"):
+            data[key] = list(data[key])
         return data
 
 
@@ -143,6 +146,10 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
         for p in want.config["ports"]
         if not p.startswith(("127.", "::1:"))
     )
+    if want.config.get("docker_socket"):
+        warnings += (
+            "docker_socket: the box can control the Docker engine, i.e. root on this machine",
+        )
     if live is not None and not live.owned:
         return [
             Action(
@@ -178,10 +185,16 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
         else:
             actions.append(Action("noop", name, (), live.id, want.image))
     actions.extend(
-        Action("remove", name, (f"{c.name}: left over from an interrupted apply",), c.id)
+        Action("remove", name, (f"{c.name}: {_leftover_kind(name, c.name)}",), c.id)
         for c in leftovers
     )
     return actions
+
+
+def _leftover_kind(env: str, container: str) -> str:
+    if container in (f"{env}.devenv-old", f"{env}.devenv-new"):
+        return "left over from an interrupted apply"
+    return "a copy of this env renamed by hand"
 
 
 def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str | None) -> list[str]:
@@ -224,4 +237,17 @@ def plan(
             actions.append(
                 Action("remove", container.env or container.name, (reason,), container.id)
             )
+    return Plan(tuple(actions))
+
+
+def with_discards(the_plan: Plan, changed: dict[str, list[str]]) -> Plan:
+    """The plan, with each destructive action saying which changed files it would lose."""
+    actions = []
+    for action in the_plan.actions:
+        files = changed.get(action.container or "", [])
+        if action.kind in DESTRUCTIVE and files:
+            action = replace(
+                action, reasons=(*action.reasons, describe(files)), discards=tuple(files)
+            )
+        actions.append(action)
     return Plan(tuple(actions))

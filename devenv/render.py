@@ -92,8 +92,9 @@ def mirror_script(mirror: str) -> str:
         "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list "
         "/etc/apt/sources.list.d/*.sources; do "
         '[ -f "$f" ] || continue; '
-        'sed -i -E "s#(https?|ftp)://[^[:space:]]+/(debian|ubuntu)/?'
-        '([[:space:]]|\\$)#${m}\\3#g" "$f"; '
+        # HOST/debian, or a proxy's HOST/ARCHIVE.HOST/debian; not e.g. download.docker.com/linux/debian
+        'sed -i -E "s#(https?|ftp)://[^/[:space:]]+(/[^/[:space:]]+[.][^/[:space:]]+)?'
+        '/(debian|ubuntu)/?([[:space:]]|\\$)#${m}\\4#g" "$f"; '
         "done"
     )
 

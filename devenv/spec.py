@@ -347,6 +347,9 @@ class Spec(Model):
     run: list[RunStep] = Field(default_factory=list, description="build-time shell steps, as root")
     image_cache: str | None = Field(None, description="REGISTRY/NAMESPACE to pull images from")
     networks: Networks = Field(default_factory=Networks)
+    docker_socket: bool = Field(
+        False, description="mount the Docker socket: the box then controls the engine (root)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -390,6 +393,10 @@ class Spec(Model):
                 return shlex.split(v)
             except ValueError as exc:
                 raise ValueError(f"command cannot be split into words: {exc}") from None
+        if isinstance(v, list):  # `[sleep, 10]`: YAML numbers are words of the command too
+            return [
+                str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in v
+            ]
         return v
 
     @field_validator("command")

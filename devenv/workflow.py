@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv.changes import discarded
 from devenv.desired import DesiredEnv, desire
 from devenv.engine import Engine
 from devenv.errors import DevenvError, Problem
 from devenv.host import Host
 from devenv.loader import SpecFile, load_tolerant
 from devenv.observed import Observed
-from devenv.plan import Plan, plan
+from devenv.plan import Action, Plan, plan, with_discards
 
 
 @dataclass
@@ -29,8 +30,27 @@ class Session:
     failures: dict[str, str] = field(default_factory=dict)
 
     def plan(self, prune: bool = False) -> Plan:
+        """The plan; destructive actions also name the in-container work they would lose."""
         projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
-        return plan(self.desired, self.observed, projects)
+        the_plan = plan(self.desired, self.observed, projects)
+        return with_discards(
+            the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
+        )
+
+
+def changed_files(
+    engine: Engine, observed: Observed, actions: list[Action]
+) -> dict[str, list[str]]:
+    """What each container about to be replaced or removed holds outside its mounts (one
+    diff call per such container; a converged plan makes none)."""
+    changed = {}
+    by_id = {c.id: c for c in observed.containers}
+    for action in actions:
+        live = by_id.get(action.container or "")
+        if live is not None:
+            mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
+            changed[live.id] = discarded(engine.diff(live.id), mounts)
+    return changed
 
 
 def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:

@@ -120,10 +120,21 @@ def test_the_hash_does_not_depend_on_the_python_process() -> None:
         {"run": ["echo two", "echo one"]},
         {"run": ["echo one", "echo  two"]},
     ],
-    ids=["package-added", "package-version", "apt-mirror", "apt-mirror-removed", "base-tag",
-         "base-distro", "base-bootstrapped", "user-renamed", "sshd-off",
-         "run-removed", "run-reordered", "run-edited"],
-)  # fmt: skip
+    ids=[
+        "package-added",
+        "package-version",
+        "apt-mirror",
+        "apt-mirror-removed",
+        "base-tag",
+        "base-distro",
+        "base-bootstrapped",
+        "user-renamed",
+        "sshd-off",
+        "run-removed",
+        "run-reordered",
+        "run-edited",
+    ],
+)
 def test_image_inputs_change_the_hash(changes: dict[str, Any]) -> None:
     assert hash_of(**changes) != hash_of()
 
@@ -145,9 +156,22 @@ def test_image_inputs_change_the_hash(changes: dict[str, Any]) -> None:
         {"image_cache": "registry.example.com/team"},
         {"name": "other"},
     ],
-    ids=["ports", "no-ports", "shared", "env", "command", "no-command", "workdir", "volumes",
-         "host-uid-gid", "authorized-keys", "registry-mirror", "image-cache", "name"],
-)  # fmt: skip
+    ids=[
+        "ports",
+        "no-ports",
+        "shared",
+        "env",
+        "command",
+        "no-command",
+        "workdir",
+        "volumes",
+        "host-uid-gid",
+        "authorized-keys",
+        "registry-mirror",
+        "image-cache",
+        "name",
+    ],
+)
 def test_container_config_leaves_the_hash_alone(changes: dict[str, Any]) -> None:
     assert hash_of(**changes) == hash_of()
 
@@ -205,8 +229,9 @@ def test_render_hashes_the_base_identity_it_is_given() -> None:
     assert by_ref == render(spec, base_identity(spec.base, None, [])).build_hash
     by_a = render(spec, base_identity(spec.base, None, [f"debian@{DIGEST_A}"])).build_hash
     by_a_elsewhere = render(
-        spec, base_identity(spec.base, "sha256:" + "d" * 64, [f"mirror.example.com/debian@{DIGEST_A}"])
-    ).build_hash  # fmt: skip
+        spec,
+        base_identity(spec.base, "sha256:" + "d" * 64, [f"mirror.example.com/debian@{DIGEST_A}"]),
+    ).build_hash
     by_b = render(spec, base_identity(spec.base, None, [f"debian@{DIGEST_B}"])).build_hash
     assert by_a == by_a_elsewhere  # pulled through a mirror or on another host: same image
     assert len({by_ref, by_a, by_b}) == 3
@@ -220,8 +245,15 @@ def test_the_hash_covers_every_copied_file_by_name_and_content() -> None:
     same = build_hash("FROM x\n", dict(reversed(list(files.items()))), "ref:x")
     assert build_hash("FROM x\n", files, "ref:x") == same  # order of the dict is irrelevant
     assert build_hash("FROM x\n", {**files, "devenv-sshd.conf": b"Y\n"}, "ref:x") != same
-    assert build_hash("FROM x\n", {"renamed": files["devenv-sshd.conf"]} | {
-        "devenv-entrypoint": files["devenv-entrypoint"]}, "ref:x") != same  # fmt: skip
+    assert (
+        build_hash(
+            "FROM x\n",
+            {"renamed": files["devenv-sshd.conf"]}
+            | {"devenv-entrypoint": files["devenv-entrypoint"]},
+            "ref:x",
+        )
+        != same
+    )
     assert (
         build_hash("FROM x\n", {"devenv-entrypoint": files["devenv-entrypoint"]}, "ref:x") != same
     )

@@ -79,13 +79,21 @@ def test_validate_reports_a_name_used_twice_across_files(tmp_path: Path) -> None
 
 BROKEN_FILES = {
     "empty.yaml": (b"", "1:1: file is empty; a spec needs at least a base or a name"),
-    "comment.yaml": (b"# only a comment\n", "1:1: file is empty; a spec needs at least a base or a name"),
-    "binary.yaml": (b"\x7fELF\x02\x01\x01\x00\x00", "1:1: character 0x007f is not allowed in YAML "
-                    "(is this a binary file?)"),
+    "comment.yaml": (
+        b"# only a comment\n",
+        "1:1: file is empty; a spec needs at least a base or a name",
+    ),
+    "binary.yaml": (
+        b"\x7fELF\x02\x01\x01\x00\x00",
+        "1:1: character 0x007f is not allowed in YAML (is this a binary file?)",
+    ),
     "latin1.yaml": (b"name: a\nbase: \xff\xfe\x00\x01\n", "2:7: file is not UTF-8 text"),
-    "syntax.yaml": (b"name: a\nbase: [debian\n", "3:1: YAML syntax error: while parsing a flow sequence, "
-                    "expected ',' or ']', but got '<stream end>'"),
-}  # fmt: skip
+    "syntax.yaml": (
+        b"name: a\nbase: [debian\n",
+        "3:1: YAML syntax error: while parsing a flow sequence, "
+        "expected ',' or ']', but got '<stream end>'",
+    ),
+}
 
 
 def test_validate_never_shows_a_traceback(tmp_path: Path) -> None:

@@ -247,6 +247,7 @@ def test_to_json_is_the_documented_shape(want: Callable[..., DesiredEnv]) -> Non
                 "container": None,
                 "image": box.image,
                 "warnings": [],
+                "discards": [],
             },
             {
                 "kind": "create",
@@ -255,6 +256,7 @@ def test_to_json_is_the_documented_shape(want: Callable[..., DesiredEnv]) -> Non
                 "container": None,
                 "image": box.image,
                 "warnings": [],
+                "discards": [],
             },
         ],
     }

@@ -248,8 +248,19 @@ def test_layers_come_in_cache_friendly_order() -> None:
     got = lines(render_dockerfile(spec))
     scripts = exec_scripts(render_dockerfile(spec))
     assert [ln.split(" ", 1)[0] for ln in got] == [
-        "FROM", "ENV", "RUN", "RUN", "RUN", "COPY", "RUN", "RUN", "RUN", "COPY", "ENTRYPOINT", "CMD",
-    ]  # fmt: skip
+        "FROM",
+        "ENV",
+        "RUN",
+        "RUN",
+        "RUN",
+        "COPY",
+        "RUN",
+        "RUN",
+        "RUN",
+        "COPY",
+        "ENTRYPOINT",
+        "CMD",
+    ]
     assert got[0] == "FROM debian:bookworm"
     assert scripts[0] == mirror_script(MIRROR)  # mirror before any apt-get
     assert got[3] == APT_LINE.format("php-cli openssh-server")
@@ -270,11 +281,11 @@ def test_the_image_tag_is_the_name_and_twelve_hash_digits() -> None:
 DEBIAN_LIST = """\
 deb http://deb.debian.org/debian bookworm main
 deb http://deb.debian.org/debian bookworm-updates main contrib
-deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] https://deb.debian.org/debian/ bookworm-backports main
+deb [signed-by=/usr/share/keyrings/deb.gpg] https://deb.debian.org/debian/ bookworm-backports main
 deb-src http://ftp.de.debian.org/debian bookworm main
 deb http://deb.debian.org/debian-security bookworm-security main
 deb http://security.debian.org/debian-security bookworm-security main
-"""  # fmt: skip
+"""
 DEBIAN_SOURCES = """\
 Types: deb
 # http://snapshot.debian.org/archive/debian/20240101T000000Z
@@ -344,11 +355,11 @@ def test_the_mirror_switch_rewrites_debian_sources_list(tmp_path: Path) -> None:
     assert (root / "sources.list").read_text() == (
         f"deb {MIRROR} bookworm main\n"
         f"deb {MIRROR} bookworm-updates main contrib\n"
-        f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {MIRROR} bookworm-backports main\n"
+        f"deb [signed-by=/usr/share/keyrings/deb.gpg] {MIRROR} bookworm-backports main\n"
         f"deb-src {MIRROR} bookworm main\n"
         "deb http://deb.debian.org/debian-security bookworm-security main\n"
         "deb http://security.debian.org/debian-security bookworm-security main\n"
-    )  # fmt: skip
+    )
     assert (root / "sources.list.d/sury.list").read_text() == THIRD_PARTY
 
 

@@ -44,7 +44,8 @@ def problems_of_bytes(tmp_path: Path, data: bytes) -> list[str]:
         ),
         (
             "name: 'abc\n",
-            "2:1: YAML syntax error: while scanning a quoted scalar, found unexpected end of stream",
+            "2:1: YAML syntax error: while scanning a quoted scalar, "
+            "found unexpected end of stream",
         ),
         (
             'ports:\n  - "8080:80"\n   - 1\n',
@@ -73,9 +74,17 @@ def problems_of_bytes(tmp_path: Path, data: bytes) -> list[str]:
             "'tag:yaml.org,2002:python/name:os.system'",
         ),
     ],
-    ids=["bad-indent", "unclosed-quote", "bad-sequence", "unclosed-flow", "tab", "alias",
-         "two-documents", "python-tag"],
-)  # fmt: skip
+    ids=[
+        "bad-indent",
+        "unclosed-quote",
+        "bad-sequence",
+        "unclosed-flow",
+        "tab",
+        "alias",
+        "two-documents",
+        "python-tag",
+    ],
+)
 def test_yaml_syntax_errors_are_located(problems: Problems, text: str, expected: str) -> None:
     assert problems(text) == [expected]
 
@@ -133,13 +142,31 @@ def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(problems: Probl
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("base: debian:bookworm\nsharde: []\n", "2:1: unknown key 'sharde' (did you mean 'shared'?)"),
-        ("imge_cache: r.example.com\n", "1:1: unknown key 'imge_cache' (did you mean 'image_cache'?)"),
+        (
+            "base: debian:bookworm\nsharde: []\n",
+            "2:1: unknown key 'sharde' (did you mean 'shared'?)",
+        ),
+        (
+            "imge_cache: r.example.com\n",
+            "1:1: unknown key 'imge_cache' (did you mean 'image_cache'?)",
+        ),
         ("colour: red\n", f"1:1: unknown key 'colour' (known: {KNOWN_TOP})"),
-        ("name: a\napt:\n  pakages: [git]\n", "3:3: unknown key 'pakages' (did you mean 'packages'?)"),
-        ("apt:\n  mirrror: http://m/debian\n", "2:3: unknown key 'mirrror' (did you mean 'mirror'?)"),
-        ("ports:\n  - {hots: 8080, container: 80}\n", "2:6: unknown key 'hots' (did you mean 'host'?)"),
-        ("ports:\n  - container: 80\n    protcol: udp\n", "3:5: unknown key 'protcol' (did you mean 'protocol'?)"),
+        (
+            "name: a\napt:\n  pakages: [git]\n",
+            "3:3: unknown key 'pakages' (did you mean 'packages'?)",
+        ),
+        (
+            "apt:\n  mirrror: http://m/debian\n",
+            "2:3: unknown key 'mirrror' (did you mean 'mirror'?)",
+        ),
+        (
+            "ports:\n  - {hots: 8080, container: 80}\n",
+            "2:6: unknown key 'hots' (did you mean 'host'?)",
+        ),
+        (
+            "ports:\n  - container: 80\n    protcol: udp\n",
+            "3:5: unknown key 'protcol' (did you mean 'protocol'?)",
+        ),
         (
             "shared:\n  - host: ./a\n    container: /b\n    read_only: true\n",
             "4:5: unknown key 'read_only' (did you mean 'readonly'?)",
@@ -149,14 +176,32 @@ def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(problems: Probl
             "base:\n  image: debian:bookworm\n  registry-mirror: r.example.com\n",
             "3:3: unknown key 'registry-mirror' (did you mean 'registry_mirror'?)",
         ),
-        ("user: dev\nsshd:\n  authorised_keys: []\n", "3:3: unknown key 'authorised_keys' (did you mean 'authorized_keys'?)"),
+        (
+            "user: dev\nsshd:\n  authorised_keys: []\n",
+            "3:3: unknown key 'authorised_keys' (did you mean 'authorized_keys'?)",
+        ),
         ("user:\n  name: dev\n  uidd: 1000\n", "3:3: unknown key 'uidd' (did you mean 'uid'?)"),
-        ("volumes:\n  - {name: v, container: /v, readonly: true, nmae: x}\n",
-         "2:46: unknown key 'nmae' (did you mean 'name'?)"),
+        (
+            "volumes:\n  - {name: v, container: /v, readonly: true, nmae: x}\n",
+            "2:46: unknown key 'nmae' (did you mean 'name'?)",
+        ),
     ],
-    ids=["top", "top-underscore", "top-no-match", "apt-packages", "apt-mirror", "ports-flow",
-         "ports-block", "shared", "base", "base-registry", "sshd", "user", "volumes"],
-)  # fmt: skip
+    ids=[
+        "top",
+        "top-underscore",
+        "top-no-match",
+        "apt-packages",
+        "apt-mirror",
+        "ports-flow",
+        "ports-block",
+        "shared",
+        "base",
+        "base-registry",
+        "sshd",
+        "user",
+        "volumes",
+    ],
+)
 def test_unknown_keys_suggest_the_closest_known_one(
     problems: Problems, text: str, expected: str
 ) -> None:
@@ -199,16 +244,22 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
         ("ports: 8080\n", "1:8: ports: expected a list, got 8080"),
         ("ports: [true]\n", "1:9: ports[0]: port True is not a port number"),
         ("ports:\n  - {container: x}\n", "2:17: ports[0].container: expected an integer, got 'x'"),
-        ("ports:\n  - {container: 80, protocol: sctp}\n",
-         "2:31: ports[0].protocol: 'sctp' is not allowed; input should be 'tcp' or 'udp'"),
+        (
+            "ports:\n  - {container: 80, protocol: sctp}\n",
+            "2:31: ports[0].protocol: 'sctp' is not allowed; input should be 'tcp' or 'udp'",
+        ),
         ("shared: ./a:/b\n", "1:9: shared: expected a list, got './a:/b'"),
-        ("shared:\n  - {host: ./a, container: /b, readonly: maybe}\n",
-         "2:42: shared[0].readonly: expected true or false, got 'maybe'"),
+        (
+            "shared:\n  - {host: ./a, container: /b, readonly: maybe}\n",
+            "2:42: shared[0].readonly: expected true or false, got 'maybe'",
+        ),
         ("sshd: 5\n", "1:7: sshd: expected a mapping, got 5"),
         ("user: 5\n", "1:7: user: expected a mapping, got 5"),
         ("user: {name: dev, uid: x}\n", "1:24: user.uid: expected an integer, got 'x'"),
-        ("user: {name: dev, gid: -1}\n",
-         "1:24: user.gid: -1 is out of range (input should be greater than or equal to 0)"),
+        (
+            "user: {name: dev, gid: -1}\n",
+            "1:24: user.gid: -1 is out of range (input should be greater than or equal to 0)",
+        ),
         ("env: [A]\n", "1:6: env: expected a mapping, got ['A']"),
         ("env:\n  A: [1]\n", "2:6: env.A: expected a string, got [1]"),
         ("env:\n  A: null\n", "2:6: env.A: expected a string, got None"),
@@ -217,7 +268,7 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
         ("run: echo hi\n", "1:6: run: expected a list, got 'echo hi'"),
         ("run:\n  - ok\n  - 5\n", "3:5: run[1]: expected a string, got 5"),
     ],
-)  # fmt: skip
+)
 def test_wrong_types_say_what_was_expected(problems: Problems, text: str, expected: str) -> None:
     assert problems(text) == [expected]
 
@@ -238,10 +289,16 @@ LE65535 = "is out of range (input should be less than or equal to 65535)"
         ("ports:\n  - '8080:0'\n", f"2:5: ports[0].container: 0 {GE1}"),
         ("ports:\n  - '8080:65536/udp'\n", f"2:5: ports[0].container: 65536 {LE65535}"),
         ("ports:\n  - {host: 0, container: 80}\n", f"2:12: ports[0].host: 0 {GE1}"),
-        ("ports:\n  - {host: 8080, container: 70000}\n", f"2:29: ports[0].container: 70000 {LE65535}"),
-        ("ports:\n  - 22\n  - {host: 65536, container: 80}\n", f"3:12: ports[1].host: 65536 {LE65535}"),
+        (
+            "ports:\n  - {host: 8080, container: 70000}\n",
+            f"2:29: ports[0].container: 70000 {LE65535}",
+        ),
+        (
+            "ports:\n  - 22\n  - {host: 65536, container: 80}\n",
+            f"3:12: ports[1].host: 65536 {LE65535}",
+        ),
     ],
-)  # fmt: skip
+)
 def test_ports_outside_1_to_65535_are_rejected(
     problems: Problems, text: str, expected: str
 ) -> None:
@@ -255,16 +312,26 @@ def test_ports_at_the_edges_of_the_range_are_fine(load: Load) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("ports:\n  - 'abc'\n",
-         "2:5: ports[0]: port 'abc' is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER"),
-        ("ports:\n  - '80/sctp'\n",
-         "2:5: ports[0]: port '80/sctp' is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER"),
-        ("ports:\n  - '1.2.3.4:80'\n", "2:5: ports[0]: port '1.2.3.4:80': a bind address needs a host port"),
-        ("ports:\n  - {host: 8080, container: 80, bind: nothere}\n",
-         "2:39: ports[0].bind: bind 'nothere' is not an IP address"),
+        (
+            "ports:\n  - 'abc'\n",
+            "2:5: ports[0]: port 'abc' is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER",
+        ),
+        (
+            "ports:\n  - '80/sctp'\n",
+            "2:5: ports[0]: port '80/sctp' is not of the form "
+            "[BIND:]HOST:CONTAINER[/udp] or CONTAINER",
+        ),
+        (
+            "ports:\n  - '1.2.3.4:80'\n",
+            "2:5: ports[0]: port '1.2.3.4:80': a bind address needs a host port",
+        ),
+        (
+            "ports:\n  - {host: 8080, container: 80, bind: nothere}\n",
+            "2:39: ports[0].bind: bind 'nothere' is not an IP address",
+        ),
         ("ports:\n  - {host: 8080}\n", "2:5: missing required key 'ports[0].container'"),
     ],
-)  # fmt: skip
+)
 def test_malformed_ports_say_which_entry_and_why(
     problems: Problems, text: str, expected: str
 ) -> None:
@@ -274,22 +341,40 @@ def test_malformed_ports_say_which_entry_and_why(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("ports:\n  - '8080:80'\n  - '8080:81'\n",
-         "3:5: ports: entry 2 publishes host port 8080 again (entry 1 already does)"),
-        ("ports:\n  - '8080:80'\n  - 9000\n  - {host: 8080, container: 81}\n",
-         "4:5: ports: entry 3 publishes host port 8080 again (entry 1 already does)"),
-        ("ports:\n  - '127.0.0.1:2222:22'\n  - '2222:23'\n",
-         "3:5: ports: entry 2 publishes host port 2222 again (entry 1 already does)"),
-        ("ports:\n  - '8080:80'\n  - '8081:80'\n",
-         "3:5: ports: entry 2 publishes container port 80 again (entry 1 already does)"),
-        ("ports:\n  - 80\n  - {container: 80}\n",
-         "3:5: ports: entry 2 publishes container port 80 again (entry 1 already does)"),
-        ("ports:\n  - 53/udp\n  - 22\n  - '5353:53/udp'\n",
-         "4:5: ports: entry 3 publishes container port 53 again (entry 1 already does)"),
+        (
+            "ports:\n  - '8080:80'\n  - '8080:81'\n",
+            "3:5: ports: entry 2 publishes host port 8080 again (entry 1 already does)",
+        ),
+        (
+            "ports:\n  - '8080:80'\n  - 9000\n  - {host: 8080, container: 81}\n",
+            "4:5: ports: entry 3 publishes host port 8080 again (entry 1 already does)",
+        ),
+        (
+            "ports:\n  - '127.0.0.1:2222:22'\n  - '2222:23'\n",
+            "3:5: ports: entry 2 publishes host port 2222 again (entry 1 already does)",
+        ),
+        (
+            "ports:\n  - '8080:80'\n  - '8081:80'\n",
+            "3:5: ports: entry 2 publishes container port 80 again (entry 1 already does)",
+        ),
+        (
+            "ports:\n  - 80\n  - {container: 80}\n",
+            "3:5: ports: entry 2 publishes container port 80 again (entry 1 already does)",
+        ),
+        (
+            "ports:\n  - 53/udp\n  - 22\n  - '5353:53/udp'\n",
+            "4:5: ports: entry 3 publishes container port 53 again (entry 1 already does)",
+        ),
     ],
-    ids=["host", "host-third-entry", "host-default-bind", "container", "container-forms",
-         "container-udp"],
-)  # fmt: skip
+    ids=[
+        "host",
+        "host-third-entry",
+        "host-default-bind",
+        "container",
+        "container-forms",
+        "container-udp",
+    ],
+)
 def test_duplicate_ports_point_at_the_second_entry(
     problems: Problems, text: str, expected: str
 ) -> None:
@@ -316,15 +401,22 @@ ABS = "must be absolute (start with /)"
     ("text", "expected"),
     [
         ("shared:\n  - ./a:b\n", f"2:5: shared[0].container: container path 'b' {ABS}"),
-        ("shared:\n  - {host: ./a, container: var/www}\n",
-         f"2:28: shared[0].container: container path 'var/www' {ABS}"),
+        (
+            "shared:\n  - {host: ./a, container: var/www}\n",
+            f"2:28: shared[0].container: container path 'var/www' {ABS}",
+        ),
         ("workdir: var/www\n", f"1:10: workdir: workdir 'var/www' {ABS}"),
         ("workdir: ~/src\n", f"1:10: workdir: workdir '~/src' {ABS}"),
-        ("volumes:\n  - {name: v, container: data}\n",
-         f"2:26: volumes[0].container: container path 'data' {ABS}"),
-        ("shared:\n  - ./a:/\n", "2:5: shared[0].container: a shared folder cannot be mounted over / itself"),
+        (
+            "volumes:\n  - {name: v, container: data}\n",
+            f"2:26: volumes[0].container: container path 'data' {ABS}",
+        ),
+        (
+            "shared:\n  - ./a:/\n",
+            "2:5: shared[0].container: a shared folder cannot be mounted over / itself",
+        ),
     ],
-)  # fmt: skip
+)
 def test_container_paths_must_be_absolute(problems: Problems, text: str, expected: str) -> None:
     assert problems(text) == [expected]
 
@@ -332,16 +424,25 @@ def test_container_paths_must_be_absolute(problems: Problems, text: str, expecte
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("shared:\n  - ./a:/b\n  - ./c:/b\n", "3:5: shared entry 2 mounts /b again (shared entry 1)"),
-        ("shared:\n  - ./a:/b/\n  - {host: ./c, container: /x/../b}\n",
-         "3:5: shared entry 2 mounts /b again (shared entry 1)"),
-        ("shared:\n  - ./a:/b\nvolumes:\n  - {name: v, container: /b}\n",
-         "4:5: volumes entry 1 mounts /b again (shared entry 1)"),
-        ("volumes:\n  - {name: h, container: /home/dev}\n  - {name: i, container: /home/dev}\n",
-         "3:5: volumes entry 2 mounts /home/dev again (volumes entry 1)"),
+        (
+            "shared:\n  - ./a:/b\n  - ./c:/b\n",
+            "3:5: shared entry 2 mounts /b again (shared entry 1)",
+        ),
+        (
+            "shared:\n  - ./a:/b/\n  - {host: ./c, container: /x/../b}\n",
+            "3:5: shared entry 2 mounts /b again (shared entry 1)",
+        ),
+        (
+            "shared:\n  - ./a:/b\nvolumes:\n  - {name: v, container: /b}\n",
+            "4:5: volumes entry 1 mounts /b again (shared entry 1)",
+        ),
+        (
+            "volumes:\n  - {name: h, container: /home/dev}\n  - {name: i, container: /home/dev}\n",
+            "3:5: volumes entry 2 mounts /home/dev again (volumes entry 1)",
+        ),
     ],
     ids=["shared-shared", "normalised-paths", "shared-volume", "volume-volume"],
-)  # fmt: skip
+)
 def test_duplicate_mount_points_point_at_the_second(
     problems: Problems, text: str, expected: str
 ) -> None:
@@ -386,12 +487,13 @@ def test_an_invalid_stem_without_a_name_asks_for_one(write_spec: Callable[..., P
 )
 def test_apt_packages_must_be_debian_names(problems: Problems, package: str) -> None:
     text = f"apt:\n  packages:\n    - git\n    - '{package}'\n"
-    assert problems(text) == [f"4:7: apt.packages[1]: Debian package name {package!r} is not valid"]  # fmt: skip
+    assert problems(text) == [f"4:7: apt.packages[1]: Debian package name {package!r} is not valid"]
 
 
 @pytest.mark.parametrize(
-    "package", ["php-cli", "g++", "libstdc++6", "php=1.2-3", "php8.2=8.2.7-1~deb12u1", "vim=2:9.0.1378-2"]
-)  # fmt: skip
+    "package",
+    ["php-cli", "g++", "libstdc++6", "php=1.2-3", "php8.2=8.2.7-1~deb12u1", "vim=2:9.0.1378-2"],
+)
 def test_debian_names_with_optional_versions_are_kept(load: Load, package: str) -> None:
     assert load(f"apt:\n  packages: ['{package}']\n").spec.apt.packages == [package]
 
@@ -404,9 +506,15 @@ def test_a_package_listed_twice_is_rejected(problems: Problems) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://deb.example.org/debian", "file:///srv/debian", "deb.example.org/debian",
-     "http:///debian", "http://deb.example.org/debian bookworm", "http://user@deb.example.org/debian"],
-)  # fmt: skip
+    [
+        "ftp://deb.example.org/debian",
+        "file:///srv/debian",
+        "deb.example.org/debian",
+        "http:///debian",
+        "http://deb.example.org/debian bookworm",
+        "http://user@deb.example.org/debian",
+    ],
+)
 def test_mirror_urls_must_be_http_or_https(problems: Problems, url: str) -> None:
     assert problems(f"apt:\n  mirror: '{url}'\n") == [
         f"2:11: apt.mirror: apt mirror URL (http or https) {url!r} is not valid"
@@ -579,12 +687,17 @@ def test_non_utf8_input_points_at_the_bad_byte(tmp_path: Path, data: bytes, expe
     ("data", "expected"),
     [
         (b"name: a\x00\n", "1:8: character 0x0000 is not allowed in YAML (is this a binary file?)"),
-        (b"name: a\nbase: deb\x00ian\n",
-         "2:10: character 0x0000 is not allowed in YAML (is this a binary file?)"),
-        (b"\x7fELF\x02\x01\x01\x00", "1:1: character 0x007f is not allowed in YAML (is this a binary file?)"),
+        (
+            b"name: a\nbase: deb\x00ian\n",
+            "2:10: character 0x0000 is not allowed in YAML (is this a binary file?)",
+        ),
+        (
+            b"\x7fELF\x02\x01\x01\x00",
+            "1:1: character 0x007f is not allowed in YAML (is this a binary file?)",
+        ),
     ],
     ids=["nul", "nul-line-2", "elf"],
-)  # fmt: skip
+)
 def test_binary_input_is_a_located_problem(tmp_path: Path, data: bytes, expected: str) -> None:
     assert problems_of_bytes(tmp_path, data) == [expected]
 
@@ -597,9 +710,10 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["- a\n- b\n", "just a string\n", "42\n", "null\n", "---\n"],
+    "text",
+    ["- a\n- b\n", "just a string\n", "42\n", "null\n", "---\n"],
     ids=["list", "string", "number", "null", "empty-document"],
-)  # fmt: skip
+)
 def test_a_top_level_that_is_not_a_mapping_is_rejected(problems: Problems, text: str) -> None:
     assert problems(text) == ["1:1: a spec must be a mapping of keys to values"]
 
@@ -641,28 +755,56 @@ def test_base_forms_normalise(load: Load, text: str, expected: Base) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("base:\n  image: debian\n  bootstrap: debian:bookworm\n",
-         "2:3: base: base needs exactly one of 'image' or 'bootstrap'"),
+        (
+            "base:\n  image: debian\n  bootstrap: debian:bookworm\n",
+            "2:3: base: base needs exactly one of 'image' or 'bootstrap'",
+        ),
         ("base: {}\n", "1:7: base: base needs exactly one of 'image' or 'bootstrap'"),
-        ("base:\n  registry_mirror: r.example.com\n",
-         "2:3: base: base needs exactly one of 'image' or 'bootstrap'"),
-        ("base:\n  image: debian\n  mirror: http://m/debian\n",
-         "2:3: base: 'mirror' applies to 'bootstrap'; use 'registry_mirror' with 'image'"),
-        ("base:\n  bootstrap: debian:bookworm\n  mirror: http://m/debian\n  registry_mirror: r.example.com\n",
-         "2:3: base: 'registry_mirror' applies to 'image', not to 'bootstrap'"),
-        ("base:\n  bootstrap: debian:bookworm\n",
-         "2:3: base: 'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from"),
-        ("base: Debian:Bookworm\n", "1:7: base.image: image reference 'Debian:Bookworm' is not valid"),
-        ("base: {bootstrap: 'fedora:40', mirror: 'http://m/debian'}\n",
-         "1:19: base.bootstrap: bootstrap (debian:SUITE or ubuntu:SUITE) 'fedora:40' is not valid"),
-        ("base: {bootstrap: 'debian:bookworm', mirror: 'http://m/debian', variant: huge}\n",
-         "1:74: base.variant: 'huge' is not allowed; input should be 'minbase', 'apt', 'required', "
-         "'important' or 'standard'"),
+        (
+            "base:\n  registry_mirror: r.example.com\n",
+            "2:3: base: base needs exactly one of 'image' or 'bootstrap'",
+        ),
+        (
+            "base:\n  image: debian\n  mirror: http://m/debian\n",
+            "2:3: base: 'mirror' applies to 'bootstrap'; use 'registry_mirror' with 'image'",
+        ),
+        (
+            "base:\n  bootstrap: debian:bookworm\n  mirror: http://m/debian\n"
+            "  registry_mirror: r.example.com\n",
+            "2:3: base: 'registry_mirror' applies to 'image', not to 'bootstrap'",
+        ),
+        (
+            "base:\n  bootstrap: debian:bookworm\n",
+            "2:3: base: 'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from",
+        ),
+        (
+            "base: Debian:Bookworm\n",
+            "1:7: base.image: image reference 'Debian:Bookworm' is not valid",
+        ),
+        (
+            "base: {bootstrap: 'fedora:40', mirror: 'http://m/debian'}\n",
+            "1:19: base.bootstrap: bootstrap (debian:SUITE or ubuntu:SUITE) "
+            "'fedora:40' is not valid",
+        ),
+        (
+            "base: {bootstrap: 'debian:bookworm', mirror: 'http://m/debian', variant: huge}\n",
+            "1:74: base.variant: 'huge' is not allowed; input should be 'minbase', 'apt', "
+            "'required', "
+            "'important' or 'standard'",
+        ),
     ],
-    ids=["image-and-bootstrap", "neither", "mirror-only", "image-with-mirror",
-         "bootstrap-with-registry-mirror", "bootstrap-without-mirror", "bad-image", "bad-suite",
-         "bad-variant"],
-)  # fmt: skip
+    ids=[
+        "image-and-bootstrap",
+        "neither",
+        "mirror-only",
+        "image-with-mirror",
+        "bootstrap-with-registry-mirror",
+        "bootstrap-without-mirror",
+        "bad-image",
+        "bad-suite",
+        "bad-variant",
+    ],
+)
 def test_base_forms_exclude_each_other(problems: Problems, text: str, expected: str) -> None:
     assert problems(text) == [expected]
 
@@ -681,10 +823,13 @@ def test_base_forms_exclude_each_other(problems: Problems, text: str, expected: 
         ("'9000'", Port(container=9000)),
         ("'53/udp'", Port(container=53, protocol="udp")),
         ("'5353:53/udp'", Port(host=5353, container=53, protocol="udp")),
-        ("{host: 2222, container: 22, bind: 0.0.0.0}", Port(host=2222, container=22, bind="0.0.0.0")),
+        (
+            "{host: 2222, container: 22, bind: 0.0.0.0}",
+            Port(host=2222, container=22, bind="0.0.0.0"),
+        ),
         ("{container: 80}", Port(container=80, host=None, bind="127.0.0.1", protocol="tcp")),
     ],
-)  # fmt: skip
+)
 def test_port_forms_normalise(load: Load, entry: str, expected: Port) -> None:
     (port,) = load(f"ports:\n  - {entry}\n").spec.ports
     assert port == expected
@@ -701,12 +846,16 @@ def test_ports_bind_to_loopback_unless_told_otherwise(load: Load) -> None:
         ("./src:/var/www", Shared(host="./src", container="/var/www", readonly=False, create=True)),
         ("./src:/var/www:ro", Shared(host="./src", container="/var/www", readonly=True)),
         ("./src:/var/www:rw", Shared(host="./src", container="/var/www", readonly=False)),
-        ("{host: ~/data, container: /data/, readonly: true}",
-         Shared(host="~/data", container="/data", readonly=True)),
-        ("{host: ./cache, container: /cache, create: false}",
-         Shared(host="./cache", container="/cache", create=False)),
+        (
+            "{host: ~/data, container: /data/, readonly: true}",
+            Shared(host="~/data", container="/data", readonly=True),
+        ),
+        (
+            "{host: ./cache, container: /cache, create: false}",
+            Shared(host="./cache", container="/cache", create=False),
+        ),
     ],
-)  # fmt: skip
+)
 def test_shared_forms_normalise(load: Load, entry: str, expected: Shared) -> None:
     (shared,) = load(f"shared:\n  - {entry}\n").spec.shared
     assert shared == expected
@@ -725,11 +874,13 @@ def test_malformed_shared_short_forms_are_rejected(problems: Problems, entry: st
         ("user: dev\nsshd: true\n", Sshd(authorized_keys=[])),
         ("user: dev\nsshd: false\n", None),
         ("user: dev\n", None),
-        ("user: dev\nsshd:\n  authorized_keys: [~/.ssh/id_ed25519.pub]\n",
-         Sshd(authorized_keys=["~/.ssh/id_ed25519.pub"])),
+        (
+            "user: dev\nsshd:\n  authorized_keys: [~/.ssh/id_ed25519.pub]\n",
+            Sshd(authorized_keys=["~/.ssh/id_ed25519.pub"]),
+        ),
     ],
     ids=["true", "false", "omitted", "mapping"],
-)  # fmt: skip
+)
 def test_sshd_forms_normalise(load: Load, text: str, expected: Sshd | None) -> None:
     assert load(text).spec.sshd == expected
 
@@ -766,12 +917,14 @@ def test_a_command_string_is_split_like_a_shell(load: Load, text: str, expected:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("command: 'php \"unclosed'\n",
-         "1:10: command: command cannot be split into words: No closing quotation"),
+        (
+            "command: 'php \"unclosed'\n",
+            "1:10: command: command cannot be split into words: No closing quotation",
+        ),
         ("command: []\n", "1:10: command: command is empty; omit it to keep the box running idle"),
         ("command: ''\n", "1:10: command: command is empty; omit it to keep the box running idle"),
     ],
-)  # fmt: skip
+)
 def test_unusable_commands_are_rejected(problems: Problems, text: str, expected: str) -> None:
     assert problems(text) == [expected]
 
