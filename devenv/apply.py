@@ -124,8 +124,8 @@ def port_taken(bind: str, port: int, protocol: str) -> bool:
 
 def check_ports(want: DesiredEnv, observed: Observed) -> None:
     """Refuse, before changing anything, host ports that someone else already holds."""
-    live = observed.named(want.name)
-    mine = {(p.bind, p.host, p.protocol) for p in live.ports} if live else set()
+    own = [c for c in observed.containers if c.env == want.name]  # replaced or removed here
+    mine = {(p.bind, p.host, p.protocol) for c in own for p in c.ports}
     for port in want.spec_file.spec.ports:
         if port.host is None or (port.bind, port.host, port.protocol) in mine:
             continue
@@ -138,7 +138,7 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
             ),
             None,
         )
-        if owner is not None and owner.name != want.name:
+        if owner is not None and owner.env != want.name:
             raise ConflictError(
                 f"{want.name}: host port {port.bind}:{port.host} is already taken "
                 f"by container {owner.name!r}"
@@ -317,10 +317,7 @@ class Applier:
             return
         assert base.image is not None
         mirror = base.registry_mirror
-        first = f"push it to {mirror}" if mirror else "log in, or set base.registry_mirror"
-        hint = (
-            f"{first}; or load it, or bootstrap it: base: {{bootstrap: debian:SUITE, mirror: URL}}"
-        )
+        rest = "or load it, or bootstrap it: base: {bootstrap: debian:SUITE, mirror: URL}"
         try:
             if mirror:
                 self.reporter.step(want.name, f"pulling {base.image} through {mirror}")
@@ -332,13 +329,14 @@ class Applier:
             where = f"the registry mirror {mirror}" if mirror else "its registry"
             raise DevenvError(
                 f"{want.name}: base image {base.image} is neither on this engine nor in {where}",
-                hint,
+                (f"push it to {mirror}; " if mirror else "log in, or set base.registry_mirror; ")
+                + rest,
             ) from None
         except DevenvError as exc:
             raise DevenvError(
                 f"{want.name}: base image {base.image} is not on this engine and "
                 f"could not be pulled ({exc.message})",
-                hint,
+                f"check that {mirror or 'its registry'} is reachable; {rest}",
             ) from None
 
     def _create(self, want: DesiredEnv) -> None:

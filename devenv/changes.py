@@ -42,6 +42,7 @@ NOISE_FILES = (
     "/root/.viminfo",
     "/home/*/.viminfo",
     "/.dockerenv",
+    "/usr/sbin/docker-init",  # the engine's init, mounted in (init: true)
 )
 # skeleton files change owner (not content) when the user's uid is mapped at start
 CHOWNED_ON_START = ("/home/*/.bashrc", "/home/*/.profile", "/home/*/.bash_logout")

@@ -10,7 +10,7 @@ from typing import Any
 
 from devenv import __version__
 from devenv import labels as L
-from devenv.host import Host, authorized_keys, host_path
+from devenv.host import Host, authorized_keys, shared_host_path
 from devenv.loader import SpecFile
 from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
@@ -61,8 +61,8 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
         "spec": str(spec_file.path),
         "ports": [_port(p.bind, p.host, p.container, p.protocol) for p in spec.ports],
         "shared": [
-            f"{host_path(spec_file, s.host)}:{s.container}:{'ro' if s.readonly else 'rw'}"
-            for s in spec.shared
+            f"{shared_host_path(spec_file, i)}:{s.container}:{'ro' if s.readonly else 'rw'}"
+            for i, s in enumerate(spec.shared)
         ],
         "volumes": [f"{v.name}:{v.container}:{'ro' if v.readonly else 'rw'}" for v in spec.volumes],
         "env": dict(spec.env),

@@ -10,14 +10,15 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from devenv import labels as L
 from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
-from devenv.errors import BuildError, EngineError, ImageMissing
+from devenv.errors import BuildError, EngineError, ImageMissing, RegistryError
 from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.registry import explain, scrub
 
 LOG_TAIL = 15
 
@@ -320,6 +321,102 @@ class Engine:
         with engine_errors(f"inspecting {container[:12]}"):
             return dict(self.api.inspect_container(container))
 
+    # ---- registries, bundles, names (issue 6) ---------------------------------------------
+    def login(self, registry: str, username: str, password: str) -> None:
+        """Have the engine log in to `registry` (it contacts it), so a wrong password fails
+        here, before anything is stored; the password never reaches an error message."""
+        import docker.errors
+
+        with engine_errors(f"logging in to {registry}"):
+            try:
+                self.api.login(username=username, password=password, registry=registry, reauth=True)
+            except docker.errors.APIError as exc:
+                raise _registry_error(registry, scrub(_explain(exc), password), "login") from None
+
+    def pull_from_registry(
+        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
+    ) -> str:
+        """Pull `ref` with progress events; return its image id. Failures are RegistryError."""
+        import docker.errors
+
+        repo, tag = split_ref(ref)
+        with engine_errors(f"pulling {ref}"):
+            try:
+                for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise _registry_error(ref, str(event["error"]), "pulling")
+                    on_event(event)
+            except docker.errors.APIError as exc:
+                raise _registry_error(ref, _explain(exc), "pulling") from None
+            return str(self.api.inspect_image(ref)["Id"])
+
+    def push_to_registry(
+        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
+    ) -> str:
+        """Push `ref` with progress events, using docker's stored login; return its digest."""
+        import docker.errors
+
+        repo, tag = split_ref(ref)
+        digest = ""
+        with engine_errors(f"pushing {ref}"):
+            try:
+                for event in self.api.push(repo, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise _registry_error(ref, str(event["error"]), "pushing")
+                    digest = str((event.get("aux") or {}).get("Digest") or digest)
+                    on_event(event)
+            except docker.errors.APIError as exc:
+                raise _registry_error(ref, _explain(exc), "pushing") from None
+        return digest
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        """What the engine knows of the image `ref` names (id, labels, size), or None."""
+        import docker.errors
+
+        with engine_errors(f"inspecting image {ref}"):
+            try:
+                return dict(self.api.inspect_image(ref))
+            except docker.errors.NotFound:
+                return None
+
+    def tag(self, source: str, ref: str) -> None:
+        """Give the image `source` names one more name, `ref` (moving `ref` if it existed)."""
+        repo, tag = split_ref(ref)
+        with engine_errors(f"tagging {source} as {ref}"):
+            self.api.tag(source, repo, tag, force=True)
+
+    def devenv_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """Summaries (size, created, tags, labels) of devenv's images carrying `labels` too."""
+        wanted = [f"{L.MANAGED}=true", *(f"{k}={v}" for k, v in sorted(labels.items()))]
+        with engine_errors("listing images"):
+            return list(self.api.images(filters={"label": wanted}))
+
+    def all_containers(self) -> list[dict[str, Any]]:
+        """Every container, stopped too, as one listing call: what images are in use."""
+        with engine_errors("listing containers"):
+            return list(self.api.containers(all=True))
+
+    def save_images(self, names: list[str], out: BinaryIO) -> None:
+        """`docker save` of `names` (tags keep their names; ids load untagged) into `out`."""
+        with engine_errors("saving images"):
+            api = self.api
+            response = api._get(api._url("/images/get"), params={"names": names}, stream=True)
+            api._raise_for_status(response)
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                out.write(chunk)
+
+    def load_images(self, chunks: Iterable[bytes]) -> list[str]:
+        """`docker load` from a stream of chunks; return what the engine says it loaded."""
+        loaded = []
+        with engine_errors("loading images"):
+            for event in self.api.load_image(iter(chunks)) or []:
+                if "error" in event:
+                    raise EngineError(f"loading images: the engine said: {event['error']}")
+                found = re.search(r"Loaded image(?: ID)?: (\S+)", str(event.get("stream", "")))
+                if found:
+                    loaded.append(found.group(1))
+        return loaded
+
 
 def _start_failure(exc: BaseException) -> str:
     text = str(getattr(exc, "explanation", None) or exc)
@@ -340,3 +437,9 @@ def split_ref(ref: str) -> tuple[str, str]:
         name, tag = last.split(":", 1)
         return (f"{head}/{name}" if head else name), tag
     return ref, "latest"
+
+
+def _registry_error(ref: str, text: str, action: str) -> RegistryError:
+    """One sentence for a registry failure, with its kind (see devenv.registry.explain)."""
+    kind, message, hint = explain(ref, text, action)
+    return RegistryError(message, kind, hint)

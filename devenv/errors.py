@@ -14,7 +14,7 @@ class DevenvError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message} ({self.hint})"
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,12 @@ class BuildError(EngineError):
 
 class Interrupted(DevenvError):
     """The user (or a signal) stopped devenv part-way; state was left consistent."""
+
+
+class RegistryError(EngineError):
+    """A registry refused or could not be reached; `kind` lets callers tell a missing image
+    (build it) from a login or network problem (say so): missing, auth, unreachable, other."""
+
+    def __init__(self, message: str, kind: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.kind = kind

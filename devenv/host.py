@@ -45,6 +45,51 @@ def host_path(spec_file: SpecFile, raw: str) -> Path:
     return Path(os.path.normpath(path))
 
 
+# Host paths no box may share (the root, the system's own folders, the Docker socket, which
+# is root on this host), as written and as the host resolves them (/bin → /usr/bin…).
+SYSTEM_PATHS = ("/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib")
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+
+
+def _as_resolved(paths: tuple[str, ...]) -> list[Path]:
+    """`paths` as written and as this host resolves them, in a stable order."""
+    return sorted({Path(p) for p in paths} | {Path(os.path.realpath(p)) for p in paths})
+
+
+def _refusal(resolved: Path) -> str | None:
+    """Why `resolved` (symlinks followed) must not be shared, or None if it may be."""
+    if resolved == Path("/"):
+        return "the host's root folder"
+    for system in _as_resolved(SYSTEM_PATHS):
+        if resolved == system:
+            return "a system location"
+        if system in resolved.parents:
+            return f"inside the system location {system}"
+    for sock in _as_resolved(DOCKER_SOCKETS):
+        if resolved == sock:
+            return "the Docker socket, which gives root on this host"
+        if resolved in sock.parents:
+            return f"a folder holding the Docker socket {sock}"
+    return None
+
+
+def shared_host_path(spec_file: SpecFile, index: int) -> Path:
+    """The host path of shared entry `index` (as `host_path` gives it), after refusing one
+    that resolves (~, relative to the spec, symlinks followed) to /, a system location or
+    the Docker socket: plan and apply both stop here, before any engine call."""
+    raw = spec_file.spec.shared[index].host
+    path = host_path(spec_file, raw)
+    resolved = Path(os.path.realpath(path))
+    why = _refusal(resolved)
+    if why:
+        raise DevenvError(
+            f"{spec_file.path}: shared entry {index + 1} (host {raw!r}) resolves to "
+            f"{resolved}, {why}; devenv refuses to share it",
+            "share a project folder (relative to the spec) or one in your home instead",
+        )
+    return path
+
+
 def authorized_keys(spec_file: SpecFile, home: Path) -> str:
     """The public keys the box accepts, from files or literal lines; a clear error if none."""
     sshd = spec_file.spec.sshd

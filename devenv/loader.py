@@ -23,7 +23,10 @@ from devenv.spec import NAME_RE, Spec, clash_location
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 40
+MAX_TEXT = 4 * MAX_BYTES  # characters of scalars once aliases are expanded
 NULL_TAG = "tag:yaml.org,2002:null"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+BOMB = "YAML expands to too many nodes (an alias bomb?); refusing"
 # Mappings whose scalar values are kept as written: an env value `1.10` is "1.10", not "1.1".
 TEXT_MAPPINGS = ("env",)
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -68,6 +71,35 @@ def _pos(mark: yaml.Mark | None) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose `<<` merges count against the node budget: PyYAML copies merged
+    pairs into each mapping, so a few nested merges of merges grow exponentially."""
+
+    merged = 0
+    flattening: frozenset[int] = frozenset()
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        if id(node) in self.flattening:  # merges itself: PyYAML drops such a `<<`
+            return
+        self.flattening |= {id(node)}
+        adding = 0
+        for key_node, value_node in node.value:
+            if key_node.tag != MERGE_TAG:
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    self.flatten_mapping(source)  # in place, once: later calls find no `<<`
+                    adding += len(source.value)
+        self.merged += adding
+        if self.merged > MAX_NODES:
+            raise _Located(*_pos(node.start_mark), BOMB)
+        super().flatten_mapping(node)
+        self.flattening -= {id(node)}
+
+
 class _Builder:
     """Turns a composed node graph into plain data, recording marks and refusing bombs."""
 
@@ -75,12 +107,20 @@ class _Builder:
         self.loader = loader
         self.marks = _Marks({}, {})
         self.count = 0
+        self.text = 0
 
     def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
             line, col = _pos(node.start_mark)
-            raise _Located(line, col, "YAML expands to too many nodes (an alias bomb?); refusing")
+            raise _Located(line, col, BOMB)
+        if isinstance(node, yaml.ScalarNode):
+            self.text += len(node.value)
+            if self.text > MAX_TEXT:
+                line, col = _pos(node.start_mark)
+                raise _Located(
+                    line, col, "YAML expands to over 4 MiB of text (an alias bomb?); refusing"
+                )
         self.marks.values.setdefault(loc, _pos(node.start_mark))
         if isinstance(node, yaml.MappingNode):
             written = {id(key_node) for key_node, _ in node.value}
@@ -104,7 +144,14 @@ class _Builder:
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
         if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG:
             return node.value
-        return self.loader.construct_object(node)
+        try:
+            return self.loader.construct_object(node)
+        except ValueError:  # `2023-13-45`, `0x_`, `!!int abc`, an int of 5,000 digits…
+            line, col = _pos(node.start_mark)
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
+            msg = f"{shown!r} cannot be read as a YAML {kind}; quote it to keep it as text"
+            raise _Located(line, col, msg) from None
 
 
 def _read_text(path: Path) -> str:
@@ -132,7 +179,7 @@ def _read_text(path: Path) -> str:
 
 def _parse(text: str) -> tuple[Any, _Marks]:
     try:
-        loader = yaml.SafeLoader(text)  # checks every character up front
+        loader = _Loader(text)  # checks every character up front
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
@@ -217,6 +264,13 @@ def _message(err: dict[str, Any]) -> str:
     return f"{where}: {err['msg']}"
 
 
+def _shorten(message: str, limit: int = 300) -> str:
+    """A message that quotes a huge value keeps its head and tail, not a megabyte."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit - 100]} … {message[-80:]}"
+
+
 def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors():
@@ -240,7 +294,7 @@ def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
             clash = clash_location(str(err["msg"]).removeprefix("Value error, "))
             if clash:
                 line, col = marks.value((*loc, *clash))
-        problems.append(Problem(path, line, col, _message({**err, "loc": loc})))
+        problems.append(Problem(path, line, col, _shorten(_message({**err, "loc": loc}))))
     return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
 
 

@@ -13,6 +13,7 @@ SCHEMA_ID = "https://devenv.dev/schemas/devenv.schema.json"
 
 SHORT_FORMS: dict[str, list[dict[str, Any]]] = {
     "Base": [{"type": "string", "description": "an image reference, e.g. debian:bookworm"}],
+    "ImageCache": [{"type": "string", "description": "REGISTRY[:PORT][/NAMESPACE]"}],
     "Port": [
         {"type": "integer", "minimum": 1, "maximum": 65535},
         {"type": "string", "description": "[BIND:]HOST:CONTAINER[/udp] or CONTAINER"},

@@ -41,12 +41,25 @@ def _full(pattern: re.Pattern[str], value: str, what: str) -> str:
     return value
 
 
-def _container_path(value: str, what: str = "container path") -> str:
+# The runtime owns these in every container: a mount on or under them is refused.
+RUNTIME_PATHS = ("/proc", "/sys", "/dev")
+
+
+def _container_path(value: str, what: str = "container path", mount: str | None = None) -> str:
+    """`value` normalised (one leading slash, no `..`); with `mount` (what is mounted there,
+    e.g. "a volume"), also refused on / and on or under the runtime's /proc, /sys and /dev."""
     if not isinstance(value, str) or not value.startswith("/"):
         raise ValueError(f"{what} {value!r} must be absolute (start with /)")
     if PATH_UNSAFE_RE.search(value):
         raise ValueError(f"{what} {value!r} contains a control character or ':'")
-    return posixpath.normpath(value)
+    path = "/" + posixpath.normpath(value).lstrip("/")  # POSIX keeps a leading '//'
+    if mount and path == "/":
+        raise ValueError(f"{mount} cannot be mounted over / itself")
+    if mount and any(path == top or path.startswith(top + "/") for top in RUNTIME_PATHS):
+        raise ValueError(
+            f"{mount} cannot be mounted on {path}: /proc, /sys and /dev belong to the container runtime"
+        )
+    return path
 
 
 class Model(BaseModel):
@@ -230,10 +243,7 @@ class Shared(Model):
     @field_validator("container")
     @classmethod
     def _container(cls, v: str) -> str:
-        v = _container_path(v)
-        if v == "/":
-            raise ValueError("a shared folder cannot be mounted over / itself")
-        return v
+        return _container_path(v, mount="a shared folder")
 
 
 class Volume(Model):
@@ -251,7 +261,7 @@ class Volume(Model):
     @field_validator("container")
     @classmethod
     def _container(cls, v: str) -> str:
-        return _container_path(v)
+        return _container_path(v, mount="a volume")
 
 
 class Networks(Model):
@@ -319,6 +329,19 @@ def _env_key(key: str) -> str:
 EnvKey = Annotated[str, AfterValidator(_env_key)]
 
 
+class ImageCache(Model):
+    """Where built images are shared: apply pulls an image with the same build hash from
+    `registry` before building, and pushes what it had to build when `push` is set."""
+
+    registry: str = Field(description="REGISTRY[:PORT][/NAMESPACE] images live under")
+    push: bool = Field(False, description="push images that apply builds to the registry")
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, v: str) -> str:
+        return _full(REGISTRY_RE, v.rstrip("/"), "image_cache registry")
+
+
 def _run_step(step: str) -> str:
     if not step.strip():
         raise ValueError("a run step is empty")
@@ -345,7 +368,9 @@ class Spec(Model):
     workdir: str | None = None
     command: list[str] | None = None
     run: list[RunStep] = Field(default_factory=list, description="build-time shell steps, as root")
-    image_cache: str | None = Field(None, description="REGISTRY/NAMESPACE to pull images from")
+    image_cache: ImageCache | None = Field(
+        None, description="REGISTRY/NAMESPACE to pull built images from (and push them to)"
+    )
     networks: Networks = Field(default_factory=Networks)
     docker_socket: bool = Field(
         False, description="mount the Docker socket: the box then controls the engine (root)"
@@ -409,10 +434,13 @@ class Spec(Model):
                 raise ValueError("command contains a NUL byte")
         return v
 
-    @field_validator("image_cache")
+    @field_validator("image_cache", mode="before")
     @classmethod
-    def _cache(cls, v: str | None) -> str | None:
-        return None if v is None else _full(REGISTRY_RE, v.rstrip("/"), "image_cache")
+    def _cache_short(cls, v: Any) -> Any:
+        """The short form is the registry alone; checked here so errors point at it."""
+        if isinstance(v, str):
+            return {"registry": _full(REGISTRY_RE, v.rstrip("/"), "image_cache")}
+        return v
 
     @model_validator(mode="after")
     def _no_clashes(self) -> Spec:
