@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devenv import image_cache
 from devenv import labels as L
 from devenv.changes import describe
 from devenv.desired import DesiredEnv, desire, folder_network
@@ -229,7 +231,8 @@ class Applier:
                 continue
             want = by_name.get(name)
             try:
-                with env_lock(self.host, name, lambda n=name: self.reporter.waiting(n)) as waited:
+                on_wait = functools.partial(self.reporter.waiting, name)
+                with env_lock(self.host, name, on_wait) as waited:
                     if waited and want is not None:
                         want, actions, observed = self._replan(want)
                     message = self._apply_env(want, actions, observed)
@@ -297,6 +300,8 @@ class Applier:
             want = desire(want.spec_file, Observed(observed.containers, images), self.host)
             if any(want.image in image.tags for image in images):
                 return want
+        if image_cache.pull_cached(self.engine, want, self.reporter):
+            return want
         self.reporter.step(want.name, f"building {want.image}")
         log = self.host.env_dir(want.name) / "build.log"
         network = "host" if _uses_loopback(spec.apt.mirror) else None
@@ -304,6 +309,7 @@ class Applier:
         self.engine.build(
             want, log, lambda line: self.reporter.build_line(want.name, line), network
         )
+        image_cache.push_built(self.engine, want, self.reporter, self.host)
         return want
 
     def _ensure_base(self, want: DesiredEnv) -> None:

@@ -287,20 +287,21 @@ def snapshots(as_json: Json = False) -> None:
         sys.stdout.write(f"{row['ref']}  env={row['env']}  created={row['created']}\n")
 
 
+Command = Annotated[list[str] | None, typer.Argument(help="Run this instead of a shell.")]
+
+
+def _after_dashes(command: list[str] | None) -> list[str]:
+    """`devenv shell PATH -- CMD…`: the words after `--`, as given."""
+    argv = list(command or [])
+    return argv[1:] if argv[:1] == ["--"] else argv
+
+
 @app.command(context_settings={"allow_interspersed_args": False})
-def shell(
-    path: OnePath,
-    command: Annotated[
-        list[str] | None, typer.Argument(help="Run this instead of a shell.")
-    ] = None,
-) -> None:
+def shell(path: OnePath, command: Command = None) -> None:
     """A shell in the env (as its user, in its workdir), or CMD with its exit code."""
     from devenv.enter import enter
 
-    argv = list(command or [])
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
-    raise typer.Exit(enter(path, argv))
+    raise typer.Exit(enter(path, _after_dashes(command)))
 
 
 def _ssh_targets(paths: list[str]) -> list:
@@ -316,19 +317,12 @@ def _ssh_targets(paths: list[str]) -> list:
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
-def ssh(
-    path: OnePath,
-    command: Annotated[
-        list[str] | None, typer.Argument(help="Run this instead of a shell.")
-    ] = None,
-) -> None:
+def ssh(path: OnePath, command: Command = None) -> None:
     """Log in to an env over SSH (its published port 22, its host key checked)."""
     import shutil
     import subprocess
 
-    argv = list(command or [])
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
+    argv = _after_dashes(command)
     (found,) = _ssh_targets([path])
     if shutil.which("ssh") is None:
         fail("devenv: the ssh client is not installed (apt-get install openssh-client)")

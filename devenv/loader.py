@@ -8,6 +8,7 @@ Pydantic's error locations back onto those paths.
 from __future__ import annotations
 
 import difflib
+import stat
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -137,8 +138,9 @@ class _Builder:
                 chosen[key] = (key_node, value_node)  # a written key overrides a merged one
             out: dict[str, Any] = {}
             for key, (key_node, value_node) in chosen.items():
-                self.marks.keys[(*loc, key)] = _pos(key_node.start_mark)
-                out[key] = self.build(value_node, (*loc, key), depth + 1)
+                key_loc: Loc = (*loc, key)
+                self.marks.keys[key_loc] = _pos(key_node.start_mark)
+                out[key] = self.build(value_node, key_loc, depth + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
@@ -156,13 +158,18 @@ class _Builder:
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise _Located(1, 1, "is a directory, not a spec file") from None
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise _Located(1, 1, "is a directory, not a spec file")
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks
+            raise _Located(1, 1, "is not a regular file (a device, pipe or socket?); refusing")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # never more, whatever the file claims
     except OSError as exc:
         raise _Located(1, 1, f"cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
-        raise _Located(1, 1, f"file is {len(data)} bytes; specs are limited to 1 MiB")
+        size = max(info.st_size, len(data))
+        raise _Located(1, 1, f"file is {size} bytes; specs are limited to 1 MiB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
