@@ -1,0 +1,238 @@
+"""Mirrors and base images (issue 4), against real parts: an apt proxy, an image registry,
+and mmdebstrap. Nothing is mocked; every service listens on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devenv.render import base_ref
+from devenv.spec import Base
+from tests.integration.conftest import RUN_LABEL, Result
+from tests.integration.services import (  # noqa: F401  (fixtures, registered by name)
+    AptProxy,
+    Registry,
+    apt_proxy_fixture,
+    debian_archive,
+    registry_fixture,
+)
+
+LABEL_KEY, LABEL_VALUE = RUN_LABEL.split("=", 1)
+
+
+def image_names(docker_client, env: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [t for image in docker_client.images.list(name=f"devenv/{env}") for t in image.tags]
+
+
+def assert_nothing_created(docker_client, env: str) -> None:  # type: ignore[no-untyped-def]
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{env}$"})
+    assert not image_names(docker_client, env)
+
+
+def error_line(result: Result) -> str:
+    """The failure as the user reads it: the line marking the env as failed, with its hint
+    (which may follow on an indented line of its own)."""
+    lines = result.err.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("✗ ")]
+    hint = [line.strip() for line in lines[start + 1 : start + 2] if line.startswith("  hint:")]
+    return " ".join([lines[start], *hint])
+
+
+def built_on(box, base) -> bool:  # type: ignore[no-untyped-def]
+    """The box's image has `base` among its layers' images."""
+    return any(layer["Id"] == base.id for layer in box.image.history())
+
+
+def remove_env(docker_client, env: str) -> None:  # type: ignore[no-untyped-def]
+    """Free the box now; its images carry the run's label and go at the session's end."""
+    docker_client.containers.get(env).remove(force=True, v=False)
+
+
+# ---- apt mirror through a real proxy ---------------------------------------------------------
+
+
+def test_apt_mirror_serves_the_build_and_the_box(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, apt_proxy: AptProxy
+) -> None:
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: debian:bookworm
+        apt:
+          mirror: {apt_proxy.mirror}
+          packages: [hello]
+        """,
+    )
+    applied = devenv("apply", str(spec))
+    # the mirror is on the host's loopback: only a host-network build can reach it
+    assert applied.code == 0, applied.err
+    box = docker_client.containers.get(name)
+    assert box.status == "running"
+    greeting = box.exec_run(["hello"])
+    assert greeting.exit_code == 0 and greeting.output.decode().strip() == "Hello, world!"
+
+    # proof it came through the mirror: the proxy served hello's .deb
+    deadline = time.monotonic() + 10
+    while not re.search(r"/pool/main/h/hello/hello_[^|\s]+\.deb", apt_proxy.served()):
+        assert time.monotonic() < deadline, (
+            f"hello's .deb is not in {apt_proxy.log}:\n" + (apt_proxy.served()[-3000:])
+        )
+        time.sleep(0.25)
+
+    # the running box uses the mirror too; security keeps its own host
+    sources = box.exec_run(["cat", "/etc/apt/sources.list"]).output.decode()
+    archive = [line for line in sources.splitlines() if "security" not in line and line.strip()]
+    assert archive and all(f" {apt_proxy.mirror} " in line for line in archive), sources
+
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    remove_env(docker_client, name)
+
+
+# ---- registry mirror -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pushed_base(docker_client, registry: Registry) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A base only the registry has: debian:bookworm (plus the run's label), pushed under a
+    name that does not exist locally, then untagged here. Yields the plain name."""
+    plain = f"devenvtest-base-{uuid.uuid4().hex[:12]}:v1"
+    remote = f"{registry.address}/{plain}"
+    repo, tag = remote.rsplit(":", 1)
+    docker_client.images.build(
+        fileobj=io.BytesIO(b"FROM debian:bookworm\n"),
+        tag=remote,
+        labels={LABEL_KEY: LABEL_VALUE},
+        rm=True,
+    )
+    try:
+        for event in docker_client.api.push(repo, tag=tag, stream=True, decode=True):
+            assert "error" not in event, event
+        docker_client.images.remove(remote)
+        assert not docker_client.images.list(name=plain.split(":")[0])
+        assert not docker_client.images.list(name=repo)
+        yield plain
+    finally:
+        for ref in (remote, plain):
+            if docker_client.images.list(name=ref):
+                docker_client.images.remove(ref, force=True)
+
+
+def test_registry_mirror_pulls_the_base_and_converges(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, registry: Registry, pushed_base: str
+) -> None:
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{image: {pushed_base}, registry_mirror: {registry.address}}}
+        """,
+    )
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    assert f"pulling {pushed_base} through {registry.address}" in applied.err
+
+    # pulled through the mirror and tagged with the plain name the Dockerfile starts FROM
+    base = docker_client.images.get(pushed_base)
+    repo = f"{registry.address}/{pushed_base.split(':')[0]}"
+    assert any(d.startswith(f"{repo}@sha256:") for d in base.attrs["RepoDigests"])
+    box = docker_client.containers.get(name)
+    assert box.status == "running" and built_on(box, base)
+
+    # converged: the base is now named by its registry digest, and that is stable
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    again = devenv("apply", str(spec))
+    assert again.code == 0 and "pulling" not in again.err and "building" not in again.err
+    remove_env(docker_client, name)
+
+
+def test_a_base_in_no_registry_is_one_clear_error(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, registry: Registry
+) -> None:
+    missing = f"devenvtest-missing-{uuid.uuid4().hex[:12]}:v1"
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{image: {missing}, registry_mirror: {registry.address}}}
+        """,
+    )
+    failed = devenv("apply", str(spec))
+    assert failed.code == 1
+    line = error_line(failed)
+    assert line.count(name) == 1 and missing in line and registry.address in line, failed.err
+    assert f"push it to {registry.address}" in line and "bootstrap" in line, line  # the hint
+    assert_nothing_created(docker_client, name)
+    assert not docker_client.images.list(name=missing.split(":")[0])
+
+
+# ---- offline bootstrap -----------------------------------------------------------------------
+
+
+def test_bootstrap_builds_the_base_offline_once(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name
+) -> None:
+    mirror = debian_archive()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{bootstrap: "debian:bookworm", mirror: "{mirror}"}}
+        """,
+    )
+    tag = base_ref(Base(bootstrap="debian:bookworm", mirror=mirror))
+    assert re.fullmatch(r"devenv-base/debian:bookworm-[0-9a-f]{12}", tag)
+    for leftover in docker_client.images.list(name=tag):  # an earlier test run's, if any
+        if "io.devenv.test" in (leftover.labels or {}):
+            docker_client.images.remove(tag, force=True)
+    assert not docker_client.images.list(name=tag), (
+        f"{tag} exists already; cannot prove a bootstrap"
+    )
+
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    assert "bootstrapping debian:bookworm" in applied.err
+    base = docker_client.images.get(tag)
+    labels = base.labels or {}
+    assert labels.get("io.devenv.managed") == "true" and labels.get("io.devenv.kind") == "base"
+    assert labels.get(LABEL_KEY) == LABEL_VALUE and labels.get("io.devenv.recipe")
+    box = docker_client.containers.get(name)
+    assert box.status == "running" and built_on(box, base)
+    release = box.exec_run(["cat", "/etc/os-release"]).output.decode()
+    assert "bookworm" in release
+
+    again = devenv("apply", str(spec))
+    assert again.code == 0, again.err
+    assert "bootstrapping" not in again.err and "building" not in again.err
+    assert docker_client.images.get(tag).id == base.id
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    remove_env(docker_client, name)
+
+
+def test_bootstrap_without_mmdebstrap_names_it_and_the_fix(  # type: ignore[no-untyped-def]
+    devenv, devenv_env, docker_client, spec_dir, name, tmp_path: Path
+) -> None:
+    # a recipe no one has bootstrapped, so the base is not cached and mmdebstrap is needed
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{bootstrap: "debian:trixie", mirror: "http://127.0.0.1:9/nowhere/debian"}}
+        """,
+    )
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    devenv_env["PATH"] = str(empty)  # this test's devenv runs only: no mmdebstrap on PATH
+    failed = devenv("apply", str(spec))
+    assert failed.code == 1
+    line = error_line(failed)
+    assert "mmdebstrap" in line and "apt-get install mmdebstrap" in line, failed.err
+    assert_nothing_created(docker_client, name)
+    recipe = Base(bootstrap="debian:trixie", mirror="http://127.0.0.1:9/nowhere/debian")
+    assert not docker_client.images.list(name=base_ref(recipe))
