@@ -327,7 +327,7 @@ class Applier:
         try:
             if mirror:
                 self.reporter.step(want.name, f"pulling {base.image} through {mirror}")
-                self.engine.pull(mirror_ref(mirror, base.image), as_ref=base_ref(base))
+                self._pull_through(mirror, base.image, base_ref(base))
             else:
                 self.reporter.step(want.name, f"pulling {base.image}")
                 self.engine.pull(base.image)
@@ -344,6 +344,16 @@ class Applier:
                 f"could not be pulled ({exc.message})",
                 f"check that {mirror or 'its registry'} is reachable; {rest}",
             ) from None
+
+    def _pull_through(self, mirror: str, image: str, as_ref: str) -> None:
+        """A plain registry holds `debian:…` as given; a Docker Hub pull-through cache holds
+        official images under `library/`: try the first, then the second."""
+        try:
+            self.engine.pull(mirror_ref(mirror, image), as_ref=as_ref)
+        except ImageMissing:
+            if "/" in image.split("@")[0]:
+                raise
+            self.engine.pull(mirror_ref(mirror, f"library/{image}"), as_ref=as_ref)
 
     def _create(self, want: DesiredEnv) -> None:
         self.reporter.step(want.name, "creating container")

@@ -7,6 +7,7 @@ costs a constant number of listing calls however many envs and fields there are.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -166,7 +167,7 @@ class Engine:
 
     def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
         repo, tag = split_ref(ref)
-        changes = ['CMD ["bash"]'] + [f"LABEL {k}={v}" for k, v in sorted(labels.items())]
+        changes = ['CMD ["bash"]', *label_instructions(labels)]
         with engine_errors(f"importing {ref}"):
             self.api.import_image(src=str(tar_path), repository=repo, tag=tag, changes=changes)
 
@@ -287,7 +288,7 @@ class Engine:
 
     def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
         """Keep a container's filesystem as an image (a snapshot before discarding it)."""
-        changes = [f"LABEL {k}={v}" for k, v in sorted(labels.items())]
+        changes = label_instructions(labels)
         with engine_errors(f"snapshotting {container[:12]}"):
             made = self.api.commit(container, repository=repository, tag=tag, changes=changes)
         return str(made["Id"])
@@ -425,6 +426,11 @@ def _start_failure(exc: BaseException) -> str:
         where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
         return f"host port {where} is already taken by another process or container"
     return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
+
+
+def label_instructions(labels: dict[str, str]) -> list[str]:
+    """LABEL lines for import/commit, quoted so no value can break or extend them."""
+    return [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items())]
 
 
 def split_ref(ref: str) -> tuple[str, str]:
