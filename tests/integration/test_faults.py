@@ -286,3 +286,31 @@ def test_secure_defaults(devenv, docker_client, spec_dir, name) -> None:  # type
     assert "/var/run/docker.sock:/var/run/docker.sock:rw" in binds
     assert devenv("destroy", "--yes", str(spec)).code == 0
     assert os.path.exists("/var/run/docker.sock")
+
+
+def test_socket_without_permission_is_one_sentence(devenv_env, spec_dir, name, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A socket the user may not open: root would bypass the mode, so drop that power."""
+    import socket as sockets
+
+    path = tmp_path / "locked.sock"
+    listener = sockets.socket(sockets.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+    path.chmod(0)
+    spec = spec_dir(name, f"name: {name}\n")
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+    try:
+        result = subprocess.run(
+            [*drop, sys.executable, "-m", "devenv", "plan", str(spec)],
+            env={**devenv_env, "DOCKER_HOST": f"unix://{path}"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        listener.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        "cannot reach the Docker engine" in result.stderr and "permission denied" in result.stderr
+    )
