@@ -27,6 +27,8 @@ MAX_DEPTH = 40
 MAX_TEXT = 4 * MAX_BYTES  # characters of scalars once aliases are expanded
 NULL_TAG = "tag:yaml.org,2002:null"
 MERGE_TAG = "tag:yaml.org,2002:merge"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
 BOMB = "YAML expands to too many nodes (an alias bomb?); refusing"
 # Mappings whose scalar values are kept as written: an env value `1.10` is "1.10", not "1.1".
 TEXT_MAPPINGS = ("env",)
@@ -123,6 +125,12 @@ class _Builder:
                     line, col, "YAML expands to over 4 MiB of text (an alias bomb?); refusing"
                 )
         self.marks.values.setdefault(loc, _pos(node.start_mark))
+        plain = MAP_TAG if isinstance(node, yaml.MappingNode) else SEQ_TAG
+        if isinstance(node, yaml.CollectionNode) and node.tag != plain:  # `!!set`, `!!python/…`
+            line, col = _pos(node.start_mark)
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            msg = f"YAML tag {tag!r} is not allowed; a spec holds plain mappings, lists and values"
+            raise _Located(line, col, msg)
         if isinstance(node, yaml.MappingNode):
             written = {id(key_node) for key_node, _ in node.value}
             self.loader.flatten_mapping(node)  # `<<: *x` pairs first, then the written ones
@@ -144,7 +152,8 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
-        if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG:
+        known = node.tag in self.loader.yaml_constructors  # else construct_object says so
+        if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG and known:
             return node.value
         try:
             return self.loader.construct_object(node)

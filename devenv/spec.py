@@ -275,6 +275,10 @@ class Networks(Model):
     def _names(cls, v: list[str]) -> list[str]:
         for name in v:
             _full(re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"), name, "network name")
+            if name in ("host", "none"):
+                raise ValueError(
+                    f"network {name!r} is not allowed: boxes never share the host's network stack"
+                )
         return v
 
 

@@ -152,7 +152,9 @@ def test_shell_runs_commands_as_the_user_and_passes_exit_codes(devenv, spec_dir,
 
 def test_folder_apply_continues_past_a_bad_env(devenv, docker_client, spec_dir, name) -> None:  # type: ignore[no-untyped-def]
     good = spec_dir(f"{name}-good", f"name: {name}-good\n")
-    spec_dir(f"{name}-bad", f"name: {name}-bad\nsshd: {{authorized_keys: [./missing.pub]}}\n")
+    spec_dir(
+        f"{name}-bad", f"name: {name}-bad\nsshd: {{authorized_keys: [./missing.pub]}}\nuser: dev\n"
+    )
     spec_dir(f"{name}-broken", "ports: [\n")
     result = devenv("apply", str(good.parent))
     assert result.code == 1

@@ -1,0 +1,339 @@
+"""The bad-input corpus (issue 5): every malformed or hostile spec is refused clearly.
+
+`tests/corpus/bad/` holds the committed cases and `tests/corpus/expected.json` what each must
+say: `"LINE:COL: message"` (a list when a file has several problems), or for a host path
+that is only refused once it is resolved, `{"where": "apply", "message": sentence}`. Cases
+that are big, binary, pipes or symlinks are made at test time into tmp_path (GENERATED and
+GENERATED_FS below), so the repository stays small and holds no link to / or to the socket.
+
+Each case runs `python -m devenv validate FILE` in a subprocess, as a user would: exit 1,
+exactly the expected `FILE:LINE:COL: …` lines on stderr, no traceback, nothing unprintable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from devenv.desired import container_config
+from devenv.errors import DevenvError
+from devenv.host import Host
+from devenv.loader import MAX_BYTES, load_all
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "corpus" / "bad"
+EXPECTED: dict[str, str | list[str] | dict[str, str]] = json.loads(
+    (ROOT / "tests" / "corpus" / "expected.json").read_text()
+)
+BOMB = "YAML expands to too many nodes (an alias bomb?); refusing"
+BINARY = "is not allowed in YAML (is this a binary file?)"
+NOT_REGULAR = "1:1: is not a regular file (a device, pipe or socket?); refusing"
+LONGEST_LINE = 1000  # an error quoting a megabyte value must not print a megabyte
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A case made at test time: `make(path)` writes it and returns the expected entry."""
+
+    name: str
+    make: Callable[[Path], str | list[str] | dict[str, str]]
+
+
+def _bytes(data: bytes, expected: str) -> Callable[[Path], str]:
+    def make(path: Path) -> str:
+        path.write_bytes(data)
+        return expected
+
+    return make
+
+
+def _over_1_mib(path: Path) -> str:
+    data = b"name: php\nbase: debian:bookworm\n" + b"# " + b"x" * 78 + b"\n"
+    data *= MAX_BYTES // len(data) + 1
+    path.write_bytes(data)
+    return f"1:1: file is {len(data)} bytes; specs are limited to 1 MiB"
+
+
+def _long_name(path: Path) -> str:
+    path.write_text("name: " + "a" * 900_000 + "\nbase: debian:bookworm\n")
+    return "1:7: name: name (lowercase letters, digits, '_', '.', '-') 'aaaa"
+
+
+def _many_packages(path: Path) -> str:
+    lines = ["name: php", "apt:", "  packages:"] + [f"    - pkg{i}" for i in range(25_000)]
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size < MAX_BYTES
+    return f"20000:7: {BOMB}"  # where the node budget runs out
+
+
+def _long_uid(path: Path) -> str:
+    path.write_text("name: php\nuser:\n  name: dev\n  uid: " + "1" * 5000 + "\n")
+    return "4:8: '" + "1" * 40 + "…' cannot be read as a YAML int; quote it to keep it as text"
+
+
+def _billion_laughs(path: Path) -> str:
+    text = 'name: php\nl0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for i in range(1, 10):
+        text += f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]\n"
+    path.write_text(text)
+    return f"2:66: {BOMB}"  # inside the anchor the aliases repeat
+
+
+def _merge_bomb(path: Path) -> str:
+    text = "name: php\nm0: &m0 {" + ", ".join(f"k{i}: {i}" for i in range(10)) + "}\n"
+    for i in range(1, 9):
+        text += f"m{i}: &m{i} {{<<: [" + ", ".join([f"*m{i - 1}"] * 10) + "]}\n"
+    path.write_text(text)
+    return f"6:5: {BOMB}"
+
+
+def _text_bomb(path: Path) -> str:
+    step = "echo " + "x" * 50_000
+    path.write_text(f'name: php\nrun: [&step "{step}", ' + ", ".join(["*step"] * 19_000) + "]\n")
+    return "2:7: YAML expands to over 4 MiB of text (an alias bomb?); refusing"
+
+
+def _self_alias(path: Path) -> str:
+    path.write_text("name: php\nrun: &steps [echo, *steps]\n")
+    return f"2:14: {BOMB}"
+
+
+def _deep(path: Path) -> str:
+    path.write_text("name: php\nrun: " + "[" * 600 + "]" * 600 + "\n")
+    return "YAML is nested too deeply; refusing"  # where depends on Python's recursion limit
+
+
+def _device(path: Path) -> str:
+    path.symlink_to("/dev/zero")  # read whole, it never ends
+    return NOT_REGULAR
+
+
+def _fifo(path: Path) -> str:
+    os.mkfifo(path)  # opened for reading, it waits for a writer forever
+    return NOT_REGULAR
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00"
+GENERATED = [
+    Generated("big-over-1mib.yaml", _over_1_mib),
+    Generated("big-long-name.yaml", _long_name),
+    Generated("big-many-packages.yaml", _many_packages),
+    Generated("big-long-uid.yaml", _long_uid),
+    Generated(
+        "binary-nul.yaml",
+        _bytes(b"name: php\nbase: debian:bookworm\x00\n", f"2:22: character 0x0000 {BINARY}"),
+    ),
+    Generated("binary-elf.yaml", _bytes(ELF, f"1:1: character 0x007f {BINARY}")),
+    Generated(
+        "binary-gzip.yaml",
+        _bytes(gzip.compress(b"name: php\n", mtime=0), "1:2: file is not UTF-8 text"),
+    ),
+    Generated(
+        "binary-utf16.yaml", _bytes("name: php\n".encode("utf-16"), "1:1: file is not UTF-8 text")
+    ),
+    Generated(
+        "binary-latin1.yaml",
+        _bytes(
+            "name: php\nenv:\n  CITY: München\n".encode("latin-1"), "3:10: file is not UTF-8 text"
+        ),
+    ),
+    Generated("alias-billion-laughs.yaml", _billion_laughs),
+    Generated("alias-merge-bomb.yaml", _merge_bomb),
+    Generated("alias-text-bomb.yaml", _text_bomb),
+    Generated("alias-self-reference.yaml", _self_alias),
+    Generated("deep-nesting.yaml", _deep),
+    Generated("device-zero.yaml", _device),
+    Generated("fifo.yaml", _fifo),
+]
+
+
+def _linked(link: str, target: str, shared: str, message: str) -> Callable[[Path], dict[str, str]]:
+    """A spec sharing `link`, a symlink beside it to `target`."""
+
+    def make(path: Path) -> dict[str, str]:
+        (path.parent / link).symlink_to(target)
+        path.write_text(f"shared:\n  - {shared}\n")
+        return {"where": "apply", "message": message}
+
+    return make
+
+
+def _chain(path: Path) -> dict[str, str]:
+    (path.parent / "chain-b").symlink_to("/var/run")
+    (path.parent / "chain-a").symlink_to("chain-b")
+    path.write_text("shared:\n  - {host: ./chain-a, container: /srv/run}\n")
+    return {"where": "apply", "message": "resolves to /run, a folder holding the Docker socket"}
+
+
+REFUSED = "devenv refuses to share it"
+GENERATED_FS = [
+    Generated(
+        "fs-link-root.yaml",
+        _linked(
+            "root-link",
+            "/",
+            "./root-link:/host",
+            f"shared entry 1 (host './root-link') resolves to /, the host's root folder; {REFUSED}",
+        ),
+    ),
+    Generated(
+        "fs-link-etc.yaml",
+        _linked(
+            "config",
+            "/etc",
+            "{host: ./config, container: /srv/config, readonly: true}",
+            f"shared entry 1 (host './config') resolves to /etc, a system location; {REFUSED}",
+        ),
+    ),
+    Generated(
+        "fs-link-docker-sock.yaml",
+        _linked(
+            "docker.sock",
+            "/var/run/docker.sock",
+            "./docker.sock:/var/run/docker.sock",
+            f"the Docker socket, which gives root on this host; {REFUSED}",
+        ),
+    ),
+    Generated(
+        "fs-link-parent.yaml",
+        _linked(
+            "outside",
+            "/",
+            "./outside/boot:/boot-copy",
+            f"(host './outside/boot') resolves to /boot, a system location; {REFUSED}",
+        ),
+    ),
+    Generated("fs-link-chain.yaml", _chain),
+]
+
+
+def entries(expected: str | list[str] | dict[str, str]) -> list[str]:
+    """The expected 'LINE:COL: message' entries of a validation case."""
+    assert not isinstance(expected, dict)
+    return [expected] if isinstance(expected, str) else list(expected)
+
+
+def is_fs(expected: object) -> bool:
+    return isinstance(expected, dict) and expected.get("where") == "apply"
+
+
+def devenv(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, from the checkout, with no engine in reach."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "devenv", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_located(result: subprocess.CompletedProcess[str], shown: str, want: list[str]) -> None:
+    """Exit 1, no traceback, and stderr is exactly one `shown:LINE:COL: …` line per entry."""
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr[-3000:]
+    assert result.returncode == 1, (result.returncode, result.stderr[:2000])
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(want), lines
+    for line, entry in zip(lines, want, strict=True):
+        where, message = re.fullmatch(r"(?:(\d+:\d+): )?(.*)", entry, re.S).groups()  # type: ignore[union-attr]
+        position = re.escape(where) if where else r"\d+:\d+"  # none given: it varies
+        found = re.match(rf"{re.escape(shown)}:{position}: ", line)
+        assert found, (line[:300], shown, where)
+        assert message in line[found.end() :], (line[:300], message)
+        assert line.isprintable(), f"raw control characters reach the terminal: {line!r}"
+        assert len(line) < LONGEST_LINE, line[:300]
+
+
+def test_the_corpus_is_big_enough_and_fully_described() -> None:
+    committed = sorted(p.name for p in CORPUS.iterdir())
+    assert committed == sorted(EXPECTED), "every corpus file needs an expected.json entry"
+    assert len(committed) >= 40
+    assert all(p.stat().st_size < 4096 for p in CORPUS.iterdir()), "big cases are generated"
+    assert not [p for p in CORPUS.iterdir() if p.is_symlink()], "links are made at test time"
+    assert not {g.name for g in GENERATED + GENERATED_FS} & set(committed)
+
+
+@pytest.fixture(scope="module")
+def validated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[str, list[str], subprocess.CompletedProcess[str]]]:
+    """Every validation case, committed and generated, run at once (a few in parallel):
+    name → (the path as given, the expected entries, the result)."""
+    folder = tmp_path_factory.mktemp("generated")
+    cases = {
+        name: (os.path.relpath(CORPUS / name, ROOT), entries(expected))
+        for name, expected in EXPECTED.items()
+        if not is_fs(expected)
+    }
+    for case in GENERATED:
+        cases[case.name] = (str(folder / case.name), entries(case.make(folder / case.name)))
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
+        runs = {name: pool.submit(devenv, "validate", shown) for name, (shown, _) in cases.items()}
+        return {name: (*cases[name], run.result()) for name, run in runs.items()}
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, e in EXPECTED.items() if not is_fs(e)) + [g.name for g in GENERATED],
+)
+def test_each_case_is_one_located_error(
+    validated: dict[str, tuple[str, list[str], subprocess.CompletedProcess[str]]], name: str
+) -> None:
+    shown, want, result = validated[name]
+    assert_located(result, shown, want)
+
+
+def refusal(path: Path) -> str:
+    """The sentence plan and apply give for the spec at `path`, from the same code path."""
+    (spec_file,) = load_all([path])
+    with pytest.raises(DevenvError) as info:
+        container_config(spec_file, Host.current(), "")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if is_fs(e)))
+def test_each_committed_host_path_case_is_refused_before_the_engine(name: str) -> None:
+    expected = EXPECTED[name]
+    assert isinstance(expected, dict)
+    sentence = refusal(CORPUS / name)
+    assert sentence.startswith(f"{CORPUS / name}: shared entry 1 (host "), sentence
+    assert expected["message"] in sentence, sentence
+
+
+@pytest.mark.parametrize("case", GENERATED_FS, ids=[g.name for g in GENERATED_FS])
+def test_each_symlinked_host_path_is_refused_before_the_engine(
+    tmp_path: Path, case: Generated
+) -> None:
+    path = tmp_path / case.name
+    expected = case.make(path)
+    assert isinstance(expected, dict)
+    sentence = refusal(path)
+    assert sentence.startswith(f"{path.resolve()}: shared entry 1 (host "), sentence
+    assert expected["message"] in sentence, sentence
+
+
+@pytest.mark.parametrize(
+    "host", ["./src", "./linked", "~", "~/projects/php", "/usrdata", "/etcetera", "/var/www"]
+)
+def test_ordinary_host_paths_are_shared(tmp_path: Path, host: str) -> None:
+    """The rules refuse system locations only: look-alike names and links to folders pass."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    path = tmp_path / "box.yaml"
+    path.write_text(f"shared:\n  - {{host: '{host}', container: /srv}}\n")
+    (spec_file,) = load_all([path])
+    (entry,) = container_config(spec_file, Host.current(), "")["shared"]
+    assert entry.endswith(":/srv:rw")
