@@ -90,7 +90,8 @@ def test_interrupted_applies_leave_old_or_new_running_and_converge(
         old = docker_client.containers.get(name).id
         new_port = free_port()
         spec.write_text(spec_text(name, new_port, step))  # a build and a recreate
-        proc = start_apply(devenv_env, spec, stage)
+        # signals are held during create and swap, so those pauses run out: keep them short
+        proc = start_apply(devenv_env, spec, stage, seconds=30 if stage == "build" else 3)
         wait_for_line(proc, f"paused at {stage}")
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
