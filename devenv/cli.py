@@ -147,6 +147,9 @@ def apply(
     prune: Prune = False,
     force: Force = False,
     snapshot: Snapshot = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")
+    ] = False,
 ) -> None:
     """Make the engine match the specs: build, create, replace, start."""
     import json
@@ -156,6 +159,12 @@ def apply(
     from devenv.workflow import open_session
 
     terminate_as_interrupt()
+    if push:
+        import os
+
+        from devenv.image_cache import PUSH_ENV
+
+        os.environ[PUSH_ENV] = "1"
     session = open_session(paths)
     _report_problems(session.problems)
     the_plan = session.plan(prune)
@@ -335,6 +344,16 @@ def ssh_config(paths: Paths) -> None:
     """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
     for found in _ssh_targets(paths):
         sys.stdout.write(found.config_block() + "\n")
+
+
+def _register_image_commands() -> None:
+    """login, logout, push, export, import, tag, images, prune: registries and bundles."""
+    from devenv.cli_images import register
+
+    register(app)
+
+
+_register_image_commands()
 
 
 def _die(message: str, code: int = 1) -> NoReturn:

@@ -44,6 +44,8 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 def save_config(data: dict[str, Any], path: Path | None = None) -> None:
     """Write atomically, private to the user (it may hold base64 passwords)."""
     path = path or config_path()
+    if path.is_symlink():  # keep the link (dotfile setups): write where it points
+        path = path.resolve()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".config.json.", dir=path.parent)
     try:
@@ -89,7 +91,7 @@ def erase(key: str, path: Path | None = None) -> bool:
     found = auths.pop(key, None) is not None
     helper = helper_for(config, key)
     if helper:
-        found = _helper(helper, "erase", key, missing_ok=True) or found
+        found = _helper(helper, "erase", key, missing_ok=True) is not None or found
     if found:
         save_config(config, path)
     return found
@@ -101,9 +103,10 @@ def lookup(key: str, path: Path | None = None) -> str | None:
     helper = helper_for(config, key)
     if helper:
         out = _helper(helper, "get", key, missing_ok=True)
-        if not out:
+        try:
+            return str(json.loads(out or "{}").get("Username") or "") or None
+        except (ValueError, AttributeError):
             return None
-        return str(json.loads(out).get("Username") or "") or None
     entry = (config.get("auths") or {}).get(key) or {}
     if entry.get("username"):
         return str(entry["username"])
@@ -113,8 +116,10 @@ def lookup(key: str, path: Path | None = None) -> str | None:
         return None
 
 
-def _helper(name: str, verb: str, payload: str, missing_ok: bool = False, secret: str = "") -> str:
-    """Run `docker-credential-NAME VERB` with `payload` on stdin; its stdout, or '' when
+def _helper(
+    name: str, verb: str, payload: str, missing_ok: bool = False, secret: str = ""
+) -> str | None:
+    """Run `docker-credential-NAME VERB` with `payload` on stdin; its stdout, or None when
     `missing_ok` and it says it has no such entry."""
     program = f"docker-credential-{name}"
     found = shutil.which(program)
@@ -123,13 +128,16 @@ def _helper(name: str, verb: str, payload: str, missing_ok: bool = False, secret
             f"docker's config names the credential helper {program!r}, which is not installed",
             f"install it, or remove credsStore/credHelpers from {config_path()}",
         )
-    proc = subprocess.run(
-        [found, verb], input=payload, capture_output=True, text=True, check=False, timeout=60
-    )
+    try:
+        proc = subprocess.run(
+            [found, verb], input=payload, capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DevenvError(f"{program} {verb} did not run ({type(exc).__name__})") from None
     if proc.returncode == 0:
         return proc.stdout
     said = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()
     said = [scrub(line, secret) for line in said]
     if missing_ok and "not found" in " ".join(said).lower():
-        return ""
+        return None
     raise DevenvError(f"{program} {verb} failed: {said[0][:200]}")

@@ -26,7 +26,6 @@ _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "unauthorized",
             "authentication required",
             "no basic auth credentials",
-            "401",
             "incorrect username or password",
             "denied",
             "may require 'docker login'",
@@ -41,7 +40,6 @@ _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "connection refused",
             "no such host",
-            "i/o timeout",
             "dial tcp",
             "timeout",
             "network is unreachable",
@@ -49,7 +47,7 @@ _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tls:",
             "x509",
             "connection reset",
-            "eof",
+            ": eof",
         ),
     ),
 )
@@ -122,25 +120,27 @@ def kind_of(text: str) -> str:
 
 def explain(ref: str, text: str, action: str) -> tuple[str, str, str | None]:
     """(kind, one sentence, hint) for a failed pull/push/login of `ref` with engine `text`."""
-    registry = registry_of(ref) if action != "login" else ref
+    login = action == "login"
+    registry = ref if login else registry_of(ref)
+    doing = f"logging in to {ref}" if login else f"{action} {ref}"
     kind = kind_of(text)
     if kind == "auth":
-        if action == "login":
+        if login:
             return kind, f"login to {registry} failed: wrong user name or password", None
         return (
             kind,
-            f"{action} {ref}: {registry} refused the credentials (not logged in, or no access)",
+            f"{doing}: {registry} refused the credentials (not logged in, or no access)",
             f"run `devenv login {registry}`",
         )
-    if kind == "missing":
-        return kind, f"{action} {ref}: no such image or repository in {registry}", None
+    if kind == "missing" and not login:
+        return kind, f"{doing}: no such image or repository in {registry}", None
     if kind == "unreachable":
         return (
             kind,
-            f"{action} {ref}: cannot reach the registry {registry} ({first_line(text)})",
+            f"{doing}: cannot reach the registry {registry} ({first_line(text)})",
             "check the address, that the registry runs, and the network",
         )
-    return kind, f"{action} {ref}: {registry} said: {first_line(text)}", None
+    return kind, f"{doing}: {registry} said: {first_line(text)}", None
 
 
 def first_line(text: str) -> str:

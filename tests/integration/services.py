@@ -166,3 +166,44 @@ def registry_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regis
         yield Registry(f"127.0.0.1:{port}")
     finally:
         _stop(process)
+
+
+@dataclass(frozen=True)
+class AuthRegistry:
+    address: str  # 127.0.0.1:PORT
+    username: str
+    password: str
+    root: Path  # its config, htpasswd, data and log
+
+
+def start_registry(root: Path, port: int, htpasswd: Path | None = None) -> subprocess.Popen[bytes]:
+    """docker-registry on 127.0.0.1:port storing under root, with htpasswd auth when given."""
+    program = _need("docker-registry", "docker-registry")
+    auth = f"auth: {{htpasswd: {{realm: devenv-test, path: {htpasswd}}}}}\n" if htpasswd else ""
+    (root / "config.yml").write_text(
+        "version: 0.1\n"
+        f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n" + auth
+    )
+    return _start([program, "serve", str(root / "config.yml")], port, root / "out.log")
+
+
+@pytest.fixture(scope="session", name="auth_registry")
+def auth_registry_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthRegistry]:
+    """docker-registry on 127.0.0.1 with htpasswd auth (bcrypt, as `docker login` expects),
+    a random password, storing in a session temp folder; killed at the session's end."""
+    import secrets
+
+    htpasswd = _need("htpasswd", "apache2-utils")
+    root = tmp_path_factory.mktemp("auth-registry")
+    username, password = "devenv-test", secrets.token_urlsafe(18)
+    entry = subprocess.run(
+        [htpasswd, "-Bbn", username, password], capture_output=True, text=True, check=True
+    ).stdout
+    (root / "htpasswd").write_text(entry)
+    port = free_port()
+    process = start_registry(root, port, root / "htpasswd")
+    try:
+        yield AuthRegistry(f"127.0.0.1:{port}", username, password, root)
+    finally:
+        _stop(process)

@@ -1,0 +1,339 @@
+"""The bundle format: one tar file carrying envs' images and specs to a machine without a
+network. This module writes and validates bundles; it never talks to the engine.
+
+Layout (format_version 1), in this order so `tar tf` shows the manifest first:
+
+    manifest.json   {"format": "devenv-bundle", "format_version": 1, "envs": [...],
+                     "files": [{"path", "size", "sha256"}...], "skipped": [...]}
+    specs/...       the spec files, relative to their common folder, and the public key files
+                    they name inside that folder (never private keys, never shared folders)
+    images.tar      the engine's `docker save` of the envs' images and their bases
+
+Every file is listed with its size and SHA-256, so a bundle is checked completely —
+names, types, sizes, checksums, the image archive's own manifest, the specs — before
+anything reaches the engine or the disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import posixpath
+import tarfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO
+
+from devenv.errors import DevenvError
+
+FORMAT = "devenv-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+IMAGES = "images.tar"
+SPECS = "specs"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BundleEnv:
+    name: str
+    image: str  # devenv/NAME:HASH12
+    image_id: str
+    build_hash: str
+    spec: str  # its member name, specs/…
+    base: str = ""  # the base reference the build hash was computed over
+    base_id: str = ""
+    base_digest: str = ""  # set when the hash names the base by its registry digest
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    envs: tuple[BundleEnv, ...]
+    files: tuple[BundleFile, ...]
+    skipped: tuple[str, ...] = ()
+    created: str = ""
+    devenv_version: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "created": self.created,
+            "devenv_version": self.devenv_version,
+            "envs": [asdict(e) for e in self.envs],
+            "files": [asdict(f) for f in self.files],
+            "skipped": list(self.skipped),
+        }
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Manifest:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise DevenvError(
+                f"{where} is not a devenv bundle (manifest.json is not JSON)"
+            ) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise DevenvError(f"{where} is not a devenv bundle (its manifest is another format)")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise DevenvError(
+                f"{where} is bundle format {version!r}; this devenv reads format {FORMAT_VERSION}",
+                "import it with the devenv version that wrote it"
+                if isinstance(version, int)
+                else None,
+            )
+        try:
+            envs = tuple(BundleEnv(**e) for e in data["envs"])
+            files = tuple(BundleFile(**f) for f in data["files"])
+            skipped = tuple(str(s) for s in data.get("skipped", []))
+        except (KeyError, TypeError):
+            raise DevenvError(f"{where} has a malformed manifest.json") from None
+        if not envs:
+            raise DevenvError(f"{where} holds no envs")
+        return cls(
+            envs,
+            files,
+            skipped,
+            str(data.get("created", "")),
+            str(data.get("devenv_version", "")),
+        )
+
+
+def safe_name(name: str) -> bool:
+    """A relative POSIX path that stays inside the folder it is extracted to."""
+    if not name or len(name) > 1024 or "\\" in name or "\x00" in name:
+        return False
+    if name.startswith("/") or posixpath.isabs(name):
+        return False
+    parts = name.rstrip("/").split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
+def sha256_of(handle: IO[bytes]) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := handle.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+# ---- writing ---------------------------------------------------------------------------------
+@dataclass
+class Contents:
+    """What goes into a bundle: member name → source file, plus the envs it holds."""
+
+    envs: list[BundleEnv] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest:
+    """Write the bundle to `out` (atomically: a partial file never has the final name)."""
+    listed = []
+    for member, source in [*sorted(contents.files.items()), (IMAGES, images)]:
+        with source.open("rb") as handle:
+            size, digest = sha256_of(handle)
+        listed.append(BundleFile(member, size, digest))
+    manifest = Manifest(
+        tuple(contents.envs),
+        tuple(listed),
+        tuple(contents.skipped),
+        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        version,
+    )
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+            _add_bytes(tar, MANIFEST, manifest.to_json().encode())
+            for entry in listed:
+                source = images if entry.path == IMAGES else contents.files[entry.path]
+                info = tar.gettarinfo(str(source), arcname=entry.path)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                info.mode = 0o644
+                with source.open("rb") as handle:
+                    tar.addfile(info, handle)
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = len(data), 0o644
+    info.mtime = int(datetime.datetime.now().timestamp())
+    tar.addfile(info, io.BytesIO(data))
+
+
+# ---- reading and validating ------------------------------------------------------------------
+class Opened:
+    """A bundle whose every byte has been checked; read its files from here."""
+
+    def __init__(self, tar: tarfile.TarFile, manifest: Manifest, where: str) -> None:
+        self.tar, self.manifest, self.where = tar, manifest, where
+
+    def read(self, member: str) -> bytes:
+        handle = self.tar.extractfile(member)
+        assert handle is not None
+        return handle.read()
+
+    def chunks(self, member: str) -> Iterator[bytes]:
+        handle = self.tar.extractfile(member)
+        assert handle is not None
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+    def spec_members(self) -> list[str]:
+        return [f.path for f in self.manifest.files if f.path.startswith(SPECS + "/")]
+
+
+@contextlib.contextmanager
+def open_bundle(path: Path) -> Iterator[Opened]:
+    """Open and check a bundle completely; a clear DevenvError for anything wrong."""
+    where = str(path)
+    try:
+        tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed below, after the caller's use)
+    except FileNotFoundError:
+        raise DevenvError(f"{where} does not exist") from None
+    except IsADirectoryError:
+        raise DevenvError(f"{where} is a folder, not a bundle file") from None
+    except tarfile.TarError:
+        raise DevenvError(
+            f"{where} is not a devenv bundle (not an uncompressed tar file)"
+        ) from None
+    with tar:
+        yield _check(tar, where)
+
+
+def _check(tar: tarfile.TarFile, where: str) -> Opened:
+    try:
+        members = tar.getmembers()  # reads every header: a truncated file fails here
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
+    names: dict[str, tarfile.TarInfo] = {}
+    for member in members:
+        if not safe_name(member.name):
+            raise DevenvError(f"{where} is unsafe: member {member.name!r} leads outside the bundle")
+        if not (member.isfile() or member.isdir()):
+            raise DevenvError(f"{where} is unsafe: member {member.name!r} is not a regular file")
+        if member.name in names:
+            raise DevenvError(f"{where} is not a devenv bundle: {member.name!r} appears twice")
+        names[member.name] = member
+    if MANIFEST not in names:
+        raise DevenvError(f"{where} is not a devenv bundle (it has no manifest.json)")
+    if names[MANIFEST].size > MAX_MANIFEST_BYTES:
+        raise DevenvError(f"{where} is not a devenv bundle (manifest.json is too large)")
+    manifest = Manifest.from_json(
+        _read(tar, names[MANIFEST], where).decode("utf-8", "replace"), where
+    )
+    listed = {f.path: f for f in manifest.files}
+    for entry in manifest.files:
+        if not safe_name(entry.path) or not (
+            entry.path == IMAGES or entry.path.startswith(SPECS + "/")
+        ):
+            raise DevenvError(f"{where} is unsafe: it lists the file {entry.path!r}")
+    extra = [n for n, m in names.items() if m.isfile() and n != MANIFEST and n not in listed]
+    if extra:
+        raise DevenvError(f"{where} is not a devenv bundle: unexpected member {extra[0]!r}")
+    for entry in manifest.files:
+        stored = names.get(entry.path)
+        if stored is None or not stored.isfile():
+            raise DevenvError(f"{where} is truncated or incomplete: {entry.path} is missing")
+        handle = tar.extractfile(stored)
+        assert handle is not None
+        try:
+            size, digest = sha256_of(handle)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
+        if size != entry.size or digest != entry.sha256:
+            raise DevenvError(f"{where} is corrupt: {entry.path} does not match its checksum")
+    if IMAGES not in listed:
+        raise DevenvError(f"{where} is incomplete: it lists no images.tar")
+    for env in manifest.envs:
+        if env.spec not in listed or not env.spec.startswith(SPECS + "/"):
+            raise DevenvError(f"{where} is incomplete: the spec of {env.name} is missing")
+    check_images(tar, names[IMAGES], manifest, where)
+    return Opened(tar, manifest, where)
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> bytes:
+    handle = tar.extractfile(member)
+    assert handle is not None
+    try:
+        return handle.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
+
+
+def check_images(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, manifest: Manifest, where: str
+) -> None:
+    """images.tar must be the engine's save format and hold every env's image by name."""
+    handle = tar.extractfile(member)
+    assert handle is not None
+    try:
+        with tarfile.open(fileobj=handle, mode="r:") as inner:
+            members = {m.name.rstrip("/"): m for m in inner.getmembers()}
+            for name, item in members.items():
+                if not safe_name(name):
+                    raise DevenvError(f"{where} is unsafe: images.tar has the member {name!r}")
+                if item.issym() or item.islnk():
+                    base = posixpath.dirname(name) if item.issym() else ""
+                    target = posixpath.normpath(posixpath.join(base, item.linkname))
+                    if not safe_name(target):
+                        raise DevenvError(f"{where} is unsafe: images.tar links outside ({name})")
+                elif not (item.isfile() or item.isdir()):
+                    raise DevenvError(
+                        f"{where} is unsafe: images.tar has the special file {name!r}"
+                    )
+            if "manifest.json" not in members:
+                raise DevenvError(f"{where} is corrupt: images.tar is not an image archive")
+            saved = inner.extractfile(members["manifest.json"])
+            assert saved is not None
+            entries = json.loads(saved.read())
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise DevenvError(f"{where} is corrupt: images.tar cannot be read ({exc})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise DevenvError(f"{where} is corrupt: images.tar has a malformed manifest")
+    tags = {t for e in entries for t in e.get("RepoTags") or []}
+    for env in manifest.envs:
+        if env.image not in tags:
+            raise DevenvError(f"{where} is corrupt: images.tar does not hold {env.image}")
+    for entry in entries:
+        for part in [entry.get("Config", ""), *(entry.get("Layers") or [])]:
+            if part not in members:
+                raise DevenvError(f"{where} is corrupt: images.tar lacks {part!r}")
+
+
+def spec_layout(spec_paths: list[Path]) -> tuple[Path, dict[Path, str]]:
+    """The specs' common folder, and each spec's member name under specs/."""
+    folders = [str(p.parent) for p in spec_paths]
+    root = Path(posixpath.commonpath(folders)) if len(folders) > 1 else spec_paths[0].parent
+    return root, {p: member_for(root, p) or "" for p in spec_paths}
+
+
+def member_for(root: Path, path: Path) -> str | None:
+    """specs/RELATIVE for a file inside `root`, None for one outside it."""
+    try:
+        relative = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return None
+    name = f"{SPECS}/{relative.as_posix()}"
+    return name if safe_name(name) else None
