@@ -27,7 +27,7 @@ from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
 from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
 from devenv.host import Host, host_path
-from devenv.observed import Observed
+from devenv.observed import Observed, ObservedContainer
 from devenv.plan import Action, Plan, plan, with_discards
 from devenv.render import base_ref
 
@@ -268,8 +268,13 @@ class Applier:
         if kinds & {"create", "recreate"}:
             check_ports(want, observed)
         keep_or_discard(self, want.name, actions)
+        how = ""
         if "build" in kinds:
-            want = self._build(want, observed)
+            want, how = self._build(want, observed)
+            if how.startswith("sha256:") and _runs(observed.named(want.name), want, how):
+                # the base had only lost its tag: the container already runs this very image
+                actions = [a for a in actions if a.kind != "recreate"]
+                how = "base fetched again"
         if kinds & {"create", "recreate", "start"}:
             prepare_host(want, self.host)
         done = []
@@ -288,20 +293,23 @@ class Applier:
                 done.append("started")
             elif action.kind == "remove":
                 self._remove(action)
-        if "build" in kinds:
-            done.insert(0, "built")
+        if how:
+            done.insert(0, "image already there" if how.startswith("sha256:") else how)
         return ", ".join(done) or "cleaned up"
 
-    def _build(self, want: DesiredEnv, observed: Observed) -> DesiredEnv:
+    def _build(self, want: DesiredEnv, observed: Observed) -> tuple[DesiredEnv, str]:
+        """Make want.image exist; say how ("built", "pulled from …", or an image id when
+        fetching the base showed the image was already there)."""
         spec = want.spec_file.spec
         if not want.base_present:
             self._ensure_base(want)
             images = self.engine.images()
             want = desire(want.spec_file, Observed(observed.containers, images), self.host)
-            if any(want.image in image.tags for image in images):
-                return want
+            existing = next((i for i in images if want.image in i.tags), None)
+            if existing is not None:
+                return want, existing.id
         if image_cache.pull_cached(self.engine, want, self.reporter):
-            return want
+            return want, "pulled from the image cache"
         self.reporter.step(want.name, f"building {want.image}")
         log = self.host.env_dir(want.name) / "build.log"
         network = "host" if _uses_loopback(spec.apt.mirror) else None
@@ -310,7 +318,7 @@ class Applier:
             want, log, lambda line: self.reporter.build_line(want.name, line), network
         )
         image_cache.push_built(self.engine, want, self.reporter, self.host)
-        return want
+        return want, "built"
 
     def _ensure_base(self, want: DesiredEnv) -> None:
         base = want.spec_file.spec.base
@@ -400,6 +408,16 @@ class Applier:
         assert action.container
         self.reporter.step(action.env, f"removing container {action.container[:12]}")
         self.engine.remove(action.container)
+
+
+def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bool:
+    """True when `live` is `want` already: same image, same applied config."""
+    return (
+        live is not None
+        and live.image_id == image_id
+        and live.labels.get(L.CONFIG_HASH) == want.config_hash
+        and live.labels.get(L.BUILD_HASH) == want.rendered.build_hash
+    )
 
 
 def keep_or_discard(applier: Applier, env: str, actions: list[Action]) -> None:

@@ -99,8 +99,7 @@ def destroy(
                     yield f"{target.env}: kept volume {volume} (devenv did not create it)"
         if images:
             for ref in target.images:
-                try:
-                    engine.remove_image(ref)
-                    yield f"{target.env}: removed image {ref}"
-                except DevenvError as exc:
-                    yield f"{target.env}: kept image {ref} ({exc.message})"
+                kept = engine.try_remove_image(ref)
+                yield f"{target.env}: " + (
+                    f"kept image {ref} ({kept})" if kept else f"removed image {ref}"
+                )

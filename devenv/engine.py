@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from devenv import labels as L
 from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
-from devenv.errors import BuildError, EngineError, ImageMissing, RegistryError
+from devenv.errors import BuildError, DevenvError, EngineError, ImageMissing, RegistryError
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.registry import explain, scrub
 
@@ -174,6 +174,14 @@ class Engine:
     def remove_image(self, ref: str) -> None:
         with engine_errors(f"removing image {ref}"):
             self.api.remove_image(ref, noprune=False)
+
+    def try_remove_image(self, ref: str) -> str | None:
+        """Remove an image name; None when done, else why the engine kept it (e.g. in use)."""
+        try:
+            self.remove_image(ref)
+        except DevenvError as exc:
+            return exc.message
+        return None
 
     # ---- containers ----------------------------------------------------------------------
     def create(self, want: DesiredEnv, name: str, host_env_dir: Path) -> str:

@@ -149,10 +149,7 @@ def prune(engine: Engine, removals: list[Removal]) -> Iterator[str]:
     for removal in removals:
         who = removal.image.env or removal.image.id[7:19]
         for ref in removal.refs:
-            try:
-                engine.remove_image(ref)
-                yield f"{who}: removed {ref}"
-            except DevenvError as exc:
-                yield f"{who}: kept {ref} ({exc.message})"
+            kept = engine.try_remove_image(ref)
+            yield f"{who}: " + (f"kept {ref} ({kept})" if kept else f"removed {ref}")
         if removal.keeps:
             yield f"{who}: image stays under {', '.join(removal.keeps)}"

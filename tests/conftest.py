@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +13,22 @@ import pytest
 
 from devenv.errors import SpecError
 from devenv.loader import SpecFile, load_all
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, from the checkout, with no engine in reach."""
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "devenv", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture

@@ -149,6 +149,15 @@ def test_registry_mirror_pulls_the_base_and_converges(  # type: ignore[no-untype
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
     again = devenv("apply", str(spec))
     assert again.code == 0 and "pulling" not in again.err and "building" not in again.err
+
+    # the base's tag deleted by hand: fetched again through the mirror, nothing rebuilt,
+    # and the container (already running that very image) is left alone
+    docker_client.images.remove(pushed_base)
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 2
+    refetched = devenv("apply", "--yes", str(spec))
+    assert refetched.code == 0 and "building" not in refetched.err, refetched.err
+    assert docker_client.containers.get(name).id == box.id
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
     remove_env(docker_client, name)
 
 

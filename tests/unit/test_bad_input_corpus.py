@@ -17,7 +17,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from devenv.desired import container_config
 from devenv.errors import DevenvError
 from devenv.host import Host
 from devenv.loader import MAX_BYTES, load_all
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus" / "bad"
@@ -227,18 +227,7 @@ def is_fs(expected: object) -> bool:
     return isinstance(expected, dict) and expected.get("where") == "apply"
 
 
-def devenv(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, from the checkout, with no engine in reach."""
-    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "devenv", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+devenv = run_cli
 
 
 def assert_located(result: subprocess.CompletedProcess[str], shown: str, want: list[str]) -> None:

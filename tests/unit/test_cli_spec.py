@@ -9,26 +9,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from devenv.loader import load_all
 from devenv.render import render
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def devenv(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "devenv", *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+devenv = run_cli
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str]) -> list[str]:
