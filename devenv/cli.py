@@ -43,12 +43,21 @@ def _global(
 
 @app.command()
 def validate(paths: Paths) -> None:
-    """Check specs; print file:line:col for every problem."""
+    """Check specs; print file:line:col for every problem (and shared folders it refuses)."""
+    from devenv.host import shared_host_path
     from devenv.loader import load_all
 
-    specs = load_all(paths)
-    for spec_file in specs:
+    refused = []
+    for spec_file in load_all(paths):
+        try:
+            for index in range(len(spec_file.spec.shared)):
+                shared_host_path(spec_file, index)
+        except DevenvError as exc:
+            refused.append(str(exc))
+            continue
         sys.stdout.write(f"{spec_file.path}: ok ({spec_file.spec.name})\n")
+    if refused:
+        fail("\n".join(refused))
 
 
 @app.command()

@@ -139,3 +139,11 @@ def test_schema_prints_the_committed_schema() -> None:
     result = devenv("schema")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "schemas" / "devenv.schema.json").read_text()
+
+
+def test_validate_refuses_sharing_a_system_folder(tmp_path: Path) -> None:
+    spec = tmp_path / "box.yaml"
+    spec.write_text("shared: ['/etc:/host-etc']\n")
+    result = devenv("validate", spec)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "resolves to /etc, a system location" in result.stderr
