@@ -22,6 +22,7 @@ from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.registry import explain, scrub
 
 LOG_TAIL = 15
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines
 
 
 def _engine_url() -> str:
@@ -144,7 +145,8 @@ class Engine:
                 )
                 for chunk in stream:
                     if "stream" in chunk:
-                        for line in chunk["stream"].splitlines():
+                        for raw_line in chunk["stream"].splitlines():
+                            line = ANSI_RE.sub("", raw_line)
                             log.write(line + "\n")
                             if line.startswith("Step "):
                                 step = line
@@ -155,8 +157,10 @@ class Engine:
                         log.write(chunk["error"] + "\n")
                         log.flush()
                         shown = "\n    ".join(tail[-LOG_TAIL:])
+                        full = any("No space left on device" in line for line in tail)
+                        why = "the engine's disk is full. " if full else ""
                         raise BuildError(
-                            f"building {want.name} failed at {step}: {chunk['error'].strip()}"
+                            f"building {want.name} failed at {step}: {why}{chunk['error'].strip()}"
                             + (f"\n  last output:\n    {shown}" if shown else ""),
                             f"full log: {log_path}",
                             str(log_path),

@@ -207,3 +207,45 @@ def auth_registry_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield AuthRegistry(f"127.0.0.1:{port}", username, password, root)
     finally:
         _stop(process)
+
+
+@pytest.fixture(name="small_engine")
+def small_engine_fixture(docker_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A second, real Docker engine whose disk is a 400 MB tmpfs holding only the base
+    image: builds on it can fill its disk for real. Yields its DOCKER_HOST URL."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="dvd"))  # short: a socket path must stay < 108 bytes
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", str(root)], check=True)
+    (root / "data").mkdir()
+    (root / "exec").mkdir()
+    url = f"unix://{root}/d.sock"
+    command = [
+        "dockerd", f"--data-root={root}/data", f"--exec-root={root}/exec",
+        f"--pidfile={root}/d.pid", f"--host={url}", "--bridge=none",
+        "--iptables=false", "--ip-masq=false",
+    ]  # fmt: skip
+    with (root / "dockerd.log").open("wb") as out:
+        daemon = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        for _ in range(120):
+            if subprocess.run(["docker", "-H", url, "info"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.25)
+        else:
+            raise AssertionError(
+                f"the small engine did not start: {(root / 'dockerd.log').read_text()[-2000:]}"
+            )
+        saved = subprocess.run(
+            ["docker", "save", "debian:bookworm"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(
+            ["docker", "-H", url, "load", "-q"], input=saved, capture_output=True, check=True
+        )
+        yield url
+    finally:
+        _stop(daemon)  # type: ignore[arg-type]
+        subprocess.run(["umount", "-l", str(root)], check=False)
+        shutil.rmtree(root, ignore_errors=True)

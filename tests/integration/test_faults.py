@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import free_port
+from tests.integration.services import small_engine_fixture  # noqa: F401  (fixture)
 
 
 def spec_text(name: str, port: int, step: int = 0, extra: str = "") -> str:
@@ -315,3 +316,18 @@ def test_socket_without_permission_is_one_sentence(devenv_env, spec_dir, name, t
     assert (
         "cannot reach the Docker engine" in result.stderr and "permission denied" in result.stderr
     )
+
+
+def test_a_full_disk_during_build_is_one_clear_failure(
+    devenv, devenv_env, small_engine, spec_dir, name
+) -> None:  # type: ignore[no-untyped-def]
+    import docker
+
+    devenv_env["DOCKER_HOST"] = small_engine
+    spec = spec_dir(name, f"name: {name}\nrun: ['dd if=/dev/zero of=/big bs=1M count=1000']\n")
+    result = devenv("apply", str(spec))
+    assert result.code == 1
+    assert "the engine's disk is full" in result.err and "No space left on device" in result.err
+    small = docker.DockerClient(base_url=small_engine)
+    assert not small.containers.list(all=True)
+    assert not small.images.list(name=f"devenv/{name}")
