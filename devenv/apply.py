@@ -8,17 +8,9 @@ env running, never neither. Envs are locked, so two applies never swap the same 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
-import os
-import signal
-import socket
-import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from devenv import image_cache
 from devenv import labels as L
@@ -26,12 +18,12 @@ from devenv.changes import describe
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
 from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
-from devenv.host import Host, host_path
+from devenv.guards import env_lock, pause_point, signals_held
+from devenv.host import Host
+from devenv.hostprep import check_ports, prepare_host
 from devenv.observed import Observed, ObservedContainer
 from devenv.plan import Action, Plan, plan, with_discards
 from devenv.render import base_ref
-
-LOCK_WAIT_SECONDS = 600
 
 
 @dataclass
@@ -49,163 +41,6 @@ class Reporter:
     def build_line(self, env: str, line: str) -> None: ...
 
     def waiting(self, env: str) -> None: ...
-
-
-@contextlib.contextmanager
-def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[bool]:
-    """One apply per env at a time, across processes; the second waits for the first.
-    Yields whether it had to wait (then what was observed before is stale)."""
-    folder = host.state_dir / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{name}.lock").open("w") as handle:
-        waited = False
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waited = True
-            on_wait()
-            deadline = time.monotonic() + LOCK_WAIT_SECONDS
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise DevenvError(f"{name}: another devenv is still applying it") from None
-                    time.sleep(0.2)
-        try:
-            yield waited
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Hold SIGINT/SIGTERM until the block ends, then act on them (a swap is atomic)."""
-    caught: list[int] = []
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda s, _f: caught.append(s)) for sig in handled}
-    try:
-        yield caught
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if caught:
-        raise Interrupted("interrupted; the env was left consistent (the swap finished first)")
-
-
-def terminate_as_interrupt() -> None:
-    """SIGTERM behaves like Ctrl-C, so every cleanup path runs for both."""
-
-    def raise_interrupt(_sig: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, raise_interrupt)
-
-
-def pause_point(stage: str) -> None:
-    """Fault-injection hook for tests: DEVENV_PAUSE_AT=build|create|swap waits here, so a
-    signal can be sent at that exact point. Unset (always, for users), it does nothing."""
-    if os.environ.get("DEVENV_PAUSE_AT") == stage:
-        sys.stderr.write(f"devenv: paused at {stage}\n")
-        sys.stderr.flush()
-        time.sleep(float(os.environ.get("DEVENV_PAUSE_SECONDS", "5")))
-
-
-def port_taken(bind: str, port: int, protocol: str) -> bool:
-    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
-    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-    with socket.socket(family, kind) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((bind, port))
-        except OSError:
-            return True
-    return False
-
-
-def check_ports(want: DesiredEnv, observed: Observed) -> None:
-    """Refuse, before changing anything, host ports that someone else already holds."""
-    own = [c for c in observed.containers if c.env == want.name]  # replaced or removed here
-    mine = {(p.bind, p.host, p.protocol) for c in own for p in c.ports}
-    for port in want.spec_file.spec.ports:
-        if port.host is None or (port.bind, port.host, port.protocol) in mine:
-            continue
-        owner = next(
-            (
-                c
-                for c in observed.containers
-                if c.state == "running"
-                and any(p.host == port.host and p.protocol == port.protocol for p in c.ports)
-            ),
-            None,
-        )
-        if owner is not None and owner.env != want.name:
-            raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken "
-                f"by container {owner.name!r}"
-            )
-        if port_taken(port.bind, port.host, port.protocol):
-            raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
-            )
-
-
-def prepare_host(want: DesiredEnv, host: Host) -> None:
-    """Shared folders exist (created for the user unless `create: false`), keys are in place."""
-    spec_file = want.spec_file
-    for shared in spec_file.spec.shared:
-        path = host_path(spec_file, shared.host)
-        if path.exists():
-            if not path.is_dir():
-                raise DevenvError(f"{want.name}: shared folder {path} exists but is not a folder")
-            continue
-        if not shared.create:
-            raise DevenvError(
-                f"{want.name}: shared folder {path} does not exist (create: false)",
-                "create it, or drop `create: false` to let devenv make it",
-            )
-        owner = want.config["user"]
-        _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
-    if spec_file.spec.sshd is not None:
-        ssh_dir = host.env_dir(want.name) / "ssh"
-        ssh_dir.mkdir(parents=True, exist_ok=True)
-        ssh_dir.chmod(0o755)
-        keys = ssh_dir / "authorized_keys"
-        keys.write_text(want.keys)
-        keys.chmod(0o644)
-        _host_key(ssh_dir)
-
-
-def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
-    """mkdir -p; when devenv runs as root, the new folders belong to the box's user
-    (the sudo user's uid, or the uid the box maps to), so both sides can write."""
-    missing = []
-    probe = path
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    path.mkdir(parents=True)
-    sudo = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    owner = (int(sudo[0]), int(sudo[1])) if sudo[0] and sudo[1] else box_user
-    if owner and os.getuid() == 0:
-        for created in missing:
-            os.chown(created, *owner)
-
-
-def _host_key(ssh_dir: Path) -> None:
-    """The env's SSH host key lives here, outside the image, so rebuilds keep it."""
-    import shutil
-    import subprocess
-
-    key = ssh_dir / "ssh_host_ed25519_key"
-    if key.exists() or shutil.which("ssh-keygen") is None:
-        return  # the container's entrypoint makes one on first start
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "devenv-host", "-f", str(key)],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 class Applier:

@@ -4,13 +4,34 @@ commands so that `devenv --help` and a no-op plan start fast."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
-from devenv.errors import DevenvError, SpecError
+from devenv.errors import DevenvError, Problem, SpecError
+
+if TYPE_CHECKING:
+    from devenv.loader import SpecFile
+    from devenv.plan import Plan
+    from devenv.ssh import Target
+    from devenv.workflow import Session
+
+
+class _Group(typer.core.TyperGroup):
+    """Ctrl-C in any command is one line and exit 130, whatever typer's version does with it
+    (recent ones exit 130 silently, older ones print "Aborted!" and exit 1)."""
+
+    def invoke(self, ctx: Any) -> Any:  # ctx: click.Context (typer vendors click lately)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            sys.stderr.write("devenv: interrupted\n")
+            raise typer.Exit(130) from None
+
 
 app = typer.Typer(
+    cls=_Group,
     help="Declarative dev environments: describe a box once in YAML, devenv makes Docker match.",
     no_args_is_help=True,
     add_completion=False,
@@ -68,10 +89,10 @@ def render(
     ] = False,
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash)."""
-    from devenv.loader import load_all
+    from devenv.loader import load_one
     from devenv.render import image_tag, render
 
-    (spec_file,) = load_all([path])
+    spec_file = load_one(path)
     rendered = render(spec_file.spec)
     if show_hash:
         sys.stdout.write(
@@ -95,19 +116,37 @@ Prune = Annotated[
 
 
 def _confirm_destructive(what: list[str], yes: bool) -> None:
-    """Ask on a TTY; without one, proceed only with --yes."""
+    """Ask on a TTY (on stderr: stdout may be --json); without one, proceed only with --yes."""
     if yes or not what:
         return
     listing = "; ".join(what)
     if not sys.stdin.isatty():
         fail(f"devenv: this would {listing}; rerun with --yes to proceed (no TTY to ask)")
-    if not typer.confirm(f"This will {listing}. Proceed?", default=False):
+    # on stderr, and not with typer.confirm, which writes part of its prompt to stdout
+    sys.stderr.write(f"This will {listing}. Proceed? [y/N]: ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         fail("devenv: nothing changed")
 
 
 def _report_problems(problems: list) -> None:
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
+
+
+def _report_skipped(problems: list[Problem], prune: bool) -> None:
+    """After the plan (and a long apply), say again which spec files were left out, and why
+    --prune did nothing: the problems themselves may have scrolled away."""
+    files = sorted({p.path for p in problems})
+    if files:
+        sys.stderr.write(f"devenv: skipped invalid spec file(s): {', '.join(files)}\n")
+    if files and prune:
+        sys.stderr.write("devenv: --prune does nothing while a spec is invalid\n")
+
+
+def _has_plan(the_plan: Plan, session: Session) -> bool:
+    """Print a plan unless every spec failed: then "No envs." would only mislead."""
+    return bool(the_plan.actions) or not (session.problems or session.failures)
 
 
 @app.command()
@@ -129,10 +168,11 @@ def plan(
     the_plan = session.plan(prune)
     if as_json:
         ui.print_json(the_plan.to_json())
-    else:
+    elif _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     for name, message in session.failures.items():
         sys.stderr.write(f"devenv: {name}: {message}\n")
+    _report_skipped(session.problems, prune)
     if session.problems or session.failures:
         raise typer.Exit(1)
     if detailed_exitcode and (the_plan.has_changes or the_plan.conflicts):
@@ -140,7 +180,8 @@ def plan(
 
 
 Force = Annotated[
-    bool, typer.Option("--force", help="Discard files changed inside containers being replaced.")
+    bool,
+    typer.Option("--force", help="Discard files changed inside containers it replaces or removes."),
 ]
 Snapshot = Annotated[
     bool,
@@ -164,7 +205,8 @@ def apply(
     import json
 
     from devenv import ui
-    from devenv.apply import Applier, Outcome, terminate_as_interrupt
+    from devenv.apply import Applier, Outcome
+    from devenv.guards import terminate_as_interrupt
     from devenv.workflow import open_session
 
     terminate_as_interrupt()
@@ -177,7 +219,7 @@ def apply(
     session = open_session(paths)
     _report_problems(session.problems)
     the_plan = session.plan(prune)
-    if not as_json:
+    if not as_json and _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
     reporter = ui.ConsoleReporter()
@@ -190,6 +232,7 @@ def apply(
         ui.print_json(json.dumps([o.__dict__ for o in outcomes], indent=2))
     else:
         ui.print_outcomes(outcomes)
+    _report_skipped(session.problems, prune)
     if session.problems or not all(o.ok for o in outcomes):
         raise typer.Exit(1)
 
@@ -322,13 +365,11 @@ def shell(path: OnePath, command: Command = None) -> None:
     raise typer.Exit(enter(path, _after_dashes(command)))
 
 
-def _ssh_targets(paths: list[str]) -> list:
+def _ssh_targets(specs: list[SpecFile]) -> list[Target]:
     from devenv.engine import Engine
     from devenv.host import Host
-    from devenv.loader import load_all
     from devenv.ssh import target
 
-    specs = load_all(paths)
     observed = Engine().observe([s.spec.name for s in specs])
     host = Host.current()
     return [target(s, observed.named(s.spec.name), host) for s in specs]
@@ -340,8 +381,10 @@ def ssh(path: OnePath, command: Command = None) -> None:
     import shutil
     import subprocess
 
+    from devenv.loader import load_one
+
     argv = _after_dashes(command)
-    (found,) = _ssh_targets([path])
+    (found,) = _ssh_targets([load_one(path)])
     if shutil.which("ssh") is None:
         fail("devenv: the ssh client is not installed (apt-get install openssh-client)")
     tty = sys.stdin.isatty() and sys.stdout.isatty()
@@ -351,7 +394,9 @@ def ssh(path: OnePath, command: Command = None) -> None:
 @app.command("ssh-config")
 def ssh_config(paths: Paths) -> None:
     """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
-    for found in _ssh_targets(paths):
+    from devenv.loader import load_all
+
+    for found in _ssh_targets(load_all(paths)):
         sys.stdout.write(found.config_block() + "\n")
 
 

@@ -8,7 +8,7 @@ import sys
 
 from devenv.engine import Engine
 from devenv.errors import DevenvError
-from devenv.loader import load_all
+from devenv.loader import load_one
 
 LOGIN_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
 
@@ -28,11 +28,16 @@ def exec_argv(
 
 
 def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
-    (spec_file,) = load_all([path])
+    spec_file = load_one(path)
     spec = spec_file.spec
     engine = engine or Engine()
     live = engine.observe([spec.name]).named(spec.name)
-    if live is None or not live.owned:
+    if live is not None and not live.owned:
+        raise DevenvError(
+            f"a container named {spec.name!r} exists that devenv did not create",
+            f"remove or rename it, then run: devenv apply {path}",
+        )
+    if live is None:
         raise DevenvError(f"{spec.name} has no devenv container", f"run: devenv apply {path}")
     if live.state != "running":
         raise DevenvError(

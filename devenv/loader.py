@@ -386,6 +386,18 @@ def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
     return loaded
 
 
+def load_one(path: str | Path) -> SpecFile:
+    """The one spec `path` names: a file, or a folder holding exactly one spec."""
+    loaded = load_all([path])
+    if len(loaded) != 1:
+        names = ", ".join(s.spec.name for s in loaded)
+        raise DevenvError(
+            f"{path}: holds {len(loaded)} specs ({names}); this command takes one",
+            "name one spec file",
+        )
+    return loaded[0]
+
+
 def _name_position(path: Path) -> tuple[int, int]:
     data, marks = _parse(_read_text(path))
     return marks.value(("name",)) if isinstance(data, dict) and "name" in data else (1, 1)

@@ -84,7 +84,7 @@ class ConsoleReporter(Reporter):
 
     def build_line(self, env: str, line: str) -> None:
         if self._status is not None:
-            self._status.update(f"{escape(env)}: {escape(line[:120])}")
+            self._status.update(f"{escape(env)}: {escape(line.strip()[:120])}")
         elif line.startswith("Step "):
             err.print(f"  {escape(env)}: {escape(line[:160])}", style="dim")
 
@@ -108,6 +108,8 @@ def print_status(rows: list) -> None:  # list[StatusRow]
     for row in rows:
         state_style = "green" if row.state == "running" else "yellow"
         sync = "" if row.in_sync is None else (" (in sync)" if row.in_sync else " (drifted)")
+        if row.state == "absent":  # never applied, or removed: nothing has drifted
+            sync = ""
         table.add_row(
             escape(row.env),
             f"[{state_style}]{escape(row.state)}[/]{sync}",

@@ -62,6 +62,7 @@ def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> S
     for spec_file in specs:
         try:
             session.desired.append(desire(spec_file, observed, host))
-        except DevenvError as exc:
-            session.failures[spec_file.spec.name] = str(exc)
+        except DevenvError as exc:  # named once: whoever prints it adds the env's name
+            name = spec_file.spec.name
+            session.failures[name] = str(exc).removeprefix(f"{name}: ")
     return session

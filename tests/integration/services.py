@@ -220,8 +220,10 @@ def small_engine_fixture(docker_client) -> Iterator[str]:  # type: ignore[no-unt
     (root / "data").mkdir()
     (root / "exec").mkdir()
     url = f"unix://{root}/d.sock"
+    # its own network namespace: a dockerd with --bridge=none deletes the host's docker0,
+    # which would break every later build and container of the main engine
     command = [
-        "dockerd", f"--data-root={root}/data", f"--exec-root={root}/exec",
+        "unshare", "--net", "dockerd", f"--data-root={root}/data", f"--exec-root={root}/exec",
         f"--pidfile={root}/d.pid", f"--host={url}", "--bridge=none",
         "--iptables=false", "--ip-masq=false",
     ]  # fmt: skip

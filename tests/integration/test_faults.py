@@ -105,6 +105,7 @@ def test_interrupted_applies_leave_old_or_new_running_and_converge(
         assert live.status == "running", stage
         if stage == "build":  # nothing had changed yet: the old env runs on
             assert live.id == old
+            assert "devenv: interrupted" in err, err  # said, not a silent exit
         else:  # the swap was already under way: it finished first
             assert live.id != old
             assert "left consistent" in err

@@ -117,6 +117,8 @@ def test_env_lifecycle(devenv, docker_client, spec_dir, name) -> None:  # type: 
         assert devenv("plan", "--detailed-exitcode", str(spec)).code == 2
         refused = devenv("apply", "--yes", str(spec))
         assert refused.code == 1 and "did not create" in refused.err
+        entered = devenv("shell", str(spec), "--", "true")  # not "run: devenv apply"
+        assert entered.code == 1 and "did not create" in entered.err
         stranger.reload()
         assert stranger.status == "running" and stranger.name == name
     finally:
@@ -160,6 +162,12 @@ def test_folder_apply_continues_past_a_bad_env(devenv, docker_client, spec_dir, 
     assert result.code == 1
     assert f"{name}-bad" in result.err and "missing.pub" in result.err
     assert "broken.yaml:2:1" in result.err
+    assert f"skipped invalid spec file(s): {good.parent / (name + '-broken.yaml')}" in result.err
+    planned = devenv("plan", str(good.parent))
+    assert f"devenv: {name}-bad: authorized key file" in planned.err  # the env named once
+    status = devenv("status", str(good.parent / f"{name}-bad.yaml"))
+    assert f"  {name}-bad: authorized key file ./missing.pub" in status.out
+    assert "(hint: create it" in status.out and "drifted" not in status.out
     assert docker_client.containers.get(f"{name}-good").status == "running"
     assert devenv("destroy", "--yes", str(good)).code == 0
 

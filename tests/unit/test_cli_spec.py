@@ -147,3 +147,15 @@ def test_validate_refuses_sharing_a_system_folder(tmp_path: Path) -> None:
     result = devenv("validate", spec)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "resolves to /etc, a system location" in result.stderr
+
+
+def test_a_one_spec_command_given_a_folder_of_several_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("name: a\n")
+    (tmp_path / "b.yaml").write_text("name: b\n")
+    lines = assert_clean_failure(devenv("render", tmp_path))
+    assert lines == [
+        f"devenv: {tmp_path}: holds 2 specs (a, b); this command takes one",
+        "  hint: name one spec file",
+    ]
+    (tmp_path / "b.yaml").unlink()  # a folder holding exactly one spec names it
+    assert devenv("render", tmp_path).returncode == 0

@@ -1,0 +1,109 @@
+"""What the host must have before a container is created: its host ports free, shared
+folders present (made for the user), and the env's SSH keys in place."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from devenv.desired import DesiredEnv
+from devenv.errors import ConflictError, DevenvError
+from devenv.host import Host, host_path
+from devenv.observed import Observed
+
+
+def port_taken(bind: str, port: int, protocol: str) -> bool:
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((bind, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(want: DesiredEnv, observed: Observed) -> None:
+    """Refuse, before changing anything, host ports that someone else already holds."""
+    own = [c for c in observed.containers if c.env == want.name]  # replaced or removed here
+    mine = {(p.bind, p.host, p.protocol) for c in own for p in c.ports}
+    for port in want.spec_file.spec.ports:
+        if port.host is None or (port.bind, port.host, port.protocol) in mine:
+            continue
+        owner = next(
+            (
+                c
+                for c in observed.containers
+                if c.state == "running"
+                and any(p.host == port.host and p.protocol == port.protocol for p in c.ports)
+            ),
+            None,
+        )
+        if owner is not None and owner.env != want.name:
+            raise ConflictError(
+                f"{want.name}: host port {port.bind}:{port.host} is already taken "
+                f"by container {owner.name!r}"
+            )
+        if port_taken(port.bind, port.host, port.protocol):
+            raise ConflictError(
+                f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
+            )
+
+
+def prepare_host(want: DesiredEnv, host: Host) -> None:
+    """Shared folders exist (created for the user unless `create: false`), keys are in place."""
+    spec_file = want.spec_file
+    for shared in spec_file.spec.shared:
+        path = host_path(spec_file, shared.host)
+        if path.exists():
+            if not path.is_dir():
+                raise DevenvError(f"{want.name}: shared folder {path} exists but is not a folder")
+            continue
+        if not shared.create:
+            raise DevenvError(
+                f"{want.name}: shared folder {path} does not exist (create: false)",
+                "create it, or drop `create: false` to let devenv make it",
+            )
+        owner = want.config["user"]
+        _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
+    if spec_file.spec.sshd is not None:
+        ssh_dir = host.env_dir(want.name) / "ssh"
+        ssh_dir.mkdir(parents=True, exist_ok=True)
+        ssh_dir.chmod(0o755)
+        keys = ssh_dir / "authorized_keys"
+        keys.write_text(want.keys)
+        keys.chmod(0o644)
+        _host_key(ssh_dir)
+
+
+def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
+    """mkdir -p; when devenv runs as root, the new folders belong to the box's user
+    (the sudo user's uid, or the uid the box maps to), so both sides can write."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    path.mkdir(parents=True)
+    sudo = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
+    owner = (int(sudo[0]), int(sudo[1])) if sudo[0] and sudo[1] else box_user
+    if owner and os.getuid() == 0:
+        for created in missing:
+            os.chown(created, *owner)
+
+
+def _host_key(ssh_dir: Path) -> None:
+    """The env's SSH host key lives here, outside the image, so rebuilds keep it."""
+    import shutil
+    import subprocess
+
+    key = ssh_dir / "ssh_host_ed25519_key"
+    if key.exists() or shutil.which("ssh-keygen") is None:
+        return  # the container's entrypoint makes one on first start
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "devenv-host", "-f", str(key)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
