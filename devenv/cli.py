@@ -88,18 +88,40 @@ def render(
         bool, typer.Option("--hash", help="Print the build hash and tag.")
     ] = False,
 ) -> None:
-    """Print the Dockerfile a spec renders to (or, with --hash, its build hash)."""
+    """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
     from devenv.loader import load_one
     from devenv.render import image_tag, render
 
     spec_file = load_one(path)
-    rendered = render(spec_file.spec)
-    if show_hash:
-        sys.stdout.write(
-            f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
+    if not show_hash:
+        sys.stdout.write(render(spec_file.spec).dockerfile)
+        return
+    rendered = render(spec_file.spec, _base_identity(spec_file.spec.base))
+    sys.stdout.write(
+        f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
+    )
+
+
+def _base_identity(base: Any) -> str | None:
+    """The base as apply names it in the hash (registry digest or local ID) when the engine
+    has it; else None, and a note that apply's tag may then differ."""
+    from devenv.engine import Engine
+    from devenv.observed import Observed
+    from devenv.render import base_identity, base_ref
+
+    if base.bootstrap:
+        return None  # named by its recipe: no engine needed
+    try:
+        found = Observed(images=Engine().images()).image(base_ref(base))
+    except DevenvError:
+        found = None
+    if found is None:
+        sys.stderr.write(
+            f"devenv: {base.image} is not on a reachable engine, so this hash names it by "
+            "reference; apply names it by digest or ID, and its tag may differ\n"
         )
-    else:
-        sys.stdout.write(rendered.dockerfile)
+        return None
+    return base_identity(base, found.id, list(found.digests))
 
 
 @app.command()
@@ -167,7 +189,9 @@ def plan(
     _report_problems(session.problems)
     the_plan = session.plan(prune)
     if as_json:
-        ui.print_json(the_plan.to_json())
+        errors = [str(p) for p in session.problems]
+        errors += [f"{name}: {message}" for name, message in session.failures.items()]
+        ui.print_json(the_plan.to_json(errors))
     elif _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     for name, message in session.failures.items():

@@ -41,7 +41,7 @@ def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
         raise DevenvError(f"{spec.name} has no devenv container", f"run: devenv apply {path}")
     if live.state != "running":
         raise DevenvError(
-            f"{spec.name} is not running (state: {live.state})", f"run: devenv apply {path}"
+            f"{spec.name} is not running (state: {live.state})", f"run: devenv start {path}"
         )
     user = spec.user.name if spec.user else None
     if shutil.which("docker") is None:

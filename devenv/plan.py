@@ -59,13 +59,15 @@ class Plan:
     def for_env(self, env: str) -> list[Action]:
         return [a for a in self.actions if a.env == env]
 
-    def to_json(self) -> str:
-        """The documented machine-readable form (see README, `plan --json`)."""
+    def to_json(self, errors: Sequence[str] = ()) -> str:
+        """The documented machine-readable form (see README, `plan --json`); `errors` are
+        the specs or envs that could not be planned (the exit code is then 1)."""
         return json.dumps(
             {
                 "format_version": 1,
                 "changes": self.has_changes,
                 "actions": [a.to_dict() for a in self.actions],
+                "errors": list(errors),
             },
             indent=2,
         )

@@ -8,6 +8,8 @@ engine-assigned port that changes never looks like a changed host.
 from __future__ import annotations
 
 import shlex
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +75,9 @@ def target(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> T
     if spec.sshd is None or spec.user is None:
         raise DevenvError(f"{spec.name} has no sshd", "add `sshd: true` and a `user` to its spec")
     if live is None or not live.owned or live.state != "running":
-        raise DevenvError(f"{spec.name} is not running", f"run: devenv apply {spec_file.path}")
+        raise DevenvError(
+            f"{spec.name} is not running", f"run: devenv apply {spec_file.path} (or devenv start)"
+        )
     published = [p for p in live.ports if p.container == SSH_PORT and p.protocol == "tcp"]
     if not published:
         raise DevenvError(
@@ -100,10 +104,13 @@ def known_hosts(host: Host) -> Path:
 
 def record_host_key(host: Host, env: str) -> None:
     """Write the env's host key into devenv's known_hosts, replacing an older line for it."""
-    public = host.env_dir(env) / "ssh" / "ssh_host_ed25519_key.pub"
-    if not public.is_file():
-        raise DevenvError(f"{env}: its SSH host key is missing", "run devenv apply to make one")
-    key = " ".join(public.read_text().split()[:2])
+    private = host.env_dir(env) / "ssh" / "ssh_host_ed25519_key"
+    key = _public_key(private)
+    if key is None:
+        raise DevenvError(
+            f"{env}: its SSH host key is missing from {private.parent}",
+            "the box makes one when it starts: run devenv restart, then try again",
+        )
     path = known_hosts(host)
     path.parent.mkdir(parents=True, exist_ok=True)
     alias = f"devenv-{env}"
@@ -113,6 +120,21 @@ def record_host_key(host: Host, env: str) -> None:
         if ln.split(" ", 1)[0] != alias
     ]
     path.write_text("\n".join([*lines, f"{alias} {key}"]) + "\n")
+
+
+def _public_key(private: Path) -> str | None:
+    """'TYPE BASE64' of the host key: from its .pub, or derived from the private key."""
+    public = private.with_name(private.name + ".pub")
+    if public.is_file():
+        return " ".join(public.read_text().split()[:2])
+    if private.is_file() and shutil.which("ssh-keygen"):
+        derived = subprocess.run(
+            ["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True, check=False
+        )
+        if derived.returncode == 0 and derived.stdout.strip():
+            public.write_text(derived.stdout)
+            return " ".join(derived.stdout.split()[:2])
+    return None
 
 
 def _identity(spec_file: SpecFile) -> Path | None:

@@ -17,10 +17,12 @@ from devenv.loader import SpecFile, load_all
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, from the checkout, with no engine in reach."""
+def run_cli(*args: str | Path, docker_host: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, from the checkout (optionally against another engine)."""
     env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
     env["PYTHONPATH"] = str(ROOT)
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     return subprocess.run(
         [sys.executable, "-m", "devenv", *map(str, args)],
         cwd=ROOT,

@@ -77,7 +77,7 @@ def listeners(port: int) -> set[str]:
 
 
 def test_ssh_login_keys_and_host_key_survive_rebuild(
-    devenv, docker_client, spec_dir, name, home
+    devenv, devenv_env, docker_client, spec_dir, name, home
 ) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     spec_text = f"""\
@@ -100,6 +100,13 @@ def test_ssh_login_keys_and_host_key_survive_rebuild(
 
     via_devenv = devenv("ssh", str(spec), "--", "sh", "-c", "exit 5")
     assert via_devenv.code == 5, via_devenv.err
+
+    # a lost public half of the host key is derived again from the private key
+    public = (
+        Path(devenv_env["DEVENV_STATE_DIR"]) / "envs" / name / "ssh" / "ssh_host_ed25519_key.pub"
+    )
+    public.unlink()
+    assert devenv("ssh", str(spec), "--", "true").code == 0 and public.is_file()
 
     as_root = ssh(config, name, "true", extra=("-l", "root"))
     assert as_root.returncode == 255 and "Permission denied" in as_root.stderr

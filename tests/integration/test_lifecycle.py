@@ -165,6 +165,10 @@ def test_folder_apply_continues_past_a_bad_env(devenv, docker_client, spec_dir, 
     assert f"skipped invalid spec file(s): {good.parent / (name + '-broken.yaml')}" in result.err
     planned = devenv("plan", str(good.parent))
     assert f"devenv: {name}-bad: authorized key file" in planned.err  # the env named once
+    as_json = devenv("plan", "--json", str(good.parent))
+    errors = json.loads(as_json.out)["errors"]
+    assert as_json.code == 1 and len(errors) == 2
+    assert any("broken.yaml:2:1" in e for e in errors) and any("missing.pub" in e for e in errors)
     status = devenv("status", str(good.parent / f"{name}-bad.yaml"))
     assert f"  {name}-bad: authorized key file ./missing.pub" in status.out
     assert "(hint: create it" in status.out and "drifted" not in status.out
@@ -183,3 +187,11 @@ def test_engine_assigned_port_shows_in_status(devenv, docker_client, spec_dir, n
     assert host_port == live[0]["HostPort"] and int(host_port) > 0
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
     assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def test_render_hash_names_the_tag_apply_builds(devenv, spec_dir, name) -> None:  # type: ignore[no-untyped-def]
+    spec = spec_dir(name, f"name: {name}\n")
+    rendered = devenv("render", "--hash", str(spec))
+    assert rendered.code == 0 and rendered.err == ""
+    (action,) = [a for a in plan_json(devenv, spec)["actions"] if a["kind"] == "create"]
+    assert rendered.out.split()[1] == action["image"]

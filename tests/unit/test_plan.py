@@ -259,6 +259,7 @@ def test_to_json_is_the_documented_shape(want: Callable[..., DesiredEnv]) -> Non
                 "discards": [],
             },
         ],
+        "errors": [],
     }
 
 
@@ -273,7 +274,8 @@ def test_to_json_of_a_converged_plan_has_no_changes(want: Callable[..., DesiredE
 def test_no_desired_envs_and_nothing_observed_is_an_empty_plan() -> None:
     result = plan([], Observed())
     assert result.actions == () and not result.has_changes
-    assert json.loads(result.to_json()) == {"format_version": 1, "changes": False, "actions": []}
+    expected = {"format_version": 1, "changes": False, "actions": [], "errors": []}
+    assert json.loads(result.to_json()) == expected
 
 
 # ---- container config changes: recreate, never build ---------------------------------------
