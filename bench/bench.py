@@ -52,31 +52,15 @@ def main() -> None:
             (folder / f"bench{i}.yaml").write_text(f"name: bench{i}\nports: [{18100 + i}]\n")
         one = str(folder / "bench0.yaml")
         run(*devenv("apply", "--yes", str(folder)))
+        peek = timed([["docker", "ps"]], repeat)  # the least any tool must do to look
         rows = [
-            (
-                "no-op plan, 1 env",
-                timed([devenv("plan", one)], repeat),
-                "docker ps",
-                timed([["docker", "ps"]], repeat),
-            ),
-            (
-                "no-op plan, 10 envs",
-                timed([devenv("plan", str(folder))], repeat),
-                "docker ps",
-                timed([["docker", "ps"]], repeat),
-            ),
-            (
-                "no-op apply, 1 env",
-                timed([devenv("apply", one)], repeat),
-                "docker ps",
-                timed([["docker", "ps"]], repeat),
-            ),
-            (
-                "no-op apply, 10 envs",
-                timed([devenv("apply", str(folder))], repeat),
-                "docker ps",
-                timed([["docker", "ps"]], repeat),
-            ),
+            (task, timed([devenv(verb, target)], repeat), "docker ps", peek)
+            for task, verb, target in (
+                ("no-op plan, 1 env", "plan", one),
+                ("no-op plan, 10 envs", "plan", str(folder)),
+                ("no-op apply, 1 env", "apply", one),
+                ("no-op apply, 10 envs", "apply", str(folder)),
+            )
         ]
         spec = folder / "bench0.yaml"
         image = subprocess.run(

@@ -330,11 +330,6 @@ class Engine:
             found = self.api.volumes(filters={"name": name}).get("Volumes") or []
         return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
 
-    def inspect(self, container: str) -> dict[str, Any]:
-        with engine_errors(f"inspecting {container[:12]}"):
-            return dict(self.api.inspect_container(container))
-
-    # ---- registries, bundles, names (issue 6) ---------------------------------------------
     def login(self, registry: str, username: str, password: str) -> None:
         """Have the engine log in to `registry` (it contacts it), so a wrong password fails
         here, before anything is stored; the password never reaches an error message."""
