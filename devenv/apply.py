@@ -9,38 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
-from dataclasses import dataclass
 
-from devenv import image_cache
 from devenv import labels as L
-from devenv.changes import describe
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
 from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.host import Host
 from devenv.hostprep import check_ports, prepare_host
+from devenv.images import cache as image_cache
 from devenv.observed import Observed, ObservedContainer
 from devenv.plan import Action, Plan, plan, with_discards
 from devenv.render import base_ref
-
-
-@dataclass
-class Outcome:
-    env: str
-    ok: bool
-    message: str
-
-
-class Reporter:
-    """What the applier tells the user; the CLI passes a rich one, tests a silent one."""
-
-    def step(self, env: str, message: str) -> None: ...
-
-    def build_line(self, env: str, line: str) -> None: ...
-
-    def waiting(self, env: str) -> None: ...
+from devenv.reporting import Outcome, Reporter
+from devenv.session import changed_files
+from devenv.workguard import keep_or_discard
 
 
 class Applier:
@@ -83,26 +66,26 @@ class Applier:
 
     def _replan(self, want: DesiredEnv) -> tuple[DesiredEnv, list[Action], Observed]:
         """After waiting for another apply of this env: look again, plan again."""
-        from devenv.workflow import changed_files
-
         observed = self.engine.observe([want.name])
         want = desire(want.spec_file, observed, self.host)
         fresh = plan([want], observed)
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
 
-    def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:
+    def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:  # noqa: C901 (split in issue 10)
         kinds = {a.kind for a in actions}
         if "conflict" in kinds:
             raise ConflictError(actions[0].reasons[0])
         if want is None:  # orphans under --prune
-            keep_or_discard(self, actions[0].env, actions)
+            keep_or_discard(
+                self.engine, self.reporter, actions[0].env, actions, self.force, self.snapshot
+            )
             for action in actions:
                 self._remove(action)
             return "removed"
         if kinds & {"create", "recreate"}:
             check_ports(want, observed)
-        keep_or_discard(self, want.name, actions)
+        keep_or_discard(self.engine, self.reporter, want.name, actions, self.force, self.snapshot)
         how = ""
         if "build" in kinds:
             want, how = self._build(want, observed)
@@ -159,7 +142,7 @@ class Applier:
         base = want.spec_file.spec.base
         log = self.host.env_dir(want.name) / "bootstrap.log"
         if base.bootstrap:
-            from devenv.bootstrap import bootstrap
+            from devenv.images.bootstrap import bootstrap
 
             self.reporter.step(want.name, f"bootstrapping {base.bootstrap} from {base.mirror}")
             bootstrap(self.engine, base, log)
@@ -253,33 +236,6 @@ def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bo
         and live.labels.get(L.CONFIG_HASH) == want.config_hash
         and live.labels.get(L.BUILD_HASH) == want.rendered.build_hash
     )
-
-
-def keep_or_discard(applier: Applier, env: str, actions: list[Action]) -> None:
-    """Refuse to lose work done inside a container, unless told to (--force) or to keep it
-    in a snapshot image first (--snapshot)."""
-    risky = [a for a in actions if a.discards and a.container]
-    if not risky:
-        return
-    if applier.snapshot:
-        for action in risky:
-            assert action.container
-            tag = take_snapshot(applier.engine, env, action.container)
-            applier.reporter.step(env, f"kept the container's changes in {tag}")
-        return
-    if not applier.force:
-        raise DevenvError(
-            f"{env}: {risky[0].kind} {describe(list(risky[0].discards))} inside the container",
-            "rerun with --snapshot to keep them in an image first, or --force to discard them",
-        )
-
-
-def take_snapshot(engine: Engine, env: str, container: str) -> str:
-    """Commit the container as devenv-snapshot/ENV:TIMESTAMP; see `devenv snapshots`."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "snapshot", L.ENV: env}
-    engine.commit(container, f"devenv-snapshot/{env}", stamp, labels)
-    return f"devenv-snapshot/{env}:{stamp}"
 
 
 def mirror_ref(mirror: str, image: str) -> str:

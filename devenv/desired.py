@@ -11,9 +11,9 @@ from typing import Any
 from devenv import __version__
 from devenv import labels as L
 from devenv.host import Host, authorized_keys, shared_host_path
-from devenv.loader import SpecFile
 from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
+from devenv.spec.loader import SpecFile
 
 SSH_DIR = "/etc/devenv/ssh"
 DOCKER_SOCKET = "/var/run/docker.sock"

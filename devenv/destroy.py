@@ -7,13 +7,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from devenv import labels as L
-from devenv.apply import take_snapshot
-from devenv.changes import describe, discarded
 from devenv.desired import folder_network
+from devenv.discards import describe, discarded
 from devenv.engine import Engine
 from devenv.errors import DevenvError
-from devenv.loader import load_all
 from devenv.render import image_repo
+from devenv.spec.loader import load_all
+from devenv.workguard import take_snapshot
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import Any, BinaryIO
 from devenv import labels as L
 from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
 from devenv.errors import BuildError, DevenvError, EngineError, ImageMissing, RegistryError
+from devenv.images.registry import explain, scrub
 from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.registry import explain, scrub
 
 LOG_TAIL = 15
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines

@@ -8,7 +8,7 @@ import sys
 
 from devenv.engine import Engine
 from devenv.errors import DevenvError
-from devenv.loader import load_one
+from devenv.spec.loader import load_one
 
 LOGIN_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devenv.errors import DevenvError
-from devenv.loader import SpecFile
+from devenv.spec.loader import SpecFile
 
 DEFAULT_UID = 1000  # when devenv runs as root: a login user must not be uid 0
 

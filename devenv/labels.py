@@ -11,7 +11,6 @@ import json
 import os
 from typing import Any
 
-PREFIX = "io.devenv."
 MANAGED = "io.devenv.managed"
 ENV = "io.devenv.env"
 SPEC = "io.devenv.spec"
@@ -20,7 +19,6 @@ CONFIG = "io.devenv.config"
 CONFIG_HASH = "io.devenv.config-hash"
 BUILD_HASH = "io.devenv.build-hash"
 VERSION = "io.devenv.version"
-ROLE = "io.devenv.role"  # "env" for the live container; "old"/"new" only during a swap
 KIND = "io.devenv.kind"  # image kinds: "env", "base", "snapshot"
 
 

@@ -39,10 +39,6 @@ class ObservedContainer:
     def env(self) -> str | None:
         return self.labels.get(L.ENV) if self.owned else None
 
-    @property
-    def role(self) -> str:
-        return self.labels.get(L.ROLE, "env")
-
     @classmethod
     def from_summary(cls, raw: dict[str, Any]) -> ObservedContainer:
         listed = raw.get("Ports") or []

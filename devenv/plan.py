@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from devenv import labels as L
-from devenv.changes import describe
 from devenv.desired import DesiredEnv
+from devenv.discards import describe
 from devenv.observed import Observed, ObservedContainer
 
 Kind = Literal["build", "create", "recreate", "start", "noop", "remove", "conflict"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from devenv.spec import Base, Spec
+from devenv.spec.models import Base, Spec
 
 CONTEXT_FILES = ("devenv-entrypoint", "devenv-sshd.conf")
 HASH_VERSION = "devenv-build-v1"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from devenv.errors import DevenvError
 from devenv.host import Host, host_path
-from devenv.loader import SpecFile
 from devenv.observed import ObservedContainer
+from devenv.spec.loader import SpecFile
 
 SSH_PORT = 22
 

@@ -12,9 +12,9 @@ from devenv.desired import desire
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.host import Host
-from devenv.loader import SpecFile, load_all, load_file
 from devenv.observed import Observed, ObservedContainer
 from devenv.plan import plan
+from devenv.spec.loader import SpecFile, load_all, load_file
 
 
 @dataclass

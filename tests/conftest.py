@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devenv.errors import SpecError
-from devenv.loader import SpecFile, load_all
+from devenv.spec.loader import SpecFile, load_all
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import docker
 
-from devenv.workflow import open_session
+from devenv.session import open_session
 
 
 def count_calls(monkeypatch, paths: list[str]) -> int:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ import pytest
 from devenv.desired import container_config
 from devenv.errors import DevenvError
 from devenv.host import Host
-from devenv.loader import MAX_BYTES, load_all
+from devenv.spec.loader import MAX_BYTES, load_all
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

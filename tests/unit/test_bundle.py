@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from devenv import bundle as B
 from devenv.errors import DevenvError
+from devenv.images import bundle as B
 
 IMAGE = "devenv/box:0123456789ab"
 
@@ -198,8 +198,8 @@ def test_spec_layout_keeps_relative_folders(tmp_path: Path) -> None:
 def test_key_files_travel_when_public_and_beside_the_specs(
     write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from devenv.loader import load_all
-    from devenv.transfer import _add_key_files
+    from devenv.images.transfer import _add_key_files
+    from devenv.spec.loader import load_all
 
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "me.pub").write_text("ssh-ed25519 AAAA me\n")
@@ -237,7 +237,7 @@ class BaseEngine:
 
 
 def test_bases_are_named_only_when_absent_and_digest_bases_are_flagged() -> None:
-    from devenv.transfer import _name_base
+    from devenv.images.transfer import _name_base
 
     env = B.BundleEnv(
         "box", IMAGE, "sha256:1", "h", "specs/box.yaml", "debian:bookworm", "sha256:b"

@@ -7,7 +7,7 @@ import io
 import pytest
 import typer
 
-from devenv.cli import _confirm_destructive
+from devenv.cli.app import _confirm_destructive
 
 
 class Terminal(io.StringIO):

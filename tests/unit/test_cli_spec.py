@@ -11,8 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from devenv.loader import load_all
 from devenv.render import render
+from devenv.spec.loader import load_all
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devenv.loader import load_all
-from devenv.schema import schema_text
+from devenv.spec.loader import load_all
+from devenv.spec.schema import schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
-from devenv import image_cache, pushlog
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire
 from devenv.errors import DevenvError, RegistryError
 from devenv.host import Host
-from devenv.image_ops import normalise_ref
-from devenv.images import human_size, prune_plan, rows
-from devenv.loader import SpecFile
+from devenv.images import cache as image_cache
+from devenv.images import pushlog
+from devenv.images.listing import human_size, prune_plan, rows
+from devenv.images.ops import normalise_ref
 from devenv.observed import Observed
+from devenv.spec.loader import SpecFile
 
 
 class Recorder:

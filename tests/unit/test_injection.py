@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from devenv.loader import SpecFile
 from devenv.render import render_dockerfile
-from devenv.spec import Spec
+from devenv.spec.loader import SpecFile
+from devenv.spec.models import Spec
 
 Problems = Callable[[str], list[str]]
 Load = Callable[[str], SpecFile]

@@ -19,9 +19,9 @@ import pytest
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire
 from devenv.host import Host
-from devenv.loader import SpecFile, load_all
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.plan import Action, Plan, plan
+from devenv.spec.loader import SpecFile, load_all
 
 BASE_SUMMARY: dict[str, Any] = {
     "Id": "sha256:" + "b" * 64,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from devenv import credentials
 from devenv.errors import DevenvError
-from devenv.registry import Target, explain, kind_of, registry_of, scrub, server_key
+from devenv.images import credentials
+from devenv.images.registry import Target, explain, kind_of, registry_of, scrub, server_key
 
 
 @pytest.mark.parametrize(

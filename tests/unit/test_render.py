@@ -19,7 +19,7 @@ from devenv.render import (
     templates_dir,
     user_script,
 )
-from devenv.spec import Base, Spec
+from devenv.spec.models import Base, Spec
 
 MIRROR = "http://mirror.example.com/debian"
 APT_LINE = (

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from devenv.errors import SpecError
-from devenv.loader import MAX_BYTES, SpecFile, load_all
-from devenv.spec import Base, Port, Shared, Spec, Sshd, User
+from devenv.spec.loader import MAX_BYTES, SpecFile, load_all
+from devenv.spec.models import Base, Port, Shared, Spec, Sshd, User
 
 Problems = Callable[[str], list[str]]
 Load = Callable[[str], SpecFile]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devenv.status import StatusRow
+
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from devenv.apply import Outcome, Reporter
 from devenv.plan import Plan
+from devenv.reporting import Outcome
 
 SYMBOLS = {
     "build": ("*", "cyan"),
@@ -63,7 +68,7 @@ def print_outcomes(outcomes: list[Outcome]) -> None:
         err.print(f"[red]{len(failed)} of {len(outcomes)} env(s) failed:[/] {', '.join(failed)}")
 
 
-class ConsoleReporter(Reporter):
+class ConsoleReporter:
     """Steps as lines; build output as a one-line live status on a TTY, else nothing."""
 
     def __init__(self) -> None:
@@ -96,7 +101,7 @@ def print_json(text: str) -> None:
     sys.stdout.write(text.rstrip("\n") + "\n")
 
 
-def print_status(rows: list) -> None:  # list[StatusRow]
+def print_status(rows: list[StatusRow]) -> None:
     if not rows:
         out.print("No devenv envs on this engine.")
         return

@@ -12,10 +12,11 @@ import typer.core
 from devenv.errors import DevenvError, Problem, SpecError
 
 if TYPE_CHECKING:
-    from devenv.loader import SpecFile
+    from devenv.errors import Problem
     from devenv.plan import Plan
+    from devenv.session import Session
+    from devenv.spec.loader import SpecFile
     from devenv.ssh import Target
-    from devenv.workflow import Session
 
 
 class _Group(typer.core.TyperGroup):
@@ -66,7 +67,7 @@ def _global(
 def validate(paths: Paths) -> None:
     """Check specs; print file:line:col for every problem (and shared folders it refuses)."""
     from devenv.host import shared_host_path
-    from devenv.loader import load_all
+    from devenv.spec.loader import load_all
 
     refused = []
     for spec_file in load_all(paths):
@@ -89,8 +90,8 @@ def render(
     ] = False,
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
-    from devenv.loader import load_one
     from devenv.render import image_tag, render
+    from devenv.spec.loader import load_one
 
     spec_file = load_one(path)
     if not show_hash:
@@ -127,7 +128,7 @@ def _base_identity(base: Any) -> str | None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the spec (the same text as schemas/devenv.schema.json)."""
-    from devenv.schema import schema_text
+    from devenv.spec.schema import schema_text
 
     sys.stdout.write(schema_text())
 
@@ -151,7 +152,7 @@ def _confirm_destructive(what: list[str], yes: bool) -> None:
         fail("devenv: nothing changed")
 
 
-def _report_problems(problems: list) -> None:
+def _report_problems(problems: list[Problem]) -> None:
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
 
@@ -182,8 +183,8 @@ def plan(
     prune: Prune = False,
 ) -> None:
     """Show what apply would do, and why, touching nothing."""
-    from devenv import ui
-    from devenv.workflow import open_session
+    from devenv.cli import ui
+    from devenv.session import open_session
 
     session = open_session(paths)
     _report_problems(session.problems)
@@ -228,16 +229,17 @@ def apply(
     """Make the engine match the specs: build, create, replace, start."""
     import json
 
-    from devenv import ui
-    from devenv.apply import Applier, Outcome
+    from devenv.apply import Applier
+    from devenv.cli import ui
     from devenv.guards import terminate_as_interrupt
-    from devenv.workflow import open_session
+    from devenv.reporting import Outcome
+    from devenv.session import open_session
 
     terminate_as_interrupt()
     if push:
         import os
 
-        from devenv.image_cache import PUSH_ENV
+        from devenv.images.cache import PUSH_ENV
 
         os.environ[PUSH_ENV] = "1"
     session = open_session(paths)
@@ -269,7 +271,7 @@ def status(
     """Every devenv env on the engine: state, image, published ports, drift."""
     import json
 
-    from devenv import ui
+    from devenv.cli import ui
     from devenv.status import collect
 
     rows = collect(paths or [])
@@ -282,7 +284,7 @@ def status(
 def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
     """(env, container id) for each spec's live, devenv-owned container."""
     from devenv.engine import Engine
-    from devenv.loader import load_all
+    from devenv.spec.loader import load_all
 
     names = [s.spec.name for s in load_all(paths)]
     observed = Engine().observe(names)
@@ -405,7 +407,7 @@ def ssh(path: OnePath, command: Command = None) -> None:
     import shutil
     import subprocess
 
-    from devenv.loader import load_one
+    from devenv.spec.loader import load_one
 
     argv = _after_dashes(command)
     (found,) = _ssh_targets([load_one(path)])
@@ -418,7 +420,7 @@ def ssh(path: OnePath, command: Command = None) -> None:
 @app.command("ssh-config")
 def ssh_config(paths: Paths) -> None:
     """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
-    from devenv.loader import load_all
+    from devenv.spec.loader import load_all
 
     for found in _ssh_targets(load_all(paths)):
         sys.stdout.write(found.config_block() + "\n")
@@ -426,7 +428,7 @@ def ssh_config(paths: Paths) -> None:
 
 def _register_image_commands() -> None:
     """login, logout, push, export, import, tag, images, prune: registries and bundles."""
-    from devenv.cli_images import register
+    from devenv.cli.images import register
 
     register(app)
 

@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devenv.changes import discarded
 from devenv.desired import DesiredEnv, desire
+from devenv.discards import discarded
 from devenv.engine import Engine
 from devenv.errors import DevenvError, Problem
 from devenv.host import Host
-from devenv.loader import SpecFile, load_tolerant
 from devenv.observed import Observed
 from devenv.plan import Action, Plan, plan, with_discards
+from devenv.spec.loader import SpecFile, load_tolerant
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The image commands' work against the engine: push, tag, list, prune. The decisions are
-pure functions elsewhere (devenv.images, devenv.registry); this module only sequences
+pure functions elsewhere (devenv.images.listing, devenv.images.registry); this module only sequences
 engine calls and hands back lines for the CLI to print."""
 
 from __future__ import annotations
@@ -8,17 +8,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from devenv import image_cache, pushlog
 from devenv import labels as L
 from devenv.errors import DevenvError, SpecError
-from devenv.images import ImageRow, Removal, prune_plan, reserved, rows
-from devenv.registry import Target
-from devenv.spec import IMAGE_RE
+from devenv.images import cache as image_cache
+from devenv.images import pushlog
+from devenv.images.listing import ImageRow, Removal, prune_plan, reserved, rows
+from devenv.images.registry import Target
+from devenv.spec.models import IMAGE_RE
 
 if TYPE_CHECKING:
-    from devenv.apply import Reporter
     from devenv.engine import Engine
-    from devenv.workflow import Session
+    from devenv.reporting import Reporter
+    from devenv.session import Session
 
 
 def built_session(paths: Sequence[str], reporter: Reporter) -> Session:
@@ -26,7 +27,7 @@ def built_session(paths: Sequence[str], reporter: Reporter) -> Session:
     the applier, so the image cache and base handling are the same as in apply)."""
     from devenv.apply import Applier
     from devenv.plan import Action, Plan
-    from devenv.workflow import open_session
+    from devenv.session import open_session
 
     session = _checked(open_session(paths))
     missing = [w for w in session.desired if session.observed.image(w.image) is None]
@@ -106,7 +107,7 @@ def normalise_ref(ref: str) -> str:
 
 def tag_env(path: str, new_ref: str) -> str:
     """Give the env's current image one more name; devenv's own tag stays."""
-    from devenv.workflow import open_session
+    from devenv.session import open_session
 
     full = normalise_ref(new_ref)
     session = _checked(open_session([path]))
@@ -134,7 +135,7 @@ def image_rows(engine: Engine, envs: Sequence[str] = ()) -> list[ImageRow]:
 
 
 def env_names(paths: Sequence[str]) -> list[str]:
-    from devenv.loader import load_all
+    from devenv.spec.loader import load_all
 
     return [s.spec.name for s in load_all(paths)]
 

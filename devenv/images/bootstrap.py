@@ -12,7 +12,7 @@ from devenv import labels as L
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.render import base_recipe_hash, base_ref
-from devenv.spec import Base
+from devenv.spec.models import Base
 
 
 def bootstrap(engine: Engine, base: Base, log_path: Path) -> str:

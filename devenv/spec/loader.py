@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from devenv.errors import DevenvError, Problem, SpecError
-from devenv.spec import NAME_RE, Spec, clash_location
+from devenv.spec.models import NAME_RE, Spec, clash_location
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
@@ -112,7 +112,7 @@ class _Builder:
         self.count = 0
         self.text = 0
 
-    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
+    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:  # noqa: C901
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
             line, col = _pos(node.start_mark)

@@ -25,7 +25,7 @@ SHORT_FORMS: dict[str, list[dict[str, Any]]] = {
 
 
 def schema_dict() -> dict[str, Any]:
-    from devenv.spec import Spec
+    from devenv.spec.models import Spec
 
     schema = Spec.model_json_schema(mode="validation")
     for name, alternatives in SHORT_FORMS.items():

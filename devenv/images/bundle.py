@@ -222,7 +222,7 @@ def open_bundle(path: Path) -> Iterator[Opened]:
         yield _check(tar, where)
 
 
-def _check(tar: tarfile.TarFile, where: str) -> Opened:
+def _check(tar: tarfile.TarFile, where: str) -> Opened:  # noqa: C901
     try:
         members = tar.getmembers()  # reads every header: a truncated file fails here
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -282,7 +282,7 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> bytes:
         raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
 
 
-def check_images(
+def check_images(  # noqa: C901
     tar: tarfile.TarFile, member: tarfile.TarInfo, manifest: Manifest, where: str
 ) -> None:
     """images.tar must be the engine's save format and hold every env's image by name."""

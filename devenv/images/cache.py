@@ -14,15 +14,15 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from devenv import labels as L
-from devenv import pushlog
 from devenv.errors import DevenvError, RegistryError
-from devenv.registry import Target
+from devenv.images import pushlog
+from devenv.images.registry import Target
 
 if TYPE_CHECKING:
-    from devenv.apply import Reporter
     from devenv.desired import DesiredEnv
     from devenv.engine import Engine
     from devenv.host import Host
+    from devenv.reporting import Reporter
 
 PUSH_ENV = "DEVENV_PUSH"  # "1": apply pushes what it builds, as `image_cache.push` does
 FINAL_LAYER_STATES = ("Pushed", "Layer already exists", "Mounted from", "Pull complete")

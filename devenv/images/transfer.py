@@ -2,7 +2,7 @@
 
 Export saves each env's image (by its devenv tag) and its base (by id, so loading never
 moves a tag the importing engine already has), and the specs with the public key files
-they name. Import checks the whole bundle first (devenv.bundle), then loads the images,
+they name. Import checks the whole bundle first (devenv.images.bundle), then loads the images,
 names absent bases, and writes the specs; `devenv apply` on them then builds nothing.
 """
 
@@ -16,21 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devenv import __version__
-from devenv import bundle as B
 from devenv.engine import split_ref
 from devenv.errors import DevenvError, SpecError
 from devenv.host import host_path
+from devenv.images import bundle as B
 from devenv.render import base_ref
 
 if TYPE_CHECKING:
-    from devenv.apply import Reporter
     from devenv.engine import Engine
-    from devenv.loader import SpecFile
+    from devenv.reporting import Reporter
+    from devenv.spec.loader import SpecFile
 
 
 def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manifest:
     """Write the bundle for the envs under `paths` to `out` (building envs never built)."""
-    from devenv.image_ops import built_session
+    from devenv.images.ops import built_session
 
     if out.is_dir():
         raise DevenvError(f"{out} is a folder; give the bundle's file name, e.g. -o envs.tar")
@@ -123,7 +123,7 @@ def import_bundle(path: Path, to: Path, engine: Engine) -> list[str]:
 def _checked_specs(opened: B.Opened, scratch: Path, to: Path) -> list[tuple[Path, str]]:
     """Validate the bundle's specs (loading copies in `scratch`) and where each file goes;
     refuses to overwrite a different file."""
-    from devenv.loader import load_tolerant
+    from devenv.spec.loader import load_tolerant
 
     writes: list[tuple[Path, str]] = []
     copies: dict[str, Path] = {}

@@ -120,12 +120,6 @@ class Base(Model):
             raise ValueError("'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from")
         return self
 
-    @property
-    def distro(self) -> str:
-        """'debian' or 'ubuntu' as far as the name tells; decides the mirror rewrite only."""
-        ref = self.bootstrap or self.image or ""
-        return "ubuntu" if "ubuntu" in ref.rsplit("/", 1)[-1] else "debian"
-
 
 def _package(name: str) -> str:
     return _full(PACKAGE_RE, name, "Debian package name")
@@ -205,11 +199,6 @@ class Port(Model):
     def exposed(self) -> bool:
         """True when the port is reachable from other machines, not just this one."""
         return not ipaddress.ip_address(self.bind).is_loopback
-
-    def __str__(self) -> str:
-        proto = "" if self.protocol == "tcp" else f"/{self.protocol}"
-        host = f"{self.bind}:{self.host or ''}:" if self.host or self.exposed else ""
-        return f"{host}{self.container}{proto}"
 
 
 class Shared(Model):

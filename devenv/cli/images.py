@@ -1,11 +1,16 @@
 """Typer wiring for the image commands: login/logout, push, export/import, tag, images, prune.
 
-Wiring only, like cli.py: the work is in devenv.image_ops, devenv.transfer and
-devenv.credentials, imported inside each command so `devenv --help` stays fast. Errors are
+Wiring only, like cli.py: the work is in devenv.images.ops, devenv.images.transfer and
+devenv.images.credentials, imported inside each command so `devenv --help` stays fast. Errors are
 raised as DevenvError and printed by cli.main. `register(app)` adds the commands.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devenv.images.listing import ImageRow
 
 import sys
 from pathlib import Path
@@ -34,9 +39,9 @@ def login(
     """Log in to a registry; the login is checked, then stored where docker keeps it."""
     import getpass
 
-    from devenv import credentials
     from devenv.engine import Engine
-    from devenv.registry import server_key
+    from devenv.images import credentials
+    from devenv.images.registry import server_key
 
     key = server_key(registry)
     if password_stdin:
@@ -61,8 +66,8 @@ def login(
 
 def logout(registry: Registry) -> None:
     """Forget the login for a registry (for docker too: it is the same login)."""
-    from devenv import credentials
-    from devenv.registry import server_key
+    from devenv.images import credentials
+    from devenv.images.registry import server_key
 
     key = server_key(registry)
     if credentials.erase(key):
@@ -79,8 +84,8 @@ def push(
     ] = None,
 ) -> None:
     """Push each env's image under its build-hash tag and `latest` (building it if needed)."""
-    from devenv import ui
-    from devenv.image_ops import push_envs
+    from devenv.cli import ui
+    from devenv.images.ops import push_envs
 
     reporter = ui.ConsoleReporter()
     with reporter.live():
@@ -94,8 +99,8 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="The bundle file to write.")],
 ) -> None:
     """Write the envs' images and specs into one bundle file, for machines without a network."""
-    from devenv import ui
-    from devenv.transfer import export_envs
+    from devenv.cli import ui
+    from devenv.images.transfer import export_envs
 
     reporter = ui.ConsoleReporter()
     with reporter.live():
@@ -115,7 +120,7 @@ def import_(
 ) -> None:
     """Check a bundle, load its images into the engine and write its specs to --to."""
     from devenv.engine import Engine
-    from devenv.transfer import import_bundle
+    from devenv.images.transfer import import_bundle
 
     for line in import_bundle(bundle, to, Engine()):
         sys.stdout.write(line + "\n")
@@ -126,7 +131,7 @@ def tag(
     new_ref: Annotated[str, typer.Argument(help="The new name, e.g. team/php:v1.")],
 ) -> None:
     """Give an env's current image another name (devenv's own name stays)."""
-    from devenv.image_ops import tag_env
+    from devenv.images.ops import tag_env
 
     sys.stdout.write(tag_env(path, new_ref) + "\n")
 
@@ -139,7 +144,7 @@ def images(
     import json
 
     from devenv.engine import Engine
-    from devenv.image_ops import env_names, image_rows
+    from devenv.images.ops import env_names, image_rows
 
     found = image_rows(Engine(), env_names(paths) if paths else ())
     if as_json:
@@ -148,12 +153,12 @@ def images(
     _print_images(found)
 
 
-def _print_images(found: list) -> None:  # list[ImageRow]
+def _print_images(found: list[ImageRow]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from devenv import ui
-    from devenv.images import human_size
+    from devenv.cli import ui
+    from devenv.images.listing import human_size
 
     if not found:
         ui.out.print("No devenv images.")
@@ -184,8 +189,8 @@ def prune(
 ) -> None:
     """Remove devenv images no container uses and no env runs as its current build."""
     from devenv.engine import Engine
-    from devenv.image_ops import prune as run_prune
-    from devenv.image_ops import prune_removals
+    from devenv.images.ops import prune as run_prune
+    from devenv.images.ops import prune_removals
 
     engine = Engine()
     removals = prune_removals(engine, snapshots)

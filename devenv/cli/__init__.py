@@ -1,0 +1,1 @@
+"""How people talk to devenv: the typer app, the image commands, rich output."""

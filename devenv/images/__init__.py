@@ -1,0 +1,1 @@
+"""How images travel: listing, the build cache, registries and logins, bundles, offline bases."""

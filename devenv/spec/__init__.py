@@ -1,0 +1,1 @@
+"""What the user wrote: the spec models, the YAML loader, the JSON Schema."""
