@@ -1,0 +1,179 @@
+"""The planner against summaries a real engine listed (tests/unit/fixtures/engine_summaries.json,
+made by fixtures/capture_engine.py): ports, mounts and states are the engine's own words, not
+built from the code under test, so a wrong idea of the engine's shape fails here.
+
+Only devenv's own hash labels and the image tag are brought up to date before planning
+(test_golden_hashes.py pins those): the fixture tests the engine's shape, not the templates.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devenv import labels as L
+from devenv.desired import DesiredEnv, desire
+from devenv.host import Host
+from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.plan import Action, Plan, plan
+from devenv.spec.loader import SpecFile
+from devenv.spec.models import Spec
+
+FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "engine_summaries.json").read_text())
+HOST = Host(
+    uid=FIXTURE["host"]["uid"],
+    gid=FIXTURE["host"]["gid"],
+    home=Path(FIXTURE["host"]["home"]),
+    state_dir=Path(FIXTURE["state_dir"]),
+)
+SPECS: dict[str, str] = FIXTURE["specs"]
+WEB_PATH = next(path for path in SPECS if path.endswith("/fx-web.yaml"))
+MIN_PATH = next(path for path in SPECS if path.endswith("/fx-min.yaml"))
+BASE = next(i for i in FIXTURE["images"] if "debian:bookworm" in (i["RepoTags"] or []))
+
+
+def summary_of(name: str) -> dict[str, Any]:
+    return copy.deepcopy(next(c for c in FIXTURE["containers"] if c["Names"] == [f"/{name}"]))
+
+
+def image_of(name: str) -> dict[str, Any]:
+    prefix = f"devenv/{name}:"
+    return copy.deepcopy(
+        next(i for i in FIXTURE["images"] if any(t.startswith(prefix) for t in i["RepoTags"]))
+    )
+
+
+def desired(path: str, text: str | None = None) -> DesiredEnv:
+    spec = Spec.model_validate(yaml.safe_load(text if text is not None else SPECS[path]))
+    observed = Observed(images=(ObservedImage.from_summary(BASE),))
+    return desire(SpecFile(Path(path), spec), observed, HOST)
+
+
+def as_applied_today(want: DesiredEnv) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The captured container and image of `want`, with devenv's hash labels of today."""
+    container, image = summary_of(want.name), image_of(want.name)
+    container["Image"], image["RepoTags"] = want.image, [want.image]
+    for key in (L.BUILD_HASH, L.CONFIG, L.CONFIG_HASH):
+        container["Labels"][key] = want.labels[key]
+    image["Labels"][L.BUILD_HASH] = want.rendered.build_hash
+    return container, image
+
+
+def observe(*pairs: tuple[dict[str, Any], dict[str, Any]]) -> Observed:
+    return Observed(
+        tuple(ObservedContainer.from_summary(c) for c, _ in pairs),
+        (ObservedImage.from_summary(BASE), *(ObservedImage.from_summary(i) for _, i in pairs)),
+    )
+
+
+def kinds(result: Plan) -> list[str]:
+    return [a.kind for a in result.actions]
+
+
+def test_fixture_says_which_engine_listed_it() -> None:
+    assert FIXTURE["engine"]["Version"] and FIXTURE["engine"]["ApiVersion"]
+    assert {c["Names"][0] for c in FIXTURE["containers"]} == {"/fx-web", "/fx-min"}
+
+
+def test_listed_ports_read_as_published_ports() -> None:
+    """127.0.0.1 and 0.0.0.0 binds, udp, and a host port the engine picked."""
+    live = ObservedContainer.from_summary(summary_of("fx-web"))
+    assert [str(p) for p in live.ports] == [
+        "127.0.0.1:47801:22",
+        "127.0.0.1:47803:53/udp",
+        "0.0.0.0:47802:80",
+        "127.0.0.1:32780:8080",
+    ]
+
+
+def test_listed_mounts_are_what_the_spec_asks_for() -> None:
+    """Shared ro/rw, the named volume and the sshd key folder, exactly as desire() expects."""
+    live = ObservedContainer.from_summary(summary_of("fx-web"))
+    assert live.mounts == {
+        "bind:/tmp/devenv-fixture/project/src:/var/www:rw",
+        "bind:/tmp/devenv-fixture/project/conf:/etc/app:ro",
+        "bind:/tmp/devenv-fixture/state/envs/fx-web/ssh:/etc/devenv/ssh:rw",
+        "volume:fx-web-data:/var/lib/data:rw",
+    }
+    assert desired(WEB_PATH).mounts == live.mounts
+
+
+def test_captured_labels_are_devenvs_own() -> None:
+    live = ObservedContainer.from_summary(summary_of("fx-web"))
+    assert live.owned and live.env == "fx-web" and live.state == "running"
+    assert live.image_id == image_of("fx-web")["Id"]
+
+
+def test_converged_box_is_a_noop() -> None:
+    want = desired(WEB_PATH)
+    container, image = as_applied_today(want)
+    result = plan([want], observe((container, image)))
+    assert result.actions == (Action("noop", "fx-web", (), container["Id"], want.image),)
+
+
+def test_stopped_box_lists_no_ports_and_is_started() -> None:
+    want = desired(MIN_PATH)
+    container, image = as_applied_today(want)
+    assert container["State"] == "exited" and container["Ports"] == []
+    result = plan([want], observe((container, image)))
+    assert result.actions == (
+        Action("start", "fx-min", ("state: exited",), container["Id"], want.image),
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("APP_ENV: dev", "APP_ENV: prod", "env: APP_ENV changed"),
+        (
+            '"0.0.0.0:47802:80"',
+            '"127.0.0.1:47802:80"',
+            "ports: 127.0.0.1:47801:22, 0.0.0.0:47802:80, 127.0.0.1:47803:53/udp, 127.0.0.1::8080"
+            " → 127.0.0.1:47801:22, 127.0.0.1:47802:80, 127.0.0.1:47803:53/udp, 127.0.0.1::8080",
+        ),
+        ("workdir: /var/www", "workdir: /srv", "workdir: /var/www → /srv"),
+    ],
+)
+def test_a_container_field_change_recreates(old: str, new: str, reason: str) -> None:
+    applied = desired(WEB_PATH)
+    changed = desired(WEB_PATH, SPECS[WEB_PATH].replace(old, new))
+    result = plan([changed], observe(as_applied_today(applied)))
+    assert kinds(result) == ["recreate"]
+    assert result.actions[0].reasons == (reason,)
+
+
+def test_a_package_change_builds_and_recreates() -> None:
+    applied = desired(WEB_PATH)
+    changed = desired(WEB_PATH, SPECS[WEB_PATH] + "apt: {packages: [tree]}\n")
+    result = plan([changed], observe(as_applied_today(applied)))
+    assert kinds(result) == ["build", "recreate"]
+    assert result.actions[1].reasons == (
+        f"image: build hash {applied.rendered.short_hash} → {changed.rendered.short_hash}",
+    )
+
+
+def test_a_mount_removed_by_hand_is_drift() -> None:
+    want = desired(WEB_PATH)
+    container, image = as_applied_today(want)
+    container["Mounts"] = [m for m in container["Mounts"] if m["Destination"] != "/etc/app"]
+    result = plan([want], observe((container, image)))
+    assert kinds(result) == ["recreate"]
+    assert result.actions[0].reasons == (
+        "mounts (changed by hand): missing /tmp/devenv-fixture/project/conf:/etc/app:ro",
+    )
+
+
+def test_a_port_republished_by_hand_is_drift() -> None:
+    want = desired(WEB_PATH)
+    container, image = as_applied_today(want)
+    for port in container["Ports"]:
+        if port["PrivatePort"] == 80:
+            port["IP"] = "127.0.0.1"
+    result = plan([want], observe((container, image)))
+    assert kinds(result) == ["recreate"]
+    assert result.actions[0].reasons[0].startswith("ports (changed by hand): live ")
