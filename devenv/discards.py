@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Sequence
+from pathlib import PurePosixPath
 from typing import Any
 
 NOISE_TREES = (
@@ -65,12 +66,9 @@ def discarded(diff: Sequence[dict[str, Any]], mounts: Iterable[str]) -> list[str
     """Changed files (leaves of the diff) that no shared folder, volume or noise rule covers."""
     mount_points = list(mounts)
     kinds = {entry["Path"]: entry.get("Kind", MODIFIED) for entry in diff}
-    paths = sorted(kinds)
-    leaves = [
-        p
-        for i, p in enumerate(paths)
-        if not (i + 1 < len(paths) and paths[i + 1].startswith(p + "/"))
-    ]
+    # not "the next in sort order": '/srv-old' sorts between '/srv' and '/srv/app'
+    parents = {str(folder) for p in kinds for folder in PurePosixPath(p).parents}
+    leaves = sorted(p for p in kinds if p not in parents)
     kept = []
     for path in leaves:
         if any(_under(path, tree) for tree in (*NOISE_TREES, *mount_points)):
