@@ -26,7 +26,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from devenv.errors import DevenvError
 
@@ -222,7 +222,18 @@ def open_bundle(path: Path) -> Iterator[Opened]:
         yield _check(tar, where)
 
 
-def _check(tar: tarfile.TarFile, where: str) -> Opened:  # noqa: C901
+def _check(tar: tarfile.TarFile, where: str) -> Opened:
+    names = _members(tar, where)
+    manifest = _manifest(tar, names, where)
+    _check_listing(manifest, names, where)
+    _check_checksums(tar, manifest, names, where)
+    _check_complete(manifest, where)
+    check_images(tar, names[IMAGES], manifest, where)
+    return Opened(tar, manifest, where)
+
+
+def _members(tar: tarfile.TarFile, where: str) -> dict[str, tarfile.TarInfo]:
+    """Every member by name: each inside the bundle, a plain file or folder, and listed once."""
     try:
         members = tar.getmembers()  # reads every header: a truncated file fails here
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -236,14 +247,20 @@ def _check(tar: tarfile.TarFile, where: str) -> Opened:  # noqa: C901
         if member.name in names:
             raise DevenvError(f"{where} is not a devenv bundle: {member.name!r} appears twice")
         names[member.name] = member
+    return names
+
+
+def _manifest(tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo], where: str) -> Manifest:
     if MANIFEST not in names:
         raise DevenvError(f"{where} is not a devenv bundle (it has no manifest.json)")
     if names[MANIFEST].size > MAX_MANIFEST_BYTES:
         raise DevenvError(f"{where} is not a devenv bundle (manifest.json is too large)")
-    manifest = Manifest.from_json(
-        _read(tar, names[MANIFEST], where).decode("utf-8", "replace"), where
-    )
-    listed = {f.path: f for f in manifest.files}
+    return Manifest.from_json(_read(tar, names[MANIFEST], where).decode("utf-8", "replace"), where)
+
+
+def _check_listing(manifest: Manifest, names: dict[str, tarfile.TarInfo], where: str) -> None:
+    """The manifest lists only images.tar and specs/…, and the tar holds no unlisted file."""
+    listed = {f.path for f in manifest.files}
     for entry in manifest.files:
         if not safe_name(entry.path) or not (
             entry.path == IMAGES or entry.path.startswith(SPECS + "/")
@@ -252,6 +269,12 @@ def _check(tar: tarfile.TarFile, where: str) -> Opened:  # noqa: C901
     extra = [n for n, m in names.items() if m.isfile() and n != MANIFEST and n not in listed]
     if extra:
         raise DevenvError(f"{where} is not a devenv bundle: unexpected member {extra[0]!r}")
+
+
+def _check_checksums(
+    tar: tarfile.TarFile, manifest: Manifest, names: dict[str, tarfile.TarInfo], where: str
+) -> None:
+    """Every listed file is present with the size and SHA-256 the manifest gives."""
     for entry in manifest.files:
         stored = names.get(entry.path)
         if stored is None or not stored.isfile():
@@ -264,13 +287,16 @@ def _check(tar: tarfile.TarFile, where: str) -> Opened:  # noqa: C901
             raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
         if size != entry.size or digest != entry.sha256:
             raise DevenvError(f"{where} is corrupt: {entry.path} does not match its checksum")
+
+
+def _check_complete(manifest: Manifest, where: str) -> None:
+    """The manifest lists images.tar and the spec of every env it names."""
+    listed = {f.path for f in manifest.files}
     if IMAGES not in listed:
         raise DevenvError(f"{where} is incomplete: it lists no images.tar")
     for env in manifest.envs:
         if env.spec not in listed or not env.spec.startswith(SPECS + "/"):
             raise DevenvError(f"{where} is incomplete: the spec of {env.name} is missing")
-    check_images(tar, names[IMAGES], manifest, where)
-    return Opened(tar, manifest, where)
 
 
 def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> bytes:
@@ -282,34 +308,11 @@ def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> bytes:
         raise DevenvError(f"{where} is truncated or corrupt ({exc})") from None
 
 
-def check_images(  # noqa: C901
+def check_images(
     tar: tarfile.TarFile, member: tarfile.TarInfo, manifest: Manifest, where: str
 ) -> None:
     """images.tar must be the engine's save format and hold every env's image by name."""
-    handle = tar.extractfile(member)
-    assert handle is not None
-    try:
-        with tarfile.open(fileobj=handle, mode="r:") as inner:
-            members = {m.name.rstrip("/"): m for m in inner.getmembers()}
-            for name, item in members.items():
-                if not safe_name(name):
-                    raise DevenvError(f"{where} is unsafe: images.tar has the member {name!r}")
-                if item.issym() or item.islnk():
-                    base = posixpath.dirname(name) if item.issym() else ""
-                    target = posixpath.normpath(posixpath.join(base, item.linkname))
-                    if not safe_name(target):
-                        raise DevenvError(f"{where} is unsafe: images.tar links outside ({name})")
-                elif not (item.isfile() or item.isdir()):
-                    raise DevenvError(
-                        f"{where} is unsafe: images.tar has the special file {name!r}"
-                    )
-            if "manifest.json" not in members:
-                raise DevenvError(f"{where} is corrupt: images.tar is not an image archive")
-            saved = inner.extractfile(members["manifest.json"])
-            assert saved is not None
-            entries = json.loads(saved.read())
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        raise DevenvError(f"{where} is corrupt: images.tar cannot be read ({exc})") from None
+    members, entries = _image_archive(tar, member, where)
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise DevenvError(f"{where} is corrupt: images.tar has a malformed manifest")
     tags = {t for e in entries for t in e.get("RepoTags") or []}
@@ -320,6 +323,39 @@ def check_images(  # noqa: C901
         for part in [entry.get("Config", ""), *(entry.get("Layers") or [])]:
             if part not in members:
                 raise DevenvError(f"{where} is corrupt: images.tar lacks {part!r}")
+
+
+def _image_archive(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, where: str
+) -> tuple[dict[str, tarfile.TarInfo], Any]:
+    """images.tar's members by name, each checked, and its own manifest.json as parsed."""
+    handle = tar.extractfile(member)
+    assert handle is not None
+    try:
+        with tarfile.open(fileobj=handle, mode="r:") as inner:
+            members = {m.name.rstrip("/"): m for m in inner.getmembers()}
+            for name, item in members.items():
+                _check_image_member(name, item, where)
+            if "manifest.json" not in members:
+                raise DevenvError(f"{where} is corrupt: images.tar is not an image archive")
+            saved = inner.extractfile(members["manifest.json"])
+            assert saved is not None
+            return members, json.loads(saved.read())
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise DevenvError(f"{where} is corrupt: images.tar cannot be read ({exc})") from None
+
+
+def _check_image_member(name: str, item: tarfile.TarInfo, where: str) -> None:
+    """A member of images.tar stays inside it: no escaping name or link, no special file."""
+    if not safe_name(name):
+        raise DevenvError(f"{where} is unsafe: images.tar has the member {name!r}")
+    if item.issym() or item.islnk():
+        base = posixpath.dirname(name) if item.issym() else ""
+        target = posixpath.normpath(posixpath.join(base, item.linkname))
+        if not safe_name(target):
+            raise DevenvError(f"{where} is unsafe: images.tar links outside ({name})")
+    elif not (item.isfile() or item.isdir()):
+        raise DevenvError(f"{where} is unsafe: images.tar has the special file {name!r}")
 
 
 def spec_layout(spec_paths: list[Path]) -> tuple[Path, dict[Path, str]]:

@@ -112,7 +112,23 @@ class _Builder:
         self.count = 0
         self.text = 0
 
-    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:  # noqa: C901
+    def build(self, node: yaml.Node, loc: Loc = (), depth: int = 0) -> Any:
+        self._count(node, depth)
+        self.marks.values.setdefault(loc, _pos(node.start_mark))
+        plain = MAP_TAG if isinstance(node, yaml.MappingNode) else SEQ_TAG
+        if isinstance(node, yaml.CollectionNode) and node.tag != plain:  # `!!set`, `!!python/…`
+            line, col = _pos(node.start_mark)
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            msg = f"YAML tag {tag!r} is not allowed; a spec holds plain mappings, lists and values"
+            raise _Located(line, col, msg)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node, loc)
+
+    def _count(self, node: yaml.Node, depth: int) -> None:
+        """Refuse alias bombs: too many nodes, too deep, or too much text once expanded."""
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
             line, col = _pos(node.start_mark)
@@ -124,34 +140,29 @@ class _Builder:
                 raise _Located(
                     line, col, "YAML expands to over 4 MiB of text (an alias bomb?); refusing"
                 )
-        self.marks.values.setdefault(loc, _pos(node.start_mark))
-        plain = MAP_TAG if isinstance(node, yaml.MappingNode) else SEQ_TAG
-        if isinstance(node, yaml.CollectionNode) and node.tag != plain:  # `!!set`, `!!python/…`
-            line, col = _pos(node.start_mark)
-            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-            msg = f"YAML tag {tag!r} is not allowed; a spec holds plain mappings, lists and values"
-            raise _Located(line, col, msg)
-        if isinstance(node, yaml.MappingNode):
-            written = {id(key_node) for key_node, _ in node.value}
-            self.loader.flatten_mapping(node)  # `<<: *x` pairs first, then the written ones
-            chosen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    line, col = _pos(key_node.start_mark)
-                    raise _Located(line, col, "a key must be a plain value, not a list or mapping")
-                key = key_node.value  # as written: `ON:` stays "ON", never True
-                if key in chosen and id(chosen[key][0]) in written:
-                    line, col = _pos(key_node.start_mark)
-                    raise _Located(line, col, f"duplicate key {key!r}")
-                chosen[key] = (key_node, value_node)  # a written key overrides a merged one
-            out: dict[str, Any] = {}
-            for key, (key_node, value_node) in chosen.items():
-                key_loc: Loc = (*loc, key)
-                self.marks.keys[key_loc] = _pos(key_node.start_mark)
-                out[key] = self.build(value_node, key_loc, depth + 1)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i), depth + 1) for i, item in enumerate(node.value)]
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
+        """Plain keys only, no duplicates; a written key overrides one merged in by `<<`."""
+        written = {id(key_node) for key_node, _ in node.value}
+        self.loader.flatten_mapping(node)  # `<<: *x` pairs first, then the written ones
+        chosen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, col = _pos(key_node.start_mark)
+                raise _Located(line, col, "a key must be a plain value, not a list or mapping")
+            key = key_node.value  # as written: `ON:` stays "ON", never True
+            if key in chosen and id(chosen[key][0]) in written:
+                line, col = _pos(key_node.start_mark)
+                raise _Located(line, col, f"duplicate key {key!r}")
+            chosen[key] = (key_node, value_node)
+        out: dict[str, Any] = {}
+        for key, (key_node, value_node) in chosen.items():
+            key_loc: Loc = (*loc, key)
+            self.marks.keys[key_loc] = _pos(key_node.start_mark)
+            out[key] = self.build(value_node, key_loc, depth + 1)
+        return out
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         known = node.tag in self.loader.yaml_constructors  # else construct_object says so
         if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG and known:
             return node.value
