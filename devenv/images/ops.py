@@ -14,7 +14,7 @@ from devenv.images import cache as image_cache
 from devenv.images import pushlog
 from devenv.images.listing import ImageRow, Removal, prune_plan, reserved, rows
 from devenv.images.registry import Target
-from devenv.spec.models import IMAGE_RE
+from devenv.spec.rules import IMAGE_RE
 
 if TYPE_CHECKING:
     from devenv.engine import Engine

@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from devenv.errors import DevenvError, Problem, SpecError
-from devenv.spec.models import NAME_RE, Spec, clash_location
+from devenv.spec.models import Spec, clash_location
+from devenv.spec.rules import NAME_RE, NAME_RULE
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
@@ -337,7 +338,7 @@ def load_file(path: Path) -> SpecFile:
     if "name" not in data:
         stem = path.stem
         if not NAME_RE.fullmatch(stem):
-            msg = f"file name {stem!r} is not a valid env name; add a 'name:' key"
+            msg = f"file name {stem!r} is not a valid env name ({NAME_RULE}); add a 'name:' key"
             raise SpecError([Problem(shown, 1, 1, msg)])
         data = {"name": stem, **data}
     try:

@@ -9,57 +9,35 @@ Every string that can reach a Dockerfile or a shell is checked here against a st
 from __future__ import annotations
 
 import ipaddress
-import posixpath
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
-USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?")
-URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?")
-REGISTRY_RE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
-SUITE_RE = re.compile(r"(debian|ubuntu):[a-z][a-z0-9-]*")
-# Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
-IMAGE_RE = re.compile(
-    r"([A-Za-z0-9.-]+(:[0-9]{1,5})?/)?"
-    r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
+from devenv.spec.rules import (
+    CONTROL_RE,
+    ENV_KEY_RE,
+    IMAGE_RE,
+    IMAGE_RULE,
+    KEY_RE,
+    NAME_RE,
+    NAME_RULE,
+    NETWORK_RULE,
+    PACKAGE_RE,
+    PACKAGE_RULE,
+    PATH_UNSAFE_RE,
+    REGISTRY_RE,
+    REGISTRY_RULE,
+    SUITE_RE,
+    SUITE_RULE,
+    URL_RE,
+    URL_RULE,
+    USER_RE,
+    USER_RULE,
+    VOLUME_RULE,
 )
-KEY_RE = re.compile(
-    r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\n\r\x00]*)?"
-)
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-PATH_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f:]")
-
-
-def _full(pattern: re.Pattern[str], value: str, what: str) -> str:
-    if not pattern.fullmatch(value):
-        raise ValueError(f"{what} {value!r} is not valid")
-    return value
-
-
-# The runtime owns these in every container: a mount on or under them is refused.
-RUNTIME_PATHS = ("/proc", "/sys", "/dev")
-
-
-def _container_path(value: str, what: str = "container path", mount: str | None = None) -> str:
-    """`value` normalised (one leading slash, no `..`); with `mount` (what is mounted there,
-    e.g. "a volume"), also refused on / and on or under the runtime's /proc, /sys and /dev."""
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise ValueError(f"{what} {value!r} must be absolute (start with /)")
-    if PATH_UNSAFE_RE.search(value):
-        raise ValueError(f"{what} {value!r} contains a control character or ':'")
-    path = "/" + posixpath.normpath(value).lstrip("/")  # POSIX keeps a leading '//'
-    if mount and path == "/":
-        raise ValueError(f"{mount} cannot be mounted over / itself")
-    if mount and any(path == top or path.startswith(top + "/") for top in RUNTIME_PATHS):
-        raise ValueError(
-            f"{mount} cannot be mounted on {path}: /proc, /sys and /dev belong to the container runtime"
-        )
-    return path
+from devenv.spec.rules import container_path as _container_path
+from devenv.spec.rules import full_match as _full
 
 
 class Model(BaseModel):
@@ -88,7 +66,7 @@ class Base(Model):
     @field_validator("image")
     @classmethod
     def _image(cls, v: str | None) -> str | None:
-        return None if v is None else _full(IMAGE_RE, v, "image reference")
+        return None if v is None else _full(IMAGE_RE, v, IMAGE_RULE)
 
     @field_validator("registry_mirror")
     @classmethod
@@ -96,33 +74,38 @@ class Base(Model):
         if v is None:
             return None
         v = re.sub(r"^https?://", "", v).rstrip("/")
-        return _full(REGISTRY_RE, v, "registry mirror")
+        return _full(REGISTRY_RE, v, REGISTRY_RULE)
 
     @field_validator("bootstrap")
     @classmethod
     def _suite(cls, v: str | None) -> str | None:
-        return None if v is None else _full(SUITE_RE, v, "bootstrap (debian:SUITE or ubuntu:SUITE)")
+        return None if v is None else _full(SUITE_RE, v, SUITE_RULE)
 
     @field_validator("mirror")
     @classmethod
     def _mirror(cls, v: str | None) -> str | None:
-        return None if v is None else _full(URL_RE, v.rstrip("/"), "mirror URL (http or https)")
+        return None if v is None else _full(URL_RE, v.rstrip("/"), URL_RULE)
 
     @model_validator(mode="after")
     def _one_source(self) -> Base:
         if (self.image is None) == (self.bootstrap is None):
-            raise ValueError("base needs exactly one of 'image' or 'bootstrap'")
+            raise ValueError(
+                "base needs exactly one of 'image' or 'bootstrap' (e.g. base: debian:bookworm)"
+            )
         if self.bootstrap and self.registry_mirror:
             raise ValueError("'registry_mirror' applies to 'image', not to 'bootstrap'")
         if self.image and self.mirror:
             raise ValueError("'mirror' applies to 'bootstrap'; use 'registry_mirror' with 'image'")
         if self.bootstrap and not self.mirror:
-            raise ValueError("'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from")
+            raise ValueError(
+                "'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from "
+                "(e.g. mirror: http://deb.debian.org/debian)"
+            )
         return self
 
 
 def _package(name: str) -> str:
-    return _full(PACKAGE_RE, name, "Debian package name")
+    return _full(PACKAGE_RE, name, PACKAGE_RULE)
 
 
 # Checked one by one, so that an error points at the offending list entry.
@@ -138,14 +121,14 @@ class Apt(Model):
     @field_validator("mirror")
     @classmethod
     def _mirror(cls, v: str | None) -> str | None:
-        return None if v is None else _full(URL_RE, v.rstrip("/"), "apt mirror URL (http or https)")
+        return None if v is None else _full(URL_RE, v.rstrip("/"), URL_RULE)
 
     @field_validator("packages")
     @classmethod
     def _packages(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             dupes = sorted({p for p in v if v.count(p) > 1})
-            raise ValueError(f"package listed twice: {', '.join(dupes)}")
+            raise ValueError(f"{', '.join(dupes)} listed twice: list each package once")
         return v
 
 
@@ -167,21 +150,27 @@ class Port(Model):
     @classmethod
     def _short_form(cls, data: Any) -> Any:
         if isinstance(data, bool):
-            raise ValueError(f"port {data!r} is not a port number")
+            raise ValueError(
+                f"{data!r} is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)"
+            )
         if isinstance(data, int):
             return {"container": data}
         if isinstance(data, str):
             m = PORT_RE.fullmatch(data.strip())
             if not m:
                 raise ValueError(
-                    f"port {data!r} is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER"
+                    f"{data!r} is not valid: use [BIND:]HOST:CONTAINER[/udp] or CONTAINER "
+                    "(e.g. 8080:80)"
                 )
             parts: dict[str, Any] = {k: v for k, v in m.groupdict().items() if v is not None}
             for key in ("host", "container"):  # numbers, so a range error shows 70000, not '70000'
                 if key in parts:
                     parts[key] = int(parts[key])
             if "bind" in parts and "host" not in parts:
-                raise ValueError(f"port {data!r}: a bind address needs a host port")
+                raise ValueError(
+                    f"{data!r} is not valid: a bind address needs a host port "
+                    "(e.g. 127.0.0.1:8080:80)"
+                )
             if "bind" in parts:
                 parts["bind"] = parts["bind"].strip("[]")
             return parts
@@ -193,7 +182,7 @@ class Port(Model):
         try:
             return str(ipaddress.ip_address(v))
         except ValueError:
-            raise ValueError(f"bind {v!r} is not an IP address") from None
+            raise ValueError(f"{v!r} is not valid: use an IP address (e.g. 127.0.0.1)") from None
 
     @property
     def exposed(self) -> bool:
@@ -218,7 +207,9 @@ class Shared(Model):
             if len(parts) == 3 and parts[2] in ("ro", "rw"):
                 mode = parts.pop()
             if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise ValueError(f"shared folder {data!r} is not of the form HOST:CONTAINER[:ro]")
+                raise ValueError(
+                    f"{data!r} is not valid: use HOST:CONTAINER[:ro] (e.g. ./src:/var/www)"
+                )
             return {"host": parts[0], "container": parts[1], "readonly": mode == "ro"}
         return data
 
@@ -226,7 +217,9 @@ class Shared(Model):
     @classmethod
     def _host(cls, v: str) -> str:
         if not v or PATH_UNSAFE_RE.search(v):
-            raise ValueError(f"host path {v!r} is empty or contains a control character or ':'")
+            raise ValueError(
+                f"{v!r} is not valid: use a path with no control character or ':' (e.g. ./src)"
+            )
         return v
 
     @field_validator("container")
@@ -245,7 +238,7 @@ class Volume(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _full(NAME_RE, v, "volume name")
+        return _full(NAME_RE, v, VOLUME_RULE)
 
     @field_validator("container")
     @classmethod
@@ -263,10 +256,11 @@ class Networks(Model):
     @classmethod
     def _names(cls, v: list[str]) -> list[str]:
         for name in v:
-            _full(re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"), name, "network name")
+            _full(re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}"), name, NETWORK_RULE)
             if name in ("host", "none"):
                 raise ValueError(
-                    f"network {name!r} is not allowed: boxes never share the host's network stack"
+                    f"{name!r} is not allowed: boxes never share the host's network stack; "
+                    "join a network of your own (e.g. backend)"
                 )
         return v
 
@@ -310,12 +304,15 @@ class User(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _full(USER_RE, v, "user name")
+        return _full(USER_RE, v, USER_RULE)
 
 
 def _env_key(key: str) -> str:
     if not ENV_KEY_RE.fullmatch(key):
-        raise ValueError(f"env name {key!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*)")
+        raise ValueError(
+            f"{key!r} is not valid: use letters, digits and '_', not starting with a digit "
+            "(e.g. APP_ENV)"
+        )
     return key
 
 
@@ -332,14 +329,17 @@ class ImageCache(Model):
     @field_validator("registry")
     @classmethod
     def _registry(cls, v: str) -> str:
-        return _full(REGISTRY_RE, v.rstrip("/"), "image_cache registry")
+        return _full(REGISTRY_RE, v.rstrip("/"), REGISTRY_RULE)
 
 
 def _run_step(step: str) -> str:
     if not step.strip():
-        raise ValueError("a run step is empty")
+        raise ValueError("a run step is empty: give it a shell command (e.g. make install)")
     if CONTROL_RE.search(step):
-        raise ValueError("a run step contains a control character")
+        raise ValueError(
+            "a run step contains a control character: only tabs and newlines may appear "
+            "(e.g. make install)"
+        )
     return step
 
 
@@ -372,7 +372,7 @@ class Spec(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _full(NAME_RE, v, "name (lowercase letters, digits, '_', '.', '-')")
+        return _full(NAME_RE, v, NAME_RULE)
 
     @field_validator("sshd", mode="before")
     @classmethod
@@ -392,14 +392,14 @@ class Spec(Model):
             elif isinstance(value, int | float):
                 value = str(value)
             if isinstance(value, str) and "\x00" in value:
-                raise ValueError(f"env {key} contains a NUL byte")
+                raise ValueError(f"env {key} contains a NUL byte: give it text (e.g. dev)")
             out[str(key) if isinstance(key, int | float | bool) else key] = value
         return out
 
     @field_validator("workdir")
     @classmethod
     def _workdir(cls, v: str | None) -> str | None:
-        return None if v is None else _container_path(v, "workdir")
+        return None if v is None else _container_path(v)
 
     @field_validator("command", mode="before")
     @classmethod
@@ -422,9 +422,12 @@ class Spec(Model):
     def _command(cls, v: list[str] | None) -> list[str] | None:
         if v is not None:
             if not v:
-                raise ValueError("command is empty; omit it to keep the box running idle")
+                raise ValueError(
+                    "command is empty: give one (e.g. [sleep, infinity]), or omit it to keep "
+                    "the box running idle"
+                )
             if any("\x00" in arg for arg in v):
-                raise ValueError("command contains a NUL byte")
+                raise ValueError("command contains a NUL byte: give it text (e.g. [make, serve])")
         return v
 
     @field_validator("image_cache", mode="before")
@@ -432,13 +435,15 @@ class Spec(Model):
     def _cache_short(cls, v: Any) -> Any:
         """The short form is the registry alone; checked here so errors point at it."""
         if isinstance(v, str):
-            return {"registry": _full(REGISTRY_RE, v.rstrip("/"), "image_cache")}
+            return {"registry": _full(REGISTRY_RE, v.rstrip("/"), REGISTRY_RULE)}
         return v
 
     @model_validator(mode="after")
     def _no_clashes(self) -> Spec:
         if self.sshd is not None and (self.user is None or self.user.name == "root"):
-            raise ValueError("sshd: needs a 'user' to log in as (root logins are refused)")
+            raise ValueError(
+                "sshd: needs a 'user' to log in as, root logins are refused (e.g. user: dev)"
+            )
         seen_host: dict[tuple[str, int, str], int] = {}
         seen_container: dict[tuple[int, str], int] = {}
         for i, port in enumerate(self.ports):

@@ -35,7 +35,8 @@ def test_validate_reports_every_problem_as_file_line_col(tmp_path: Path) -> None
     shown = os.path.relpath(bad, ROOT)  # the file is named as the user wrote it
     result = devenv("validate", shown)
     assert assert_clean_failure(result) == [
-        f"{shown}:1:7: name: name (lowercase letters, digits, '_', '.', '-') 'Web' is not valid",
+        f"{shown}:1:7: name: 'Web' is not valid: use lowercase letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit (e.g. php-8)",
         f"{shown}:3:5: ports[0].container: 70000 is out of range "
         "(input should be less than or equal to 65535)",
         f"{shown}:5:3: unknown key 'pakages' (did you mean 'packages'?)",
@@ -133,7 +134,7 @@ def test_render_of_a_bad_spec_is_located(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("run:\n  - echo ok\n  - ''\n")
     assert assert_clean_failure(devenv("render", bad)) == [
-        f"{bad}:3:5: run[1]: a run step is empty"
+        f"{bad}:3:5: run[1]: a run step is empty: give it a shell command (e.g. make install)"
     ]
 
 

@@ -40,81 +40,102 @@ HOSTILE = [
     "\x00",
     "\t#",
 ]
-NAME_RULE = "name (lowercase letters, digits, '_', '.', '-')"
+NAME_CHARS = "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+IMAGE_RULE = "use an image reference, [REGISTRY/]NAME[:TAG][@DIGEST] (e.g. debian:bookworm)"
+REGISTRY_RULE = "use HOST[:PORT][/NAMESPACE] (e.g. registry.example.org:5000/team)"
+URL_RULE = "use an http or https URL (e.g. http://deb.debian.org/debian)"
+RUN_CONTROL = (
+    "a run step contains a control character: only tabs and newlines may appear (e.g. make install)"
+)
+USER_RULE = (
+    "use up to 32 lowercase letters, digits, '_' or '-', starting with a letter or '_' (e.g. dev)"
+)
 
 # field: (YAML with {v} for the value, a valid value to spoil, line, col, message for value)
 FIELDS: dict[str, tuple[str, str, int, int, Callable[[str], str]]] = {
-    "name": ("name: {v}\n", "php", 1, 7, lambda v: f"name: {NAME_RULE} {v!r} is not valid"),
+    "name": (
+        "name: {v}\n",
+        "php",
+        1,
+        7,
+        lambda v: f"name: {v!r} is not valid: {NAME_CHARS} (e.g. php-8)",
+    ),
     "base": (
         "base: {v}\n",
         "debian:bookworm",
         1,
         7,
-        lambda v: f"base.image: image reference {v!r} is not valid",
+        lambda v: f"base.image: {v!r} is not valid: {IMAGE_RULE}",
     ),
     "base.image": (
         "base:\n  image: {v}\n",
         "debian:bookworm",
         2,
         10,
-        lambda v: f"base.image: image reference {v!r} is not valid",
+        lambda v: f"base.image: {v!r} is not valid: {IMAGE_RULE}",
     ),
     "base.registry_mirror": (
         "base:\n  image: debian:bookworm\n  registry_mirror: {v}\n",
         "registry.example.com",
         3,
         20,
-        lambda v: f"base.registry_mirror: registry mirror {v!r} is not valid",
+        lambda v: f"base.registry_mirror: {v!r} is not valid: {REGISTRY_RULE}",
     ),
     "base.bootstrap": (
         "base:\n  bootstrap: {v}\n  mirror: http://deb.example.org/debian\n",
         "debian:bookworm",
         2,
         14,
-        lambda v: f"base.bootstrap: bootstrap (debian:SUITE or ubuntu:SUITE) {v!r} is not valid",
+        lambda v: (
+            f"base.bootstrap: {v!r} is not valid: use debian:SUITE or ubuntu:SUITE "
+            "(e.g. debian:bookworm)"
+        ),
     ),
     "base.mirror": (
         "base:\n  bootstrap: debian:bookworm\n  mirror: {v}\n",
         "http://deb.example.org/debian",
         3,
         11,
-        lambda v: f"base.mirror: mirror URL (http or https) {v!r} is not valid",
+        lambda v: f"base.mirror: {v!r} is not valid: {URL_RULE}",
     ),
     "apt.mirror": (
         "apt:\n  mirror: {v}\n",
         "http://deb.debian.org/debian",
         2,
         11,
-        lambda v: f"apt.mirror: apt mirror URL (http or https) {v!r} is not valid",
+        lambda v: f"apt.mirror: {v!r} is not valid: {URL_RULE}",
     ),
     "apt.packages": (
         "apt:\n  packages:\n    - git\n    - {v}\n",
         "php-cli",
         4,
         7,
-        lambda v: f"apt.packages[1]: Debian package name {v!r} is not valid",
+        lambda v: (
+            f"apt.packages[1]: {v!r} is not valid: use a Debian package name, with =VERSION "
+            "if pinned (e.g. git or curl=7.88.1-10)"
+        ),
     ),
-    "user": ("user: {v}\n", "dev", 1, 7, lambda v: f"user.name: user name {v!r} is not valid"),
+    "user": ("user: {v}\n", "dev", 1, 7, lambda v: f"user.name: {v!r} is not valid: {USER_RULE}"),
     "user.name": (
         "user:\n  name: {v}\n  uid: 1000\n",
         "dev",
         2,
         9,
-        lambda v: f"user.name: user name {v!r} is not valid",
+        lambda v: f"user.name: {v!r} is not valid: {USER_RULE}",
     ),
     "volumes.name": (
         "volumes:\n  - name: {v}\n    container: /data\n",
         "data",
         2,
         11,
-        lambda v: f"volumes[0].name: volume name {v!r} is not valid",
+        lambda v: f"volumes[0].name: {v!r} is not valid: {NAME_CHARS} (e.g. web-data)",
     ),
     "image_cache": (
         "image_cache: {v}\n",
         "registry.example.com/team",
         1,
         14,
-        lambda v: f"image_cache: image_cache {v!r} is not valid",
+        lambda v: f"image_cache: {v!r} is not valid: {REGISTRY_RULE}",
     ),
 }
 
@@ -144,7 +165,7 @@ def test_the_valid_value_each_hostile_one_spoils_is_accepted(load: Load, field: 
 def test_mirror_urls_cannot_carry_sed_or_shell_syntax(problems: Problems, char: str) -> None:
     value = f"http://mirror.example.com/deb{char}ian"
     assert problems(f"apt:\n  mirror: {yaml_string(value)}\n") == [
-        f"2:11: apt.mirror: apt mirror URL (http or https) {value!r} is not valid"
+        f"2:11: apt.mirror: {value!r} is not valid: {URL_RULE}"
     ]
 
 
@@ -237,10 +258,10 @@ def test_a_run_step_is_handed_to_the_shell_as_one_argument(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("step", "expected"),
     [
-        ("echo a\rRUN id", "run[0]: a run step contains a control character"),
-        ("echo a\x00", "run[0]: a run step contains a control character"),
-        ("echo \x1b[2J", "run[0]: a run step contains a control character"),
-        ("\n\t \n", "run[0]: a run step is empty"),
+        ("echo a\rRUN id", f"run[0]: {RUN_CONTROL}"),
+        ("echo a\x00", f"run[0]: {RUN_CONTROL}"),
+        ("echo \x1b[2J", f"run[0]: {RUN_CONTROL}"),
+        ("\n\t \n", "run[0]: a run step is empty: give it a shell command (e.g. make install)"),
     ],
 )
 def test_run_steps_with_control_characters_are_rejected(
@@ -272,5 +293,6 @@ def test_hostile_container_config_never_reaches_the_dockerfile(load: Load) -> No
 def test_workdir_and_host_paths_cannot_hold_newlines(problems: Problems) -> None:
     value = yaml_string("/srv\nRUN id")
     assert problems(f"workdir: {value}\n") == [
-        "1:10: workdir: workdir '/srv\\nRUN id' contains a control character or ':'"
+        "1:10: workdir: '/srv\\nRUN id' is not valid: a path holds no control character or ':' "
+        "(e.g. /var/www)"
     ]

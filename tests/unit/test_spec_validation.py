@@ -16,7 +16,21 @@ Problems = Callable[[str], list[str]]
 Load = Callable[[str], SpecFile]
 
 KNOWN_TOP = ", ".join(Spec.model_fields)
-NAME_RULE = "name (lowercase letters, digits, '_', '.', '-')"
+NAME_RULE = (
+    "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. php-8)"
+)
+PACKAGE_RULE = "use a Debian package name, with =VERSION if pinned (e.g. git or curl=7.88.1-10)"
+URL_RULE = "use an http or https URL (e.g. http://deb.debian.org/debian)"
+BASE_ONE = "base needs exactly one of 'image' or 'bootstrap' (e.g. base: debian:bookworm)"
+EMPTY_COMMAND = (
+    "command is empty: give one (e.g. [sleep, infinity]), or omit it to keep the box running idle"
+)
+RUN_CONTROL = (
+    "a run step contains a control character: only tabs and newlines may appear (e.g. make install)"
+)
+USER_RULE = (
+    "use up to 32 lowercase letters, digits, '_' or '-', starting with a letter or '_' (e.g. dev)"
+)
 
 
 def problems_of(path: Path) -> list[str]:
@@ -223,10 +237,10 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
     workdir: srv
     """
     assert problems(text) == [
-        f"1:7: name: {NAME_RULE} 'Web' is not valid",
+        f"1:7: name: 'Web' is not valid: {NAME_RULE}",
         "3:5: ports[0].container: 70000 is out of range "
         "(input should be less than or equal to 65535)",
-        "4:10: workdir: workdir 'srv' must be absolute (start with /)",
+        f"4:10: workdir: 'srv' is not valid: {ABS}",
     ]
 
 
@@ -242,7 +256,10 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
         ("apt: [git]\n", "1:6: apt: expected a mapping, got ['git']"),
         ("apt:\n  packages: git\n", "2:13: apt.packages: expected a list, got 'git'"),
         ("ports: 8080\n", "1:8: ports: expected a list, got 8080"),
-        ("ports: [true]\n", "1:9: ports[0]: port True is not a port number"),
+        (
+            "ports: [true]\n",
+            "1:9: ports[0]: True is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)",
+        ),
         ("ports:\n  - {container: x}\n", "2:17: ports[0].container: expected an integer, got 'x'"),
         (
             "ports:\n  - {container: 80, protocol: sctp}\n",
@@ -314,20 +331,22 @@ def test_ports_at_the_edges_of_the_range_are_fine(load: Load) -> None:
     [
         (
             "ports:\n  - 'abc'\n",
-            "2:5: ports[0]: port 'abc' is not of the form [BIND:]HOST:CONTAINER[/udp] or CONTAINER",
+            "2:5: ports[0]: 'abc' is not valid: use [BIND:]HOST:CONTAINER[/udp] or CONTAINER "
+            "(e.g. 8080:80)",
         ),
         (
             "ports:\n  - '80/sctp'\n",
-            "2:5: ports[0]: port '80/sctp' is not of the form "
-            "[BIND:]HOST:CONTAINER[/udp] or CONTAINER",
+            "2:5: ports[0]: '80/sctp' is not valid: use [BIND:]HOST:CONTAINER[/udp] or CONTAINER "
+            "(e.g. 8080:80)",
         ),
         (
             "ports:\n  - '1.2.3.4:80'\n",
-            "2:5: ports[0]: port '1.2.3.4:80': a bind address needs a host port",
+            "2:5: ports[0]: '1.2.3.4:80' is not valid: a bind address needs a host port "
+            "(e.g. 127.0.0.1:8080:80)",
         ),
         (
             "ports:\n  - {host: 8080, container: 80, bind: nothere}\n",
-            "2:39: ports[0].bind: bind 'nothere' is not an IP address",
+            "2:39: ports[0].bind: 'nothere' is not valid: use an IP address (e.g. 127.0.0.1)",
         ),
         ("ports:\n  - {host: 8080}\n", "2:5: missing required key 'ports[0].container'"),
     ],
@@ -394,26 +413,27 @@ def test_the_same_number_on_another_protocol_or_address_is_no_clash(load: Load, 
 
 # --- container paths and mounts ----------------------------------------------------------
 
-ABS = "must be absolute (start with /)"
+ABS = "use an absolute path, from / (e.g. /var/www)"
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("shared:\n  - ./a:b\n", f"2:5: shared[0].container: container path 'b' {ABS}"),
+        ("shared:\n  - ./a:b\n", f"2:5: shared[0].container: 'b' is not valid: {ABS}"),
         (
             "shared:\n  - {host: ./a, container: var/www}\n",
-            f"2:28: shared[0].container: container path 'var/www' {ABS}",
+            f"2:28: shared[0].container: 'var/www' is not valid: {ABS}",
         ),
-        ("workdir: var/www\n", f"1:10: workdir: workdir 'var/www' {ABS}"),
-        ("workdir: ~/src\n", f"1:10: workdir: workdir '~/src' {ABS}"),
+        ("workdir: var/www\n", f"1:10: workdir: 'var/www' is not valid: {ABS}"),
+        ("workdir: ~/src\n", f"1:10: workdir: '~/src' is not valid: {ABS}"),
         (
             "volumes:\n  - {name: v, container: data}\n",
-            f"2:26: volumes[0].container: container path 'data' {ABS}",
+            f"2:26: volumes[0].container: 'data' is not valid: {ABS}",
         ),
         (
             "shared:\n  - ./a:/\n",
-            "2:5: shared[0].container: a shared folder cannot be mounted over / itself",
+            "2:5: shared[0].container: a shared folder cannot be mounted over / itself: "
+            "use a folder (e.g. /var/www)",
         ),
     ],
 )
@@ -454,7 +474,7 @@ def test_duplicate_mount_points_point_at_the_second(
 
 @pytest.mark.parametrize("name", ["Web", "-web", "_web", ".web", "web box", "web/1", "wéb", ""])
 def test_names_outside_the_pattern_are_rejected(problems: Problems, name: str) -> None:
-    assert problems(f"name: '{name}'\n") == [f"1:7: name: {NAME_RULE} {name!r} is not valid"]
+    assert problems(f"name: '{name}'\n") == [f"1:7: name: {name!r} is not valid: {NAME_RULE}"]
 
 
 @pytest.mark.parametrize("name", ["a", "0db", "web-1.dev_2"])
@@ -475,7 +495,7 @@ def test_an_explicit_name_wins_over_the_stem(write_spec: Callable[..., Path]) ->
 def test_an_invalid_stem_without_a_name_asks_for_one(write_spec: Callable[..., Path]) -> None:
     path = write_spec("base: debian:bookworm\n", name="My Box.yaml")
     assert problems_of(path) == [
-        "1:1: file name 'My Box' is not a valid env name; add a 'name:' key"
+        f"1:1: file name 'My Box' is not a valid env name ({NAME_RULE}); add a 'name:' key"
     ]
 
 
@@ -487,7 +507,7 @@ def test_an_invalid_stem_without_a_name_asks_for_one(write_spec: Callable[..., P
 )
 def test_apt_packages_must_be_debian_names(problems: Problems, package: str) -> None:
     text = f"apt:\n  packages:\n    - git\n    - '{package}'\n"
-    assert problems(text) == [f"4:7: apt.packages[1]: Debian package name {package!r} is not valid"]
+    assert problems(text) == [f"4:7: apt.packages[1]: {package!r} is not valid: {PACKAGE_RULE}"]
 
 
 @pytest.mark.parametrize(
@@ -500,7 +520,7 @@ def test_debian_names_with_optional_versions_are_kept(load: Load, package: str) 
 
 def test_a_package_listed_twice_is_rejected(problems: Problems) -> None:
     assert problems("apt:\n  packages: [git, vim, git]\n") == [
-        "2:13: apt.packages: package listed twice: git"
+        "2:13: apt.packages: git listed twice: list each package once"
     ]
 
 
@@ -517,10 +537,10 @@ def test_a_package_listed_twice_is_rejected(problems: Problems) -> None:
 )
 def test_mirror_urls_must_be_http_or_https(problems: Problems, url: str) -> None:
     assert problems(f"apt:\n  mirror: '{url}'\n") == [
-        f"2:11: apt.mirror: apt mirror URL (http or https) {url!r} is not valid"
+        f"2:11: apt.mirror: {url!r} is not valid: {URL_RULE}"
     ]
     base = f"base:\n  bootstrap: debian:bookworm\n  mirror: '{url}'\n"
-    assert problems(base) == [f"3:11: base.mirror: mirror URL (http or https) {url!r} is not valid"]
+    assert problems(base) == [f"3:11: base.mirror: {url!r} is not valid: {URL_RULE}"]
 
 
 def test_mirror_urls_lose_their_trailing_slash(load: Load) -> None:
@@ -535,7 +555,8 @@ def test_mirror_urls_lose_their_trailing_slash(load: Load) -> None:
 def test_env_keys_must_be_identifiers(problems: Problems, key: str, col: int) -> None:
     shown = key.strip("'")
     assert problems(f"env:\n  OK: x\n  {key}: y\n") == [
-        f"3:{col}: env.{shown}: env name {shown!r} is not an identifier ([A-Za-z_][A-Za-z0-9_]*)"
+        f"3:{col}: env.{shown}: {shown!r} is not valid: use letters, digits and '_', "
+        "not starting with a digit (e.g. APP_ENV)"
     ]
 
 
@@ -757,12 +778,12 @@ def test_base_forms_normalise(load: Load, text: str, expected: Base) -> None:
     [
         (
             "base:\n  image: debian\n  bootstrap: debian:bookworm\n",
-            "2:3: base: base needs exactly one of 'image' or 'bootstrap'",
+            f"2:3: base: {BASE_ONE}",
         ),
-        ("base: {}\n", "1:7: base: base needs exactly one of 'image' or 'bootstrap'"),
+        ("base: {}\n", f"1:7: base: {BASE_ONE}"),
         (
             "base:\n  registry_mirror: r.example.com\n",
-            "2:3: base: base needs exactly one of 'image' or 'bootstrap'",
+            f"2:3: base: {BASE_ONE}",
         ),
         (
             "base:\n  image: debian\n  mirror: http://m/debian\n",
@@ -775,16 +796,18 @@ def test_base_forms_normalise(load: Load, text: str, expected: Base) -> None:
         ),
         (
             "base:\n  bootstrap: debian:bookworm\n",
-            "2:3: base: 'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from",
+            "2:3: base: 'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from "
+            "(e.g. mirror: http://deb.debian.org/debian)",
         ),
         (
             "base: Debian:Bookworm\n",
-            "1:7: base.image: image reference 'Debian:Bookworm' is not valid",
+            "1:7: base.image: 'Debian:Bookworm' is not valid: use an image reference, "
+            "[REGISTRY/]NAME[:TAG][@DIGEST] (e.g. debian:bookworm)",
         ),
         (
             "base: {bootstrap: 'fedora:40', mirror: 'http://m/debian'}\n",
-            "1:19: base.bootstrap: bootstrap (debian:SUITE or ubuntu:SUITE) "
-            "'fedora:40' is not valid",
+            "1:19: base.bootstrap: 'fedora:40' is not valid: use debian:SUITE or ubuntu:SUITE "
+            "(e.g. debian:bookworm)",
         ),
         (
             "base: {bootstrap: 'debian:bookworm', mirror: 'http://m/debian', variant: huge}\n",
@@ -864,7 +887,7 @@ def test_shared_forms_normalise(load: Load, entry: str, expected: Shared) -> Non
 @pytest.mark.parametrize("entry", ["src", "./a:/b:xx", ":/b", "./a:"])
 def test_malformed_shared_short_forms_are_rejected(problems: Problems, entry: str) -> None:
     assert problems(f"shared:\n  - '{entry}'\n") == [
-        f"2:5: shared[0]: shared folder {entry!r} is not of the form HOST:CONTAINER[:ro]"
+        f"2:5: shared[0]: {entry!r} is not valid: use HOST:CONTAINER[:ro] (e.g. ./src:/var/www)"
     ]
 
 
@@ -898,7 +921,7 @@ def test_user_forms_normalise(load: Load, text: str, expected: User | None) -> N
 
 
 def test_user_names_follow_the_useradd_rules(problems: Problems) -> None:
-    assert problems("user: Dev\n") == ["1:7: user.name: user name 'Dev' is not valid"]
+    assert problems("user: Dev\n") == [f"1:7: user.name: 'Dev' is not valid: {USER_RULE}"]
 
 
 @pytest.mark.parametrize(
@@ -921,8 +944,8 @@ def test_a_command_string_is_split_like_a_shell(load: Load, text: str, expected:
             "command: 'php \"unclosed'\n",
             "1:10: command: command cannot be split into words: No closing quotation",
         ),
-        ("command: []\n", "1:10: command: command is empty; omit it to keep the box running idle"),
-        ("command: ''\n", "1:10: command: command is empty; omit it to keep the box running idle"),
+        ("command: []\n", f"1:10: command: {EMPTY_COMMAND}"),
+        ("command: ''\n", f"1:10: command: {EMPTY_COMMAND}"),
     ],
 )
 def test_unusable_commands_are_rejected(problems: Problems, text: str, expected: str) -> None:
@@ -932,9 +955,9 @@ def test_unusable_commands_are_rejected(problems: Problems, text: str, expected:
 @pytest.mark.parametrize(
     ("step", "expected"),
     [
-        ("'   '", "3:5: run[1]: a run step is empty"),
-        ('"echo \\x01"', "3:5: run[1]: a run step contains a control character"),
-        ('"echo a\\rRUN id"', "3:5: run[1]: a run step contains a control character"),
+        ("'   '", "3:5: run[1]: a run step is empty: give it a shell command (e.g. make install)"),
+        ('"echo \\x01"', f"3:5: run[1]: {RUN_CONTROL}"),
+        ('"echo a\\rRUN id"', f"3:5: run[1]: {RUN_CONTROL}"),
     ],
 )
 def test_bad_run_steps_point_at_the_step(problems: Problems, step: str, expected: str) -> None:

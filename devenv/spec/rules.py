@@ -1,0 +1,79 @@
+"""What a valid value looks like: the pattern every user string must match, and each rule
+in words with a valid example, for error messages that say how to write it right.
+
+An error's location already names the field (``name: …``), so a message quotes the value,
+then the rule: ``'Web' is not valid: use lowercase letters, … (e.g. php-8)``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?")
+URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?")
+REGISTRY_RE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+SUITE_RE = re.compile(r"(debian|ubuntu):[a-z][a-z0-9-]*")
+# Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
+IMAGE_RE = re.compile(
+    r"([A-Za-z0-9.-]+(:[0-9]{1,5})?/)?"
+    r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?"
+)
+KEY_RE = re.compile(
+    r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\n\r\x00]*)?"
+)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PATH_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f:]")
+
+# What each pattern allows, in words, with a valid example: the error's location names the
+# field, so a message says only what was wrong and how to write it right.
+_NAME_CHARS = "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+NAME_RULE = f"{_NAME_CHARS} (e.g. php-8)"
+VOLUME_RULE = f"{_NAME_CHARS} (e.g. web-data)"
+USER_RULE = (
+    "use up to 32 lowercase letters, digits, '_' or '-', starting with a letter or '_' (e.g. dev)"
+)
+PACKAGE_RULE = "use a Debian package name, with =VERSION if pinned (e.g. git or curl=7.88.1-10)"
+URL_RULE = "use an http or https URL (e.g. http://deb.debian.org/debian)"
+REGISTRY_RULE = "use HOST[:PORT][/NAMESPACE] (e.g. registry.example.org:5000/team)"
+SUITE_RULE = "use debian:SUITE or ubuntu:SUITE (e.g. debian:bookworm)"
+IMAGE_RULE = "use an image reference, [REGISTRY/]NAME[:TAG][@DIGEST] (e.g. debian:bookworm)"
+NETWORK_RULE = (
+    "use letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. backend)"
+)
+PATH_EXAMPLE = "(e.g. /var/www)"
+
+
+def full_match(pattern: re.Pattern[str], value: str, rule: str) -> str:
+    """`value` if `pattern` matches all of it, else an error quoting it and then `rule`."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"{value!r} is not valid: {rule}")
+    return value
+
+
+# The runtime owns these in every container: a mount on or under them is refused.
+RUNTIME_PATHS = ("/proc", "/sys", "/dev")
+
+
+def container_path(value: str, mount: str | None = None) -> str:
+    """`value` normalised (one leading slash, no `..`); with `mount` (what is mounted there,
+    e.g. "a volume"), also refused on / and on or under the runtime's /proc, /sys and /dev."""
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"{value!r} is not valid: use an absolute path, from / {PATH_EXAMPLE}")
+    if PATH_UNSAFE_RE.search(value):
+        raise ValueError(
+            f"{value!r} is not valid: a path holds no control character or ':' {PATH_EXAMPLE}"
+        )
+    path = "/" + posixpath.normpath(value).lstrip("/")  # POSIX keeps a leading '//'
+    if mount and path == "/":
+        raise ValueError(f"{mount} cannot be mounted over / itself: use a folder {PATH_EXAMPLE}")
+    if mount and any(path == top or path.startswith(top + "/") for top in RUNTIME_PATHS):
+        raise ValueError(
+            f"{mount} cannot be mounted on {path}: /proc, /sys and /dev belong to the container "
+            f"runtime; use a folder of your own {PATH_EXAMPLE}"
+        )
+    return path
