@@ -35,7 +35,6 @@ app = typer.Typer(
     cls=_Group,
     help="Declarative dev environments: describe a box once in YAML, devenv makes Docker match.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -51,11 +50,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from devenv import __version__
+
+        sys.stdout.write(f"devenv {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     host: Annotated[
         str | None, typer.Option("--host", "-H", envvar="DOCKER_HOST", help="Docker engine URL.")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     if host:
         import os
@@ -88,11 +101,19 @@ def render(
     show_hash: Annotated[
         bool, typer.Option("--hash", help="Print the build hash and tag.")
     ] = False,
+    as_format: Annotated[
+        str | None,
+        typer.Option("--as", help="devcontainer or compose: the spec in a peer's format."),
+    ] = None,
+    more: Annotated[list[str] | None, typer.Argument(help="More specs (--as compose).")] = None,
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
     from devenv.render import image_tag, render
     from devenv.spec.loader import load_one
 
+    if as_format is not None:
+        _render_as(as_format, [path, *(more or [])])
+        return
     spec_file = load_one(path)
     if not show_hash:
         sys.stdout.write(render(spec_file.spec).dockerfile)
@@ -101,6 +122,31 @@ def render(
     sys.stdout.write(
         f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
     )
+
+
+def _render_as(fmt: str, paths: list[str]) -> None:
+    """The specs as a devcontainer.json or a compose file, naming the image apply builds."""
+    from devenv import exporters
+    from devenv.desired import container_config
+    from devenv.host import Host, authorized_keys
+    from devenv.render import image_tag, render
+    from devenv.spec.loader import load_all
+
+    if fmt not in ("devcontainer", "compose"):
+        fail(f"devenv: --as {fmt}: unknown format; use devcontainer or compose")
+    specs, host = load_all(paths), Host.current()
+    boxes = []
+    for spec_file in specs:
+        spec = spec_file.spec
+        tag = image_tag(spec.name, render(spec, _base_identity(spec.base)).build_hash)
+        config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
+        boxes.append((spec.name, tag, config, list(spec.networks.join)))
+    if fmt == "compose":
+        sys.stdout.write(exporters.compose(boxes))
+    elif len(boxes) != 1:
+        fail("devenv: --as devcontainer describes one box; give one spec file")
+    else:
+        sys.stdout.write(exporters.devcontainer(*boxes[0][:3]))
 
 
 def _base_identity(base: Any) -> str | None:
@@ -427,10 +473,13 @@ def ssh_config(paths: Paths) -> None:
 
 
 def _register_image_commands() -> None:
-    """login, logout, push, export, import, tag, images, prune: registries and bundles."""
+    """login, logout, push, export, import, tag, images, prune: registries and bundles;
+    init and which: bringing existing setups in."""
+    from devenv.cli import porting
     from devenv.cli.images import register
 
     register(app)
+    porting.register(app)
 
 
 _register_image_commands()

@@ -31,6 +31,7 @@ IMAGE_RE = re.compile(
 KEY_RE = re.compile(
     r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( [^\n\r\x00]*)?"
 )
+ADOPT_RE = re.compile(r"[a-f0-9]{12,64}")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 PATH_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f:]")
 
@@ -368,6 +369,11 @@ class Spec(Model):
     docker_socket: bool = Field(
         False, description="mount the Docker socket: the box then controls the engine (root)"
     )
+    adopt: str | None = Field(
+        None,
+        description="ID of a container devenv did not make (same name) that apply may replace: "
+        "written by `devenv init --from CONTAINER`",
+    )
 
     @field_validator("name")
     @classmethod
@@ -426,6 +432,11 @@ class Spec(Model):
             if any("\x00" in arg for arg in v):
                 raise ValueError("command contains a NUL byte")
         return v
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: str | None) -> str | None:
+        return None if v is None else _full(ADOPT_RE, v, "adopt (a container ID, 12-64 hex digits)")
 
     @field_validator("image_cache", mode="before")
     @classmethod
