@@ -112,7 +112,9 @@ def render(
     from devenv.spec.loader import load_one
 
     if as_format is not None:
-        _render_as(as_format, [path, *(more or [])])
+        from devenv.cli.porting import render_as
+
+        render_as(as_format, [path, *(more or [])], _base_identity)
         return
     spec_file = load_one(path)
     if not show_hash:
@@ -122,31 +124,6 @@ def render(
     sys.stdout.write(
         f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
     )
-
-
-def _render_as(fmt: str, paths: list[str]) -> None:
-    """The specs as a devcontainer.json or a compose file, naming the image apply builds."""
-    from devenv import exporters
-    from devenv.desired import container_config
-    from devenv.host import Host, authorized_keys
-    from devenv.render import image_tag, render
-    from devenv.spec.loader import load_all
-
-    if fmt not in ("devcontainer", "compose"):
-        fail(f"devenv: --as {fmt}: unknown format; use devcontainer or compose")
-    specs, host = load_all(paths), Host.current()
-    boxes = []
-    for spec_file in specs:
-        spec = spec_file.spec
-        tag = image_tag(spec.name, render(spec, _base_identity(spec.base)).build_hash)
-        config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
-        boxes.append((spec.name, tag, config, list(spec.networks.join)))
-    if fmt == "compose":
-        sys.stdout.write(exporters.compose(boxes))
-    elif len(boxes) != 1:
-        fail("devenv: --as devcontainer describes one box; give one spec file")
-    else:
-        sys.stdout.write(exporters.devcontainer(*boxes[0][:3]))
 
 
 def _base_identity(base: Any) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -68,6 +69,31 @@ def which(pid: Annotated[int, typer.Argument(help="A process ID on this host.")]
     from devenv.which import which as find
 
     sys.stdout.write(find(pid) + "\n")
+
+
+def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | None]) -> None:
+    """The specs as a devcontainer.json or a compose file, naming the image apply builds."""
+    from devenv import exporters
+    from devenv.desired import container_config
+    from devenv.host import Host, authorized_keys
+    from devenv.render import image_tag, render
+    from devenv.spec.loader import load_all
+
+    if fmt not in ("devcontainer", "compose"):
+        raise DevenvError(f"--as {fmt}: unknown format", "use --as devcontainer or --as compose")
+    specs, host = load_all(paths), Host.current()
+    boxes = []
+    for spec_file in specs:
+        spec = spec_file.spec
+        tag = image_tag(spec.name, render(spec, base_identity(spec.base)).build_hash)
+        config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
+        boxes.append((spec.name, tag, config, list(spec.networks.join)))
+    if fmt == "compose":
+        sys.stdout.write(exporters.compose(boxes))
+    elif len(boxes) != 1:
+        raise DevenvError("--as devcontainer describes one box", "give one spec file")
+    else:
+        sys.stdout.write(exporters.devcontainer(*boxes[0][:3]))
 
 
 def register(app: typer.Typer) -> None:

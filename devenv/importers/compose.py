@@ -108,7 +108,9 @@ def _port(draft: Draft, entry: Any) -> None:
         draft.add("ports", port_entry(target, host, bind, str(entry.get("protocol") or "tcp")))
         return
     text = str(entry)
-    m = re.fullmatch(r"(?:(\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", text)
+    m = re.fullmatch(
+        r"(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", text
+    )
     if not m:
         draft.note(f"port {text}: not a form devenv maps (ranges, variables)")
         return

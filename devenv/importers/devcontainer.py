@@ -258,7 +258,9 @@ def apply_flag(draft: Draft, key: str, value: str, out_dir: Path) -> None:
 
 def publish(draft: Draft, value: str) -> None:
     """`-p [BIND:][HOST:]CONTAINER[/proto]` into a ports entry."""
-    m = re.fullmatch(r"(?:(\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", value)
+    m = re.fullmatch(
+        r"(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", value
+    )
     if not m:
         draft.note(f"-p {value}: not a form devenv maps (ranges?)")
         return
