@@ -43,6 +43,9 @@ def test_init_from_a_hand_made_container_and_apply_takes_it_over(
     )  # fmt: skip
     _docker("exec", name, "sh", "-c", "apt-get update -qq && apt-get install -y -qq busybox")
     _docker("exec", name, "sh", "-c", "echo hand-edited > /etc/motd")
+    pid = _docker("inspect", "-f", "{{.State.Pid}}", name).strip()
+    stranger = devenv("which", pid)
+    assert stranger.code == 1 and "which devenv did not create" in stranger.err
     spec = tmp_path / "envs" / f"{name}.yaml"
     made = devenv("init", "--from", name, "-o", str(spec))
     assert made.code == 0, made.err
@@ -98,6 +101,9 @@ def test_compose_services_become_envs_that_reach_each_other(
     assert applied.code == 0, applied.out + applied.err
     assert _docker("exec", a, "sh", "-c", "echo $ROLE; pwd").split() == ["server", "/tmp"]
     assert _docker("exec", b, "getent", "hosts", a).strip()
+    pid = _docker("inspect", "-f", "{{.State.Pid}}", a).strip()
+    found = devenv("which", pid)
+    assert found.code == 0 and f"runs in env {a} " in found.out, found.err
 
 
 def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
