@@ -305,6 +305,48 @@ class Engine:
             made = self.api.commit(container, repository=repository, tag=tag, changes=changes)
         return str(made["Id"])
 
+    def inspect_container(self, ref: str) -> dict[str, Any] | None:
+        """What the engine knows of the container `ref` (name or ID) names, or None."""
+        import docker.errors
+
+        with engine_errors(f"inspecting container {ref}"):
+            try:
+                return dict(self.api.inspect_container(ref))
+            except docker.errors.NotFound:
+                return None
+
+    def exec_output(self, container: str, argv: list[str]) -> str:
+        """Run `argv` as root in a running container; its stdout, or EngineError on failure."""
+        with engine_errors(f"running {argv[0]} in {container[:12]}"):
+            made = self.api.exec_create(container, argv, user="root", stdout=True, stderr=False)
+            out = self.api.exec_start(made["Id"])
+            code = self.api.exec_inspect(made["Id"]).get("ExitCode")
+        if code:
+            raise EngineError(f"{argv[0]} in {container[:12]} exited with {code}")
+        return bytes(out).decode(errors="replace")
+
+    def run_output(self, image: str, argv: list[str]) -> str:
+        """Run `argv` in a throwaway container of `image` (no network); its stdout."""
+        labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "probe"}
+        with engine_errors(f"running {argv[0]} in {image}"):
+            made = self.api.create_container(
+                image,
+                entrypoint=argv[:1],
+                command=argv[1:],
+                user="root",
+                labels=labels,
+                network_disabled=True,
+            )
+            try:
+                self.api.start(made["Id"])
+                code = self.api.wait(made["Id"], timeout=120).get("StatusCode")
+                out = self.api.logs(made["Id"], stdout=True, stderr=False)
+            finally:
+                self.api.remove_container(made["Id"], force=True)
+        if code:
+            raise EngineError(f"{argv[0]} in a container of {image} exited with {code}")
+        return bytes(out).decode(errors="replace")
+
     def snapshots(self) -> list[dict[str, str]]:
         """devenv's snapshot images, newest first."""
         import datetime

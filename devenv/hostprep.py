@@ -27,7 +27,10 @@ def port_taken(bind: str, port: int, protocol: str) -> bool:
 
 def check_ports(want: DesiredEnv, observed: Observed) -> None:
     """Refuse, before changing anything, host ports that someone else already holds."""
-    own = [c for c in observed.containers if c.env == want.name]  # replaced or removed here
+    adopt = want.spec_file.spec.adopt or "-"
+    own = [  # replaced or removed here (an adopted container too)
+        c for c in observed.containers if c.env == want.name or c.id.startswith(adopt)
+    ]
     mine = {(p.bind, p.host, p.protocol) for c in own for p in c.ports}
     for port in want.spec_file.spec.ports:
         if port.host is None or (port.bind, port.host, port.protocol) in mine:

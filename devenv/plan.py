@@ -153,14 +153,7 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
             "docker_socket: the box can control the Docker engine, i.e. root on this machine",
         )
     if live is not None and not live.owned:
-        return [
-            Action(
-                "conflict",
-                name,
-                (f"a container named {name!r} exists that devenv did not create; left alone",),
-                container=live.id,
-            )
-        ]
+        return _foreign_actions(want, live, observed, warnings)
     actions: list[Action] = []
     image = observed.image(want.image)
     if image is None:
@@ -190,6 +183,27 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
         Action("remove", name, (f"{c.name}: {_leftover_kind(name, c.name)}",), c.id)
         for c in leftovers
     )
+    return actions
+
+
+def _foreign_actions(
+    want: DesiredEnv, live: ObservedContainer, observed: Observed, warnings: tuple[str, ...]
+) -> list[Action]:
+    """A container by this name that devenv did not create: left alone, unless the spec
+    adopts exactly this container (`adopt: ID`, written by `init --from`); then replaced."""
+    name, adopt = want.name, want.spec_file.spec.adopt
+    if adopt is None or not live.id.startswith(adopt):
+        why = f"a container named {name!r} exists that devenv did not create; left alone"
+        if adopt is not None:
+            why += f" (the spec adopts {adopt[:12]}, this one is {live.id[:12]})"
+        return [Action("conflict", name, (why,), container=live.id)]
+    actions = []
+    if observed.image(want.image) is None:
+        actions.append(
+            Action("build", name, (f"image {want.image} is not built yet",), image=want.image)
+        )
+    why = f"adopt: take over the hand-made container {live.id[:12]} (replaced by devenv's)"
+    actions.append(Action("recreate", name, (why,), live.id, want.image, warnings))
     return actions
 
 

@@ -35,7 +35,6 @@ app = typer.Typer(
     cls=_Group,
     help="Declarative dev environments: describe a box once in YAML, devenv makes Docker match.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -51,11 +50,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from devenv import __version__
+
+        sys.stdout.write(f"devenv {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     host: Annotated[
         str | None, typer.Option("--host", "-H", envvar="DOCKER_HOST", help="Docker engine URL.")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     if host:
         import os
@@ -88,11 +101,21 @@ def render(
     show_hash: Annotated[
         bool, typer.Option("--hash", help="Print the build hash and tag.")
     ] = False,
+    as_format: Annotated[
+        str | None,
+        typer.Option("--as", help="devcontainer or compose: the spec in a peer's format."),
+    ] = None,
+    more: Annotated[list[str] | None, typer.Argument(help="More specs (--as compose).")] = None,
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
     from devenv.render import image_tag, render
     from devenv.spec.loader import load_one
 
+    if as_format is not None:
+        from devenv.cli.porting import render_as
+
+        render_as(as_format, [path, *(more or [])], _base_identity)
+        return
     spec_file = load_one(path)
     if not show_hash:
         sys.stdout.write(render(spec_file.spec).dockerfile)
@@ -427,10 +450,13 @@ def ssh_config(paths: Paths) -> None:
 
 
 def _register_image_commands() -> None:
-    """login, logout, push, export, import, tag, images, prune: registries and bundles."""
+    """login, logout, push, export, import, tag, images, prune: registries and bundles;
+    init and which: bringing existing setups in."""
+    from devenv.cli import porting
     from devenv.cli.images import register
 
     register(app)
+    porting.register(app)
 
 
 _register_image_commands()

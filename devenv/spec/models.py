@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devenv.spec.rules import (
+    ADOPT_RE,
+    ADOPT_RULE,
     CONTROL_RE,
     ENV_KEY_RE,
     IMAGE_RE,
@@ -368,6 +370,11 @@ class Spec(Model):
     docker_socket: bool = Field(
         False, description="mount the Docker socket: the box then controls the engine (root)"
     )
+    adopt: str | None = Field(
+        None,
+        description="ID of a container devenv did not make (same name) that apply may replace: "
+        "written by `devenv init --from CONTAINER`",
+    )
 
     @field_validator("name")
     @classmethod
@@ -429,6 +436,11 @@ class Spec(Model):
             if any("\x00" in arg for arg in v):
                 raise ValueError("command contains a NUL byte: give it text (e.g. [make, serve])")
         return v
+
+    @field_validator("adopt")
+    @classmethod
+    def _adopt(cls, v: str | None) -> str | None:
+        return None if v is None else _full(ADOPT_RE, v, ADOPT_RULE)
 
     @field_validator("image_cache", mode="before")
     @classmethod

@@ -32,6 +32,8 @@ PATH_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f:]")
 # What each pattern allows, in words, with a valid example: the error's location names the
 # field, so a message says only what was wrong and how to write it right.
 _NAME_CHARS = "use lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+ADOPT_RE = re.compile(r"[a-f0-9]{12,64}")
+ADOPT_RULE = "use the container's ID, 12 to 64 hex digits (e.g. 3f2a9c1b7d4e)"
 NAME_RULE = f"{_NAME_CHARS} (e.g. php-8)"
 VOLUME_RULE = f"{_NAME_CHARS} (e.g. web-data)"
 USER_RULE = (

