@@ -13,7 +13,7 @@ import functools
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
-from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
+from devenv.errors import ConflictError, DevenvError, HostFileError, ImageMissing, Interrupted
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.host import Host
 from devenv.hostprep import check_ports, prepare_host
@@ -59,6 +59,9 @@ class Applier:
                 raise
             except DevenvError as exc:
                 outcomes.append(Outcome(name, False, str(exc)))
+            except OSError as exc:  # a host file no guard named: still this env's alone
+                where = exc.filename if isinstance(exc.filename, str) else str(self.host.state_dir)
+                outcomes.append(Outcome(name, False, str(HostFileError("use", where, exc))))
         if any(a.kind == "remove" and a.env not in by_name for a in plan.actions):
             for folder in {d.spec_file.folder for d in desired}:
                 self.engine.remove_network_if_unused(folder_network(folder))
