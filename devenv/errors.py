@@ -128,4 +128,3 @@ def host_file_errors(
     except OSError as exc:
         where = exc.filename if isinstance(exc.filename, str) else path
         raise HostFileError(action, where, exc, also) from None
-

@@ -11,6 +11,7 @@ from devenv.desired import DesiredEnv, desire
 from devenv.discards import discarded
 from devenv.engine import Engine
 from devenv.errors import DevenvError, Problem
+from devenv.guards import crash_point
 from devenv.host import Host
 from devenv.observed import Observed
 from devenv.plan import Action, Plan, plan, with_discards
@@ -54,6 +55,7 @@ def changed_files(
 
 
 def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:
+    crash_point()
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()
     host = Host.current()

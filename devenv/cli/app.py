@@ -441,8 +441,27 @@ def _die(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def _crash(exc: Exception) -> NoReturn:
+    """Anything unexpected: one sentence naming the crash log that holds the traceback, exit 3."""
+    from devenv.crashlog import write_crash_log
+
+    path = write_crash_log(exc, sys.argv)
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if path is None:
+        import traceback
+
+        traceback.print_exception(exc)
+        _die(f"devenv: unexpected error ({what}), and no folder would take a crash log", 3)
+    _die(
+        f"devenv: unexpected error ({what}); the details are in {path}\n"
+        "  hint: this is a bug in devenv: please report it with that file",
+        3,
+    )
+
+
 def main() -> None:
-    """Entry point: click handles usage errors; every DevenvError becomes one clear line, exit 1."""
+    """Entry point: click handles usage errors; every DevenvError becomes one clear line, exit 1;
+    anything unexpected becomes one line and a crash log, exit 3."""
     try:
         app()
     except SpecError as exc:
@@ -451,6 +470,8 @@ def main() -> None:
         _die(f"devenv: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
     except KeyboardInterrupt:
         _die("devenv: interrupted", 130)
+    except Exception as exc:  # the last resort: never a traceback on screen
+        _crash(exc)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from devenv.errors import DevenvError, SpecError, host_file_errors
 from devenv.host import host_path
 from devenv.images import bundle as B
 from devenv.render import base_ref
+from devenv.spec.keys import is_literal_key
 
 if TYPE_CHECKING:
     from devenv.engine import Engine
@@ -87,7 +88,7 @@ def _add_key_files(spec_file: SpecFile, root: Path, contents: B.Contents) -> Non
     if not sshd.authorized_keys:
         contents.skipped.append(f"{name}: sshd keys default to the importing user's ~/.ssh/*.pub")
     for entry in sshd.authorized_keys:
-        if entry.startswith(("ssh-", "ecdsa-", "sk-")):
+        if is_literal_key(entry):
             continue  # a literal key travels inside the spec
         path = host_path(spec_file, entry)
         member = B.member_for(root, path)

@@ -31,8 +31,10 @@ BASE_SUMMARY: dict[str, Any] = {
 }
 ENV_IMAGE_ID = "sha256:" + "e" * 64
 CONTAINER_ID = "c" * 64
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeytestkeytestkeytestkeytestkeytest me@laptop"
-OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGotherkeyotherkeyotherkeyotherkeyother me@desk"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me@laptop"
+OTHER_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGAy8pGTuy/DKlbN4Inxd4/P6iY2kHGhXjUEKsmo27r me@desk"
+)
 
 BASIC = """\
     base: debian:bookworm
