@@ -34,9 +34,11 @@ class Applier:
         reporter: Reporter,
         force: bool = False,
         snapshot: bool = False,
+        takeover: bool = False,
     ) -> None:
         self.engine, self.host, self.reporter = engine, host, reporter
         self.force, self.snapshot = force, snapshot
+        self.takeover = takeover  # replace envs another spec file applied (see plan)
 
     def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
         """Apply each env's actions; one env's failure does not stop the others."""
@@ -71,7 +73,7 @@ class Applier:
         """After waiting for another apply of this env: look again, plan again."""
         observed = self.engine.observe([want.name])
         want = desire(want.spec_file, observed, self.host)
-        fresh = plan([want], observed)
+        fresh = plan([want], observed, takeover=self.takeover)
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
 

@@ -140,7 +140,26 @@ def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
     return True
 
 
-def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
+def _conflict(want: DesiredEnv, live: ObservedContainer | None, takeover: bool) -> Action | None:
+    """A container by this name that is not this spec's to replace: one devenv did not create
+    (never touched), or one another spec file owns (replaced only under --takeover)."""
+    name = want.name
+    if live is None:
+        return None
+    if not live.owned:
+        why = f"a container named {name!r} exists that devenv did not create; left alone"
+        return Action("conflict", name, (why,), container=live.id)
+    other = live.labels.get(L.SPEC)
+    if other and other != str(want.spec_file.path) and not takeover:
+        why = (
+            f"{name!r} is applied from {other}, not from {want.spec_file.path}; left alone "
+            "(rename one env, or `apply --takeover` to replace it from this spec)"
+        )
+        return Action("conflict", name, (why,), container=live.id)
+    return None
+
+
+def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -> list[Action]:
     name = want.name
     live = observed.named(name)
     warnings = tuple(
@@ -152,15 +171,9 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
         warnings += (
             "docker_socket: the box can control the Docker engine, i.e. root on this machine",
         )
-    if live is not None and not live.owned:
-        return [
-            Action(
-                "conflict",
-                name,
-                (f"a container named {name!r} exists that devenv did not create; left alone",),
-                container=live.id,
-            )
-        ]
+    conflict = _conflict(want, live, takeover)
+    if conflict is not None:
+        return [conflict]
     actions: list[Action] = []
     image = observed.image(want.image)
     if image is None:
@@ -221,12 +234,16 @@ def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str |
 
 
 def plan(
-    desired: Sequence[DesiredEnv], observed: Observed, prune_projects: Iterable[str] = ()
+    desired: Sequence[DesiredEnv],
+    observed: Observed,
+    prune_projects: Iterable[str] = (),
+    takeover: bool = False,
 ) -> Plan:
-    """The actions that make `observed` match `desired`; orphans only for `prune_projects`."""
+    """The actions that make `observed` match `desired`; orphans only for `prune_projects`;
+    with `takeover`, an env another spec file applied is replaced like any recreate."""
     actions: list[Action] = []
     for want in desired:
-        actions.extend(_env_actions(want, observed))
+        actions.extend(_env_actions(want, observed, takeover))
     wanted = {d.name for d in desired}
     projects = set(prune_projects)
     for container in observed.containers:

@@ -30,10 +30,10 @@ class Session:
     desired: list[DesiredEnv] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
 
-    def plan(self, prune: bool = False) -> Plan:
+    def plan(self, prune: bool = False, takeover: bool = False) -> Plan:
         """The plan; destructive actions also name the in-container work they would lose."""
         projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
-        the_plan = plan(self.desired, self.observed, projects)
+        the_plan = plan(self.desired, self.observed, projects, takeover)
         return with_discards(
             the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
         )

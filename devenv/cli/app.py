@@ -181,6 +181,9 @@ def plan(
         typer.Option("--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
     ] = False,
     prune: Prune = False,
+    takeover: Annotated[
+        bool, typer.Option("--takeover", help="Plan as `apply --takeover` would.")
+    ] = False,
 ) -> None:
     """Show what apply would do, and why, touching nothing."""
     from devenv.cli import ui
@@ -188,7 +191,7 @@ def plan(
 
     session = open_session(paths)
     _report_problems(session.problems)
-    the_plan = session.plan(prune)
+    the_plan = session.plan(prune, takeover)
     if as_json:
         errors = [str(p) for p in session.problems]
         errors += [f"{name}: {message}" for name, message in session.failures.items()]
@@ -204,6 +207,12 @@ def plan(
         raise typer.Exit(2)
 
 
+Takeover = Annotated[
+    bool,
+    typer.Option(
+        "--takeover", help="Replace envs of the same name that another spec file applied."
+    ),
+]
 Force = Annotated[
     bool,
     typer.Option("--force", help="Discard files changed inside containers it replaces or removes."),
@@ -222,6 +231,7 @@ def apply(
     prune: Prune = False,
     force: Force = False,
     snapshot: Snapshot = False,
+    takeover: Takeover = False,
     push: Annotated[
         bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")
     ] = False,
@@ -244,15 +254,14 @@ def apply(
         os.environ[PUSH_ENV] = "1"
     session = open_session(paths)
     _report_problems(session.problems)
-    the_plan = session.plan(prune)
+    the_plan = session.plan(prune, takeover)
     if not as_json and _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
     reporter = ui.ConsoleReporter()
     with reporter.live():
-        outcomes = Applier(session.engine, session.host, reporter, force, snapshot).apply(
-            the_plan, session.desired, session.observed
-        )
+        applier = Applier(session.engine, session.host, reporter, force, snapshot, takeover)
+        outcomes = applier.apply(the_plan, session.desired, session.observed)
     outcomes += [Outcome(name, False, message) for name, message in session.failures.items()]
     if as_json:
         ui.print_json(json.dumps([o.__dict__ for o in outcomes], indent=2))
