@@ -126,5 +126,6 @@ def host_file_errors(
     try:
         yield
     except OSError as exc:
-        where = exc.filename if isinstance(exc.filename, str) else path
+        named = Path(exc.filename) if isinstance(exc.filename, str) else None
+        where = named if named and Path(path) in named.parents else path  # a file inside it
         raise HostFileError(action, where, exc, also) from None

@@ -201,12 +201,15 @@ class Port(Model):
 
 
 class Shared(Model):
-    """A shared folder: a host directory bind-mounted into the box. Never deleted by devenv."""
+    """A shared folder or file: a host path bind-mounted into the box. Never deleted by devenv."""
 
     host: str = Field(description="host path, relative to the spec file; ~ expands")
     container: str
     readonly: bool = False
-    create: bool = Field(True, description="create the host folder when missing")
+    create: bool = Field(
+        True,
+        description="create a missing host path as a folder; false: a missing path is an error",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -162,3 +162,24 @@ def test_the_crash_log_falls_back_to_the_temp_folder(tmp_path: Path) -> None:
     assert result.returncode == 3
     log = Path(result.stderr.splitlines()[0].rsplit(" ", 1)[1])
     assert log.parent == tmp_path / "tmp" / "devenv-crash" and "Traceback" in log.read_text()
+
+
+def test_a_bundle_below_a_file_is_one_sentence_before_any_build(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("")
+    spec = tmp_path / "box.yaml"
+    spec.write_text("name: box\n")
+    out = tmp_path / "blocker" / "envs.tar"
+    result = subprocess.run(
+        [sys.executable, "-m", "devenv", "export", "-o", str(out), str(spec)],
+        env={**os.environ, "DEVENV_STATE_DIR": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert (
+        first
+        == f"devenv: cannot write the bundle {out}: {tmp_path / 'blocker'} is a file, not a folder"
+    )
