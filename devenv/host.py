@@ -132,7 +132,7 @@ def _key_file_lines(spec_file: SpecFile, entry: str) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not text"
         raise DevenvError(
-            f"{spec_file.spec.name}: authorized key file {path} cannot be read ({why or exc})",
+            f"{spec_file.spec.name}: authorized key file {entry} cannot be read ({why or exc})",
             "create it with `ssh-keygen -t ed25519`, or give the key itself",
         ) from None
     if "PRIVATE KEY" in text:
