@@ -183,3 +183,24 @@ def test_a_bundle_below_a_file_is_one_sentence_before_any_build(tmp_path: Path) 
         first
         == f"devenv: cannot write the bundle {out}: {tmp_path / 'blocker'} is a file, not a folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "a file on this machine"),
+        (PermissionError(errno.EACCES, "Permission denied", "/state/x.log"), "cannot use /state"),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset"), "cannot reach the Docker"),
+    ],
+)
+def test_only_transport_errors_say_the_engine_cannot_be_reached(
+    raised: OSError, words: str
+) -> None:
+    """Regression: a full disk while writing the build log read "cannot reach the engine"."""
+    from devenv.engine import engine_errors
+
+    with pytest.raises(DevenvError) as caught, engine_errors("building devenv/box:1"):
+        raise raised
+    assert words in str(caught.value)
+    if not isinstance(raised, ConnectionError):
+        assert "Docker engine" not in str(caught.value)
