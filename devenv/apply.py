@@ -13,7 +13,7 @@ import functools
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine import Engine
-from devenv.errors import ConflictError, DevenvError, ImageMissing, Interrupted
+from devenv.errors import ConflictError, DevenvError, HostFileError, ImageMissing, Interrupted
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.host import Host
 from devenv.hostprep import check_ports, prepare_host
@@ -34,9 +34,11 @@ class Applier:
         reporter: Reporter,
         force: bool = False,
         snapshot: bool = False,
+        takeover: bool = False,
     ) -> None:
         self.engine, self.host, self.reporter = engine, host, reporter
         self.force, self.snapshot = force, snapshot
+        self.takeover = takeover  # replace envs another spec file applied (see plan)
 
     def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
         """Apply each env's actions; one env's failure does not stop the others."""
@@ -59,6 +61,9 @@ class Applier:
                 raise
             except DevenvError as exc:
                 outcomes.append(Outcome(name, False, str(exc)))
+            except OSError as exc:  # a host file no guard named: still this env's alone
+                where = exc.filename if isinstance(exc.filename, str) else str(self.host.state_dir)
+                outcomes.append(Outcome(name, False, str(HostFileError("use", where, exc))))
         if any(a.kind == "remove" and a.env not in by_name for a in plan.actions):
             for folder in {d.spec_file.folder for d in desired}:
                 self.engine.remove_network_if_unused(folder_network(folder))
@@ -68,7 +73,7 @@ class Applier:
         """After waiting for another apply of this env: look again, plan again."""
         observed = self.engine.observe([want.name])
         want = desire(want.spec_file, observed, self.host)
-        fresh = plan([want], observed)
+        fresh = plan([want], observed, takeover=self.takeover)
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
 

@@ -10,18 +10,30 @@ import contextlib
 import json
 import os
 import re
-import tempfile
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from devenv import labels as L
+from devenv.buildfiles import BuildLog, build_context
 from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
-from devenv.errors import BuildError, DevenvError, EngineError, ImageMissing, RegistryError
+from devenv.errors import (
+    STATE_PATH,
+    BuildError,
+    DevenvError,
+    EngineError,
+    HostFileError,
+    ImageMissing,
+    RegistryError,
+    host_file_errors,
+)
 from devenv.images.registry import explain, scrub
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 
 LOG_TAIL = 15
+# Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
+TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines
 
 
@@ -57,11 +69,18 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: not found ({_explain(exc)})") from None
     except docker.errors.APIError as exc:
         raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
         raise EngineError(
             f"{what}: cannot reach the Docker engine at {_engine_url()} ({_explain(exc)})",
             "start it (e.g. `sudo systemctl start docker` or scripts/engine-up), "
             "check DOCKER_HOST, or join the docker group",
+        ) from None
+    except OSError as exc:  # a local file: its own words, never "cannot reach the engine"
+        if isinstance(exc.filename, str):
+            raise HostFileError("use", exc.filename, exc) from None
+        raise DevenvError(
+            f"{what}: a file on this machine could not be used ({exc.strerror or exc})",
+            f"check the free space and permissions of devenv's files, {STATE_PATH}",
         ) from None
 
 
@@ -121,52 +140,48 @@ class Engine:
         network: str | None = None,
     ) -> str:
         """Build `want.image`; stream lines to `on_line` and the log file; return the image id."""
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         step = "preparing the build"
         tail: list[str] = []
         image_id = ""
         labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "env", L.ENV: want.name}
         labels[L.BUILD_HASH] = want.rendered.build_hash
-        with tempfile.TemporaryDirectory(prefix="devenv-build-") as ctx, log_path.open("w") as log:
-            (Path(ctx) / "Dockerfile").write_text(want.rendered.dockerfile)
-            for name, content in want.rendered.files.items():
-                target = Path(ctx) / name
-                target.write_bytes(content)
-                target.chmod(0o755)
-            with engine_errors(f"building {want.image}"):
-                stream = self.api.build(
-                    path=ctx,
-                    tag=want.image,
-                    rm=True,
-                    forcerm=True,
-                    decode=True,
-                    labels=labels,
-                    network_mode=network,
-                )
-                for chunk in stream:
-                    if "stream" in chunk:
-                        for raw_line in chunk["stream"].splitlines():
-                            line = ANSI_RE.sub("", raw_line)
-                            log.write(line + "\n")
-                            if line.startswith("Step "):
-                                step = line
-                            if line.strip():
-                                tail = [*tail[-(LOG_TAIL - 1) :], line]
-                                on_line(line)
-                    if "error" in chunk:
-                        log.write(chunk["error"] + "\n")
-                        log.flush()
-                        shown = "\n    ".join(tail[-LOG_TAIL:])
-                        full = any("No space left on device" in line for line in tail)
-                        why = "the engine's disk is full. " if full else ""
-                        raise BuildError(
-                            f"building {want.name} failed at {step}: {why}{chunk['error'].strip()}"
-                            + (f"\n  last output:\n    {shown}" if shown else ""),
-                            f"full log: {log_path}",
-                            str(log_path),
-                        )
-                    if "aux" in chunk and "ID" in chunk["aux"]:
-                        image_id = chunk["aux"]["ID"]
+        with (
+            build_context(want) as ctx,
+            BuildLog(log_path) as log,
+            engine_errors(f"building {want.image}"),
+        ):
+            stream = self.api.build(
+                path=ctx,
+                tag=want.image,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                labels=labels,
+                network_mode=network,
+            )
+            for chunk in stream:
+                if "stream" in chunk:
+                    for raw_line in chunk["stream"].splitlines():
+                        line = ANSI_RE.sub("", raw_line)
+                        log.write(line + "\n")
+                        if line.startswith("Step "):
+                            step = line
+                        if line.strip():
+                            tail = [*tail[-(LOG_TAIL - 1) :], line]
+                            on_line(line)
+                if "error" in chunk:
+                    log.write(chunk["error"] + "\n")
+                    shown = "\n    ".join(tail[-LOG_TAIL:])
+                    full = any("No space left on device" in line for line in tail)
+                    why = "the engine's disk is full. " if full else ""
+                    raise BuildError(
+                        f"building {want.name} failed at {step}: {why}{chunk['error'].strip()}"
+                        + (f"\n  last output:\n    {shown}" if shown else ""),
+                        f"full log: {log_path}",
+                        str(log_path),
+                    )
+                if "aux" in chunk and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
         return image_id
 
     def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
@@ -270,10 +285,12 @@ class Engine:
             return True
 
     def start(self, container: str) -> None:
+        import docker.errors
+
         with engine_errors(f"starting {container[:12]}"):
             try:
                 self.api.start(container)
-            except Exception as exc:
+            except docker.errors.APIError as exc:
                 raise EngineError(_start_failure(exc)) from None
 
     def stop(self, container: str, timeout: int = 10) -> None:
@@ -453,7 +470,8 @@ class Engine:
             response = api._get(api._url("/images/get"), params={"names": names}, stream=True)
             api._raise_for_status(response)
             for chunk in response.iter_content(chunk_size=1 << 20):
-                out.write(chunk)
+                with host_file_errors("write the images to", str(getattr(out, "name", "a file"))):
+                    out.write(chunk)
 
     def load_images(self, chunks: Iterable[bytes]) -> list[str]:
         """`docker load` from a stream of chunks; return what the engine says it loaded."""

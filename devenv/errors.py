@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class DevenvError(Exception):
@@ -69,3 +74,58 @@ class RegistryError(EngineError):
     def __init__(self, message: str, kind: str, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.kind = kind
+
+
+OTHER_PATH = "or choose another path"
+STATE_PATH = "or set DEVENV_STATE_DIR to a writable folder for devenv's own files"
+
+
+class HostFileError(DevenvError):
+    """A file or folder on this machine could not be made, written or read: one sentence that
+    names the path and the reason (permission, a file in the way, a full or read-only disk)."""
+
+    def __init__(
+        self, action: str, path: str | os.PathLike[str], exc: OSError, also: str = OTHER_PATH
+    ) -> None:
+        self.path = Path(path)
+        reason, fix = _host_file_reason(self.path, exc)
+        super().__init__(f"cannot {action} {self.path}: {reason}", f"{fix}, {also}")
+
+
+def _blocker(path: Path) -> Path | None:
+    """The first part of `path` (from the root down) that exists but is not a folder."""
+    for part in [*reversed(path.parents), path]:
+        if part.exists() and not part.is_dir():
+            return part
+        if not part.exists():
+            return None
+    return None
+
+
+def _host_file_reason(path: Path, exc: OSError) -> tuple[str, str]:
+    """Why an OS call on `path` failed, in words, and what to do about it."""
+    code = exc.errno
+    blocker = _blocker(path) if code in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT) else None
+    if blocker is not None and (blocker != path or code == errno.EEXIST):
+        where = "it" if blocker == path else str(blocker)
+        return f"{where} is a file, not a folder", f"move or rename the file {blocker}"
+    if code in (errno.EACCES, errno.EPERM):
+        return "permission denied", "give your user write access there"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk holding it is full", "free some space on that disk (see `df -h`)"
+    if code == errno.EROFS:
+        return "its file system is read-only", "remount it writable"
+    return (exc.strerror or str(exc)).rstrip(".").lower(), "check the path"
+
+
+@contextlib.contextmanager
+def host_file_errors(
+    action: str, path: str | os.PathLike[str], also: str = OTHER_PATH
+) -> Iterator[None]:
+    """Turn an OSError while doing `action` on `path` (on this machine) into a HostFileError."""
+    try:
+        yield
+    except OSError as exc:
+        named = Path(exc.filename) if isinstance(exc.filename, str) else None
+        where = named if named and Path(path) in named.parents else path  # a file inside it
+        raise HostFileError(action, where, exc, also) from None

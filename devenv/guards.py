@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from devenv.errors import DevenvError, Interrupted
+from devenv.errors import STATE_PATH, DevenvError, Interrupted, host_file_errors
 from devenv.host import Host
 
 LOCK_WAIT_SECONDS = 600
@@ -23,8 +23,11 @@ def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[boo
     """One apply per env at a time, across processes; the second waits for the first.
     Yields whether it had to wait (then what was observed before is stale)."""
     folder = host.state_dir / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{name}.lock").open("w") as handle:
+    path = folder / f"{name}.lock"
+    with host_file_errors("write the lock file", path, STATE_PATH):
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = path.open("w")
+    with handle:
         waited = False
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -68,6 +71,13 @@ def terminate_as_interrupt() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def crash_point() -> None:
+    """Fault-injection hook for tests: DEVENV_TEST_FAULT=crash raises an unexpected error
+    here (every engine command passes), to prove the last-resort handler. Unset, nothing."""
+    if os.environ.get("DEVENV_TEST_FAULT") == "crash":
+        raise RuntimeError("test fault: DEVENV_TEST_FAULT=crash")
 
 
 def pause_point(stage: str) -> None:

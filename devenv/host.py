@@ -6,9 +6,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devenv.errors import DevenvError
-from devenv.spec.loader import SpecFile
+from devenv.spec.keys import is_literal_key, key_problem
+
+if TYPE_CHECKING:
+    from devenv.spec.loader import SpecFile
 
 DEFAULT_UID = 1000  # when devenv runs as root: a login user must not be uid 0
 
@@ -76,16 +80,23 @@ def _refusal(resolved: Path) -> str | None:
 def shared_host_path(spec_file: SpecFile, index: int) -> Path:
     """The host path of shared entry `index` (as `host_path` gives it), after refusing one
     that resolves (~, relative to the spec, symlinks followed) to /, a system location or
-    the Docker socket: plan and apply both stop here, before any engine call."""
+    the Docker socket, or that lies below a file: validate, plan and apply all stop here,
+    before any engine call. A file or a folder may be shared."""
     raw = spec_file.spec.shared[index].host
     path = host_path(spec_file, raw)
     resolved = Path(os.path.realpath(path))
     why = _refusal(resolved)
+    where = f"{spec_file.path}: shared entry {index + 1} (host {raw!r})"
     if why:
         raise DevenvError(
-            f"{spec_file.path}: shared entry {index + 1} (host {raw!r}) resolves to "
-            f"{resolved}, {why}; devenv refuses to share it",
+            f"{where} resolves to {resolved}, {why}; devenv refuses to share it",
             "share a project folder (relative to the spec) or one in your home instead",
+        )
+    blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise DevenvError(
+            f"{where}: {blocker} is a file, so no folder can be made below it",
+            f"move or rename the file {blocker}, or share another path",
         )
     return path
 
@@ -106,19 +117,36 @@ def authorized_keys(spec_file: SpecFile, home: Path) -> str:
             )
     lines: list[str] = []
     for entry in entries:
-        if entry.startswith(("ssh-", "ecdsa-", "sk-")):
-            lines.append(entry)
+        if is_literal_key(entry):
+            lines.append(entry)  # checked when the spec was validated
             continue
-        path = host_path(spec_file, entry)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise DevenvError(
-                f"{spec_file.spec.name}: authorized key file {entry} cannot be read "
-                f"({exc.strerror or exc})",
-                "create it with `ssh-keygen -t ed25519`, or give the key itself",
-            ) from None
-        if "PRIVATE KEY" in text:
-            raise DevenvError(f"{entry} is a private key; list the .pub file instead")
-        lines.extend(ln.strip() for ln in text.splitlines() if ln.strip())
+        lines.extend(_key_file_lines(spec_file, entry))
     return "\n".join(lines) + "\n"
+
+
+def _key_file_lines(spec_file: SpecFile, entry: str) -> list[str]:
+    """The key lines of a public key file, each checked as sshd would read it."""
+    path = host_path(spec_file, entry)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
+        raise DevenvError(
+            f"{spec_file.spec.name}: authorized key file {entry} cannot be read ({why or exc})",
+            "create it with `ssh-keygen -t ed25519`, or give the key itself",
+        ) from None
+    if "PRIVATE KEY" in text:
+        raise DevenvError(f"{entry} is a private key; list the .pub file instead")
+    lines = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        problem = key_problem(line)
+        if problem:
+            raise DevenvError(
+                f"{spec_file.spec.name}: {path}:{number}: this key {problem}",
+                "copy the .pub file again (ssh-keygen -y -f PRIVATE_KEY prints it)",
+            )
+        lines.append(line)
+    return lines

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 from devenv.desired import DesiredEnv
-from devenv.errors import ConflictError, DevenvError
+from devenv.errors import STATE_PATH, ConflictError, DevenvError, host_file_errors
 from devenv.host import Host, host_path
 from devenv.observed import Observed
 
@@ -56,29 +56,30 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
 
 
 def prepare_host(want: DesiredEnv, host: Host) -> None:
-    """Shared folders exist (created for the user unless `create: false`), keys are in place."""
+    """Shared paths exist (a missing one is made a folder unless `create: false`; an existing
+    file is shared as that file), and the env's keys are in place in devenv's state folder."""
     spec_file = want.spec_file
     for shared in spec_file.spec.shared:
         path = host_path(spec_file, shared.host)
         if path.exists():
-            if not path.is_dir():
-                raise DevenvError(f"{want.name}: shared folder {path} exists but is not a folder")
             continue
         if not shared.create:
             raise DevenvError(
-                f"{want.name}: shared folder {path} does not exist (create: false)",
-                "create it, or drop `create: false` to let devenv make it",
+                f"{want.name}: shared path {path} does not exist (create: false)",
+                "create it, or drop `create: false` to let devenv make it a folder",
             )
         owner = want.config["user"]
-        _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
+        with host_file_errors("create the shared folder", path):
+            _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
     if spec_file.spec.sshd is not None:
         ssh_dir = host.env_dir(want.name) / "ssh"
-        ssh_dir.mkdir(parents=True, exist_ok=True)
-        ssh_dir.chmod(0o755)
-        keys = ssh_dir / "authorized_keys"
-        keys.write_text(want.keys)
-        keys.chmod(0o644)
-        _host_key(ssh_dir)
+        with host_file_errors("write the SSH keys to", ssh_dir, STATE_PATH):
+            ssh_dir.mkdir(parents=True, exist_ok=True)
+            ssh_dir.chmod(0o755)
+            keys = ssh_dir / "authorized_keys"
+            keys.write_text(want.keys)
+            keys.chmod(0o644)
+            _host_key(ssh_dir)
 
 
 def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
@@ -105,8 +106,16 @@ def _host_key(ssh_dir: Path) -> None:
     key = ssh_dir / "ssh_host_ed25519_key"
     if key.exists() or shutil.which("ssh-keygen") is None:
         return  # the container's entrypoint makes one on first start
-    subprocess.run(
+    made = subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "devenv-host", "-f", str(key)],
-        check=True,
+        check=False,
         stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if made.returncode != 0:
+        why = (made.stderr.strip().splitlines() or [f"exit {made.returncode}"])[-1]
+        raise DevenvError(
+            f"cannot make the SSH host key {key}: ssh-keygen said: {why}",
+            f"check that {ssh_dir} is writable, {STATE_PATH}",
+        )

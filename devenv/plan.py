@@ -140,7 +140,23 @@ def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
     return True
 
 
-def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
+def _conflict(want: DesiredEnv, live: ObservedContainer | None, takeover: bool) -> Action | None:
+    """A devenv container by this name that another spec file owns: replaced only under
+    --takeover (a container devenv did not create is `_foreign_actions`' to judge)."""
+    name = want.name
+    if live is None:
+        return None
+    other = live.labels.get(L.SPEC)
+    if other and other != str(want.spec_file.path) and not takeover:
+        why = (
+            f"{name!r} is applied from {other}, not from {want.spec_file.path}; left alone "
+            "(rename one env, or `apply --takeover` to replace it from this spec)"
+        )
+        return Action("conflict", name, (why,), container=live.id)
+    return None
+
+
+def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -> list[Action]:
     name = want.name
     live = observed.named(name)
     warnings = tuple(
@@ -154,6 +170,9 @@ def _env_actions(want: DesiredEnv, observed: Observed) -> list[Action]:
         )
     if live is not None and not live.owned:
         return _foreign_actions(want, live, observed, warnings)
+    conflict = _conflict(want, live, takeover)
+    if conflict is not None:
+        return [conflict]
     actions: list[Action] = []
     image = observed.image(want.image)
     if image is None:
@@ -235,12 +254,16 @@ def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str |
 
 
 def plan(
-    desired: Sequence[DesiredEnv], observed: Observed, prune_projects: Iterable[str] = ()
+    desired: Sequence[DesiredEnv],
+    observed: Observed,
+    prune_projects: Iterable[str] = (),
+    takeover: bool = False,
 ) -> Plan:
-    """The actions that make `observed` match `desired`; orphans only for `prune_projects`."""
+    """The actions that make `observed` match `desired`; orphans only for `prune_projects`;
+    with `takeover`, an env another spec file applied is replaced like any recreate."""
     actions: list[Action] = []
     for want in desired:
-        actions.extend(_env_actions(want, observed))
+        actions.extend(_env_actions(want, observed, takeover))
     wanted = {d.name for d in desired}
     projects = set(prune_projects)
     for container in observed.containers:

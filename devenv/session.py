@@ -11,6 +11,7 @@ from devenv.desired import DesiredEnv, desire
 from devenv.discards import discarded
 from devenv.engine import Engine
 from devenv.errors import DevenvError, Problem
+from devenv.guards import crash_point
 from devenv.host import Host
 from devenv.observed import Observed
 from devenv.plan import Action, Plan, plan, with_discards
@@ -29,10 +30,10 @@ class Session:
     desired: list[DesiredEnv] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
 
-    def plan(self, prune: bool = False) -> Plan:
+    def plan(self, prune: bool = False, takeover: bool = False) -> Plan:
         """The plan; destructive actions also name the in-container work they would lose."""
         projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
-        the_plan = plan(self.desired, self.observed, projects)
+        the_plan = plan(self.desired, self.observed, projects, takeover)
         return with_discards(
             the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
         )
@@ -54,6 +55,7 @@ def changed_files(
 
 
 def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:
+    crash_point()
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()
     host = Host.current()

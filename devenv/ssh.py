@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from devenv.errors import DevenvError
+from devenv.errors import STATE_PATH, DevenvError, host_file_errors
 from devenv.host import Host, host_path
 from devenv.observed import ObservedContainer
 from devenv.spec.loader import SpecFile
@@ -112,14 +112,15 @@ def record_host_key(host: Host, env: str) -> None:
             "the box makes one when it starts: run devenv restart, then try again",
         )
     path = known_hosts(host)
-    path.parent.mkdir(parents=True, exist_ok=True)
     alias = f"devenv-{env}"
-    lines = [
-        ln
-        for ln in (path.read_text().splitlines() if path.exists() else [])
-        if ln.split(" ", 1)[0] != alias
-    ]
-    path.write_text("\n".join([*lines, f"{alias} {key}"]) + "\n")
+    with host_file_errors("write devenv's known_hosts", path, STATE_PATH):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [
+            ln
+            for ln in (path.read_text().splitlines() if path.exists() else [])
+            if ln.split(" ", 1)[0] != alias
+        ]
+        path.write_text("\n".join([*lines, f"{alias} {key}"]) + "\n")
 
 
 def _public_key(private: Path) -> str | None:
@@ -132,7 +133,8 @@ def _public_key(private: Path) -> str | None:
             ["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True, check=False
         )
         if derived.returncode == 0 and derived.stdout.strip():
-            public.write_text(derived.stdout)
+            with host_file_errors("write the host key", public, STATE_PATH):
+                public.write_text(derived.stdout)
             return " ".join(derived.stdout.split()[:2])
     return None
 

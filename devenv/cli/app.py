@@ -204,6 +204,9 @@ def plan(
         typer.Option("--detailed-exitcode", help="Exit 0: no changes, 2: changes, 1: error."),
     ] = False,
     prune: Prune = False,
+    takeover: Annotated[
+        bool, typer.Option("--takeover", help="Plan as `apply --takeover` would.")
+    ] = False,
 ) -> None:
     """Show what apply would do, and why, touching nothing."""
     from devenv.cli import ui
@@ -211,7 +214,7 @@ def plan(
 
     session = open_session(paths)
     _report_problems(session.problems)
-    the_plan = session.plan(prune)
+    the_plan = session.plan(prune, takeover)
     if as_json:
         errors = [str(p) for p in session.problems]
         errors += [f"{name}: {message}" for name, message in session.failures.items()]
@@ -227,6 +230,12 @@ def plan(
         raise typer.Exit(2)
 
 
+Takeover = Annotated[
+    bool,
+    typer.Option(
+        "--takeover", help="Replace envs of the same name that another spec file applied."
+    ),
+]
 Force = Annotated[
     bool,
     typer.Option("--force", help="Discard files changed inside containers it replaces or removes."),
@@ -245,6 +254,7 @@ def apply(
     prune: Prune = False,
     force: Force = False,
     snapshot: Snapshot = False,
+    takeover: Takeover = False,
     push: Annotated[
         bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")
     ] = False,
@@ -267,15 +277,14 @@ def apply(
         os.environ[PUSH_ENV] = "1"
     session = open_session(paths)
     _report_problems(session.problems)
-    the_plan = session.plan(prune)
+    the_plan = session.plan(prune, takeover)
     if not as_json and _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
     reporter = ui.ConsoleReporter()
     with reporter.live():
-        outcomes = Applier(session.engine, session.host, reporter, force, snapshot).apply(
-            the_plan, session.desired, session.observed
-        )
+        applier = Applier(session.engine, session.host, reporter, force, snapshot, takeover)
+        outcomes = applier.apply(the_plan, session.desired, session.observed)
     outcomes += [Outcome(name, False, message) for name, message in session.failures.items()]
     if as_json:
         ui.print_json(json.dumps([o.__dict__ for o in outcomes], indent=2))
@@ -467,8 +476,27 @@ def _die(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def _crash(exc: Exception) -> NoReturn:
+    """Anything unexpected: one sentence naming the crash log that holds the traceback, exit 3."""
+    from devenv.crashlog import write_crash_log
+
+    path = write_crash_log(exc, sys.argv)
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if path is None:
+        import traceback
+
+        traceback.print_exception(exc)
+        _die(f"devenv: unexpected error ({what}), and no folder would take a crash log", 3)
+    _die(
+        f"devenv: unexpected error ({what}); the details are in {path}\n"
+        "  hint: this is a bug in devenv: please report it with that file",
+        3,
+    )
+
+
 def main() -> None:
-    """Entry point: click handles usage errors; every DevenvError becomes one clear line, exit 1."""
+    """Entry point: click handles usage errors; every DevenvError becomes one clear line, exit 1;
+    anything unexpected becomes one line and a crash log, exit 3."""
     try:
         app()
     except SpecError as exc:
@@ -477,6 +505,8 @@ def main() -> None:
         _die(f"devenv: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
     except KeyboardInterrupt:
         _die("devenv: interrupted", 130)
+    except Exception as exc:  # the last resort: never a traceback on screen
+        _crash(exc)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from devenv import labels as L
 from devenv.engine import Engine
-from devenv.errors import DevenvError
+from devenv.errors import STATE_PATH, DevenvError, host_file_errors
 from devenv.render import base_recipe_hash, base_ref
 from devenv.spec.models import Base
 
@@ -25,11 +25,13 @@ def bootstrap(engine: Engine, base: Base, log_path: Path) -> str:
         )
     suite = base.bootstrap.split(":", 1)[1]
     tag = base_ref(base)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with host_file_errors("write the bootstrap log", log_path, STATE_PATH):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("w")
     with tempfile.TemporaryDirectory(prefix="devenv-bootstrap-") as tmp:
         rootfs = Path(tmp) / "rootfs.tar"
         command = ["mmdebstrap", f"--variant={base.variant}", suite, str(rootfs), base.mirror]
-        with log_path.open("w") as log:
+        with log:
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]

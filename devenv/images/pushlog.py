@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from devenv.errors import STATE_PATH, host_file_errors
+
 FILE_NAME = "pushes.jsonl"
 
 
@@ -26,11 +28,12 @@ class Push:
 
 
 def record(state_dir: Path, image_id: str, ref: str, digest: str) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     line = json.dumps({"image_id": image_id, "ref": ref, "digest": digest, "at": stamp})
-    with (state_dir / FILE_NAME).open("a") as handle:
-        handle.write(line + "\n")
+    with host_file_errors("record the push in", state_dir / FILE_NAME, STATE_PATH):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with (state_dir / FILE_NAME).open("a") as handle:
+            handle.write(line + "\n")
 
 
 def read(state_dir: Path) -> list[Push]:

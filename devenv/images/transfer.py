@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 from devenv import __version__
 from devenv.engine import split_ref
-from devenv.errors import DevenvError, SpecError
+from devenv.errors import DevenvError, SpecError, host_file_errors
 from devenv.host import host_path
 from devenv.images import bundle as B
 from devenv.render import base_ref
+from devenv.spec.keys import is_literal_key
 
 if TYPE_CHECKING:
     from devenv.engine import Engine
@@ -34,6 +35,8 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
 
     if out.is_dir():
         raise DevenvError(f"{out} is a folder; give the bundle's file name, e.g. -o envs.tar")
+    with host_file_errors("write the bundle", out):  # before a long build, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
     session = built_session(paths, reporter)
     contents = B.Contents()
     root, members = B.spec_layout([w.spec_file.path for w in session.desired])
@@ -57,13 +60,15 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
         contents.files[members[want.spec_file.path]] = want.spec_file.path
         _add_key_files(want.spec_file, root, contents)
         save += [want.image, *([base.id] if base else [])]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, images = tempfile.mkstemp(prefix=".devenv-images-", suffix=".tar", dir=out.parent)
+    with host_file_errors("write the bundle", out):
+        fd, images = tempfile.mkstemp(prefix=".devenv-images-", suffix=".tar", dir=out.parent)
     try:
         reporter.step("export", f"saving {len(session.desired)} env image(s) from the engine")
-        with os.fdopen(fd, "wb") as handle:
+        os.close(fd)
+        with open(images, "wb") as handle:  # by path, so a disk fault can name it
             session.engine.save_images(list(dict.fromkeys(save)), handle)
-        return B.write(out, contents, Path(images), __version__)
+        with host_file_errors("write the bundle", out):
+            return B.write(out, contents, Path(images), __version__)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(images)
@@ -83,7 +88,7 @@ def _add_key_files(spec_file: SpecFile, root: Path, contents: B.Contents) -> Non
     if not sshd.authorized_keys:
         contents.skipped.append(f"{name}: sshd keys default to the importing user's ~/.ssh/*.pub")
     for entry in sshd.authorized_keys:
-        if entry.startswith(("ssh-", "ecdsa-", "sk-")):
+        if is_literal_key(entry):
             continue  # a literal key travels inside the spec
         path = host_path(spec_file, entry)
         member = B.member_for(root, path)
@@ -113,8 +118,9 @@ def import_bundle(path: Path, to: Path, engine: Engine) -> list[str]:
             if found is None or found["Id"] != env.image_id:
                 lines.append(f"{env.name}: warning: {env.image} did not load as expected")
         for target, member in writes:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(opened.read(member))
+            with host_file_errors("write the spec", target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(opened.read(member))
             lines.append(f"wrote {target}")
         lines += [f"not in the bundle: {note}" for note in manifest.skipped]
     return lines

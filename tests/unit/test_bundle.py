@@ -45,7 +45,9 @@ def made(tmp_path: Path) -> Path:
     specs = tmp_path / "envs"
     (specs / "keys").mkdir(parents=True)
     (specs / "box.yaml").write_text("name: box\n")
-    (specs / "keys" / "me.pub").write_text("ssh-ed25519 AAAA me\n")
+    (specs / "keys" / "me.pub").write_text(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me\n"
+    )
     images = tmp_path / "images.tar"
     images.write_bytes(saved_images([IMAGE]))
     contents = B.Contents()
@@ -202,11 +204,15 @@ def test_key_files_travel_when_public_and_beside_the_specs(
     from devenv.spec.loader import load_all
 
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "me.pub").write_text("ssh-ed25519 AAAA me\n")
-    (tmp_path.parent / "outside.pub").write_text("ssh-ed25519 AAAA other\n")
+    (tmp_path / "keys" / "me.pub").write_text(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me\n"
+    )
+    (tmp_path.parent / "outside.pub").write_text(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGAy8pGTuy/DKlbN4Inxd4/P6iY2kHGhXjUEKsmo27r other\n"
+    )
     spec = write_spec(
         "user: dev\nsshd:\n  authorized_keys:\n"
-        "    - ./keys/me.pub\n    - ../outside.pub\n    - ssh-ed25519 AAAA literal\n"
+        "    - ./keys/me.pub\n    - ../outside.pub\n    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM literal\n"
     )
     (spec_file,) = load_all([spec])
     contents = B.Contents()

@@ -31,7 +31,7 @@ HOST = Host(
 )
 BASE_ID = "sha256:" + "b" * 64
 BASE_DIGEST = "sha256:" + "d" * 64
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeytestkeytestkeytestkeytestkeytest me@laptop"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3RrZXl0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0 me@laptop"
 
 SPECS: dict[str, str] = {
     "minimal": "name: minimal\n",
@@ -75,7 +75,7 @@ GOLDEN_BUILD = {
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
     "bootstrap-base": "88f7a76e27d3790c1e2158688dbdba9089930c284a667c3f89854d4dfb0f9c4b",
-    "full-box": "a8eff0ce590d8a5f4e79b926f4b5e51ecd4afab139b1b314083211034b1795fe",
+    "full-box": "758fdc615ff6d800396cad409c30db78a5ea01266e99f3f1b8f7103479039020",
     "minimal": "b42dd4249693b0a67488b2a513792c4f023ed759a1e5701bd1431021e7130054",
     "packages-and-mirror": "fb20c5747c534ca9210c630fc0b3826e6ef64ee1e5d8b416d0a2b2cb8634a4c1",
     "registry-mirror-base": "2184f9977d0f3bf9b259b812bad8b54cc6b6e933a666148a6243984f7071ccf4",

@@ -31,8 +31,10 @@ BASE_SUMMARY: dict[str, Any] = {
 }
 ENV_IMAGE_ID = "sha256:" + "e" * 64
 CONTAINER_ID = "c" * 64
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeytestkeytestkeytestkeytestkeytest me@laptop"
-OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGotherkeyotherkeyotherkeyotherkeyother me@desk"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me@laptop"
+OTHER_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHGAy8pGTuy/DKlbN4Inxd4/P6iY2kHGhXjUEKsmo27r me@desk"
+)
 
 BASIC = """\
     base: debian:bookworm
@@ -1007,3 +1009,40 @@ def test_adopt_of_another_container_is_still_a_conflict(want: Callable[..., Desi
 def test_adopt_is_ignored_once_devenv_owns_the_box(want: Callable[..., DesiredEnv]) -> None:
     box = want(with_spec(BASIC, adopt=f"adopt: {CONTAINER_ID}"))
     assert kinds(plan([box], converged(box))) == ["noop"]
+
+
+# ---- the same name from two spec files -------------------------------------------------------
+
+
+def test_same_name_from_another_spec_file_is_a_conflict_naming_both(
+    write_spec: Callable[..., Path], host: Host, tmp_path: Path
+) -> None:
+    """Regression: a second folder's `name: box` silently replaced the first folder's box."""
+    (tmp_path / "other").mkdir()
+    first = write_spec("base: debian:bookworm\n", "other/box.yaml")
+    second = write_spec("base: debian:bookworm\n", "box.yaml")
+    images = [BASE_SUMMARY]
+    (first_file,) = load_all([first])
+    (second_file,) = load_all([second])
+    theirs = desire(first_file, observe(images=images), host)
+    observed = observe(container_summary(theirs), images=[*images, image_summary(theirs)])
+    mine = desire(second_file, observed, host)
+    result = plan([mine], observed)
+    (action,) = result.actions
+    assert action.kind == "conflict" and action.container == CONTAINER_ID
+    (reason,) = action.reasons
+    assert str(first.resolve()) in reason and str(second.resolve()) in reason
+    assert "--takeover" in reason
+    assert not result.has_changes and result.destructive == []
+    taken = plan([mine], observed, takeover=True)
+    assert kinds(taken) == ["recreate"]
+    assert f"spec: {first.resolve()} → {second.resolve()}" in taken.actions[0].reasons
+    assert taken.destructive == list(taken.actions)
+
+
+def test_takeover_never_hands_over_a_container_devenv_did_not_create(
+    want: Callable[..., DesiredEnv],
+) -> None:
+    box = want(BASIC)
+    stranger = {"Id": "a" * 64, "Names": ["/box"], "State": "running", "Labels": {}}
+    assert kinds(plan([box], observe(stranger), takeover=True)) == ["conflict"]
