@@ -100,9 +100,9 @@ def authorized_keys(spec_file: SpecFile, home: Path) -> str:
         entries = [str(p) for p in sorted((home / ".ssh").glob("id_*.pub"))]
         if not entries:
             raise DevenvError(
-                f"{spec_file.spec.name}: sshd is enabled but no public key was given "
-                "and none was found in ~/.ssh",
+                "sshd is enabled but no public key was given and none was found in ~/.ssh",
                 "create one with `ssh-keygen -t ed25519`, or list keys in sshd.authorized_keys",
+                env=spec_file.spec.name,
             )
     lines: list[str] = []
     for entry in entries:
@@ -114,11 +114,13 @@ def authorized_keys(spec_file: SpecFile, home: Path) -> str:
             text = path.read_text()
         except OSError as exc:
             raise DevenvError(
-                f"{spec_file.spec.name}: authorized key file {entry} cannot be read "
-                f"({exc.strerror or exc})",
+                f"authorized key file {entry} cannot be read ({exc.strerror or exc})",
                 "create it with `ssh-keygen -t ed25519`, or give the key itself",
+                env=spec_file.spec.name,
             ) from None
         if "PRIVATE KEY" in text:
-            raise DevenvError(f"{entry} is a private key; list the .pub file instead")
+            raise DevenvError(
+                f"{entry} is a private key; list the .pub file instead", env=spec_file.spec.name
+            )
         lines.extend(ln.strip() for ln in text.splitlines() if ln.strip())
     return "\n".join(lines) + "\n"

@@ -43,12 +43,13 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
         )
         if owner is not None and owner.env != want.name:
             raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken "
-                f"by container {owner.name!r}"
+                f"host port {port.bind}:{port.host} is already taken by container {owner.name!r}",
+                env=want.name,
             )
         if port_taken(port.bind, port.host, port.protocol):
             raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
+                f"host port {port.bind}:{port.host} is already taken by another process",
+                env=want.name,
             )
 
 
@@ -59,12 +60,13 @@ def prepare_host(want: DesiredEnv, host: Host) -> None:
         path = host_path(spec_file, shared.host)
         if path.exists():
             if not path.is_dir():
-                raise DevenvError(f"{want.name}: shared folder {path} exists but is not a folder")
+                raise DevenvError(f"shared folder {path} exists but is not a folder", env=want.name)
             continue
         if not shared.create:
             raise DevenvError(
-                f"{want.name}: shared folder {path} does not exist (create: false)",
+                f"shared folder {path} does not exist (create: false)",
                 "create it, or drop `create: false` to let devenv make it",
+                env=want.name,
             )
         owner = want.config["user"]
         _make_user_dirs(path, (owner["uid"], owner["gid"]) if owner else None)
