@@ -165,15 +165,17 @@ class Applier:
         except ImageMissing:
             where = f"the registry mirror {mirror}" if mirror else "its registry"
             raise DevenvError(
-                f"{want.name}: base image {base.image} is neither on this engine nor in {where}",
+                f"base image {base.image} is neither on this engine nor in {where}",
                 (f"push it to {mirror}; " if mirror else "log in, or set base.registry_mirror; ")
                 + rest,
+                env=want.name,
             ) from None
         except DevenvError as exc:
             raise DevenvError(
-                f"{want.name}: base image {base.image} is not on this engine and "
+                f"base image {base.image} is not on this engine and "
                 f"could not be pulled ({exc.message})",
                 f"check that {mirror or 'its registry'} is reachable; {rest}",
+                env=want.name,
             ) from None
 
     def _pull_through(self, mirror: str, image: str, as_ref: str) -> None:
@@ -188,9 +190,8 @@ class Applier:
 
     def _create(self, want: DesiredEnv) -> None:
         self.reporter.step(want.name, "creating container")
-        env_dir = self.host.env_dir(want.name)
         with signals_held():
-            container = self.engine.create(want, want.name, env_dir)
+            container = self.engine.create(want.shape, want.name)
             pause_point("create")
             try:
                 self.engine.start(container)
@@ -201,11 +202,10 @@ class Applier:
     def _recreate(self, want: DesiredEnv, old: str) -> None:
         """Create-before-destroy: the old container runs until the new one is ready."""
         self.reporter.step(want.name, "replacing container")
-        env_dir = self.host.env_dir(want.name)
         staging = f"{want.name}.devenv-new"
         retired = f"{want.name}.devenv-old"
         with signals_held():
-            new = self.engine.create(want, staging, env_dir)
+            new = self.engine.create(want.shape, staging)
             pause_point("create")
             try:
                 self.engine.stop(old)

@@ -1,4 +1,9 @@
-"""What each env should be on this host: image tag, container config, labels. Pure."""
+"""What each env should be on this host: image tag, container shape, labels.
+
+No engine calls and no writes. It reads from this host only what a spec names: its sshd key
+files (or ~/.ssh/id_*.pub), the symlinks along its shared paths (refusing system ones),
+devenv's own templates (through render) and DEVENV_LABELS.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from devenv import __version__
 from devenv import labels as L
@@ -14,9 +19,76 @@ from devenv.host import Host, authorized_keys, shared_host_path
 from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
 from devenv.spec.loader import SpecFile
+from devenv.spec.models import Spec
 
 SSH_DIR = "/etc/devenv/ssh"
 DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A bind mount (host path) or a named volume, as create passes it and the engine lists it."""
+
+    kind: Literal["bind", "volume"]
+    source: str  # a host path, or a volume's name
+    target: str
+    readonly: bool = False
+
+    @property
+    def bind(self) -> str:
+        """'SOURCE:TARGET:rw|ro', the engine's binds entry (and the config label's form)."""
+        return f"{self.source}:{self.target}:{'ro' if self.readonly else 'rw'}"
+
+    @property
+    def key(self) -> str:
+        """'KIND:SOURCE:TARGET:MODE', as devenv.observed.mount_key reads a live mount."""
+        return f"{self.kind}:{self.bind}"
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A container port published on the host (`host` None: the engine picks one)."""
+
+    bind: str
+    host: int | None
+    container: int
+    protocol: str
+    exposed: bool  # reachable from other machines, not only this one (see spec Port.exposed)
+
+    def __str__(self) -> str:
+        """'BIND:HOST:CONTAINER[/PROTO]' (HOST empty when the engine picks it)."""
+        proto = "" if self.protocol == "tcp" else f"/{self.protocol}"
+        return f"{self.bind}:{self.host or ''}:{self.container}{proto}"
+
+
+@dataclass(frozen=True)
+class ContainerShape:
+    """Everything a container of an env is created with: the one description that create
+    consumes and drift comparison reads. The box's user is applied at start (DEVENV_USER…)."""
+
+    name: str  # the env's name: also its hostname and its alias on its networks
+    image: str
+    command: list[str] | None = field(hash=False)
+    workdir: str | None
+    environment: dict[str, str] = field(hash=False)
+    labels: dict[str, str] = field(hash=False)
+    mounts: tuple[Mount, ...]
+    ports: tuple[PortBinding, ...]
+    networks: tuple[str, ...]  # the first is the network mode, the others are joined after
+    external_networks: frozenset[str]  # must exist already; devenv creates the others
+    project: str  # the spec folder: the owner of the networks devenv creates
+    init: bool = True
+    restart_policy: str = "unless-stopped"
+
+    @property
+    def mount_keys(self) -> frozenset[str]:
+        """Mounts as the engine's listing shows them, to catch hand-made changes."""
+        return frozenset(m.key for m in self.mounts)
+
+    @property
+    def volumes(self) -> tuple[str, ...]:
+        """The named volumes it mounts (created, owned by devenv, when missing)."""
+        return tuple(m.source for m in self.mounts if m.kind == "volume")
 
 
 @dataclass(frozen=True)
@@ -24,9 +96,11 @@ class DesiredEnv:
     spec_file: SpecFile
     rendered: Rendered
     image: str
-    config: dict[str, Any] = field(hash=False)
+    config: dict[str, Any] = field(
+        hash=False
+    )  # canonical, in the CONFIG label; see container_config
     config_hash: str
-    mounts: frozenset[str]
+    shape: ContainerShape
     base_present: bool
     keys: str = ""
 
@@ -40,46 +114,63 @@ class DesiredEnv:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {
-            **L.extra_labels(),
-            L.MANAGED: "true",
-            L.ENV: self.name,
-            L.SPEC: str(self.spec_file.path),
-            L.PROJECT: self.project,
-            L.CONFIG: L.canonical_json(self.config),
-            L.CONFIG_HASH: self.config_hash,
-            L.BUILD_HASH: self.rendered.build_hash,
-            L.VERSION: __version__,
-        }
+        return self.shape.labels
+
+    @property
+    def mounts(self) -> frozenset[str]:
+        return self.shape.mount_keys
 
 
 def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, Any]:
-    """The container half of the spec, canonical: what a recreate (not a build) applies."""
+    """The container half of the spec, canonical: what a recreate (not a build) applies.
+    Its digest is the config-hash label: a change here recreates every user's boxes."""
     spec = spec_file.spec
-    user = spec.user
     return {
         "spec": str(spec_file.path),
-        "ports": [_port(p.bind, p.host, p.container, p.protocol) for p in spec.ports],
-        "shared": [
-            f"{shared_host_path(spec_file, i)}:{s.container}:{'ro' if s.readonly else 'rw'}"
-            for i, s in enumerate(spec.shared)
-        ],
-        "volumes": [f"{v.name}:{v.container}:{'ro' if v.readonly else 'rw'}" for v in spec.volumes],
+        "ports": [str(p) for p in port_bindings(spec)],
+        "shared": [m.bind for m in shared_mounts(spec_file)],
+        "volumes": [m.bind for m in volume_mounts(spec)],
         "env": dict(spec.env),
         "command": spec.command,
         "workdir": spec.workdir,
-        "user": None
-        if user is None or user.name == "root"
-        else {
-            "name": user.name,
-            "uid": host.uid if user.uid is None else user.uid,
-            "gid": host.gid if user.gid is None else user.gid,
-        },
+        "user": box_user(spec, host),
         "sshd": None if spec.sshd is None else {"keys": hashlib.sha256(keys.encode()).hexdigest()},
         "docker_socket": spec.docker_socket,
-        "networks": ([folder_network(spec_file.folder)] if spec.networks.folder else [])
-        + list(spec.networks.join),
+        "networks": networks(spec_file),
     }
+
+
+def port_bindings(spec: Spec) -> list[PortBinding]:
+    return [PortBinding(p.bind, p.host, p.container, p.protocol, p.exposed) for p in spec.ports]
+
+
+def shared_mounts(spec_file: SpecFile) -> list[Mount]:
+    return [
+        Mount("bind", str(shared_host_path(spec_file, i)), s.container, s.readonly)
+        for i, s in enumerate(spec_file.spec.shared)
+    ]
+
+
+def volume_mounts(spec: Spec) -> list[Mount]:
+    return [Mount("volume", v.name, v.container, v.readonly) for v in spec.volumes]
+
+
+def box_user(spec: Spec, host: Host) -> dict[str, Any] | None:
+    """The box's login user and the uid/gid it maps to (the host user's by default)."""
+    user = spec.user
+    if user is None or user.name == "root":
+        return None
+    return {
+        "name": user.name,
+        "uid": host.uid if user.uid is None else user.uid,
+        "gid": host.gid if user.gid is None else user.gid,
+    }
+
+
+def networks(spec_file: SpecFile) -> list[str]:
+    spec = spec_file.spec
+    folder = [folder_network(spec_file.folder)] if spec.networks.folder else []
+    return folder + list(spec.networks.join)
 
 
 def folder_network(folder: Path) -> str:
@@ -88,23 +179,36 @@ def folder_network(folder: Path) -> str:
     return f"devenv-{slug}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
-def _port(bind: str, host: int | None, container: int, protocol: str) -> str:
-    proto = "" if protocol == "tcp" else f"/{protocol}"
-    return f"{bind}:{host or ''}:{container}{proto}"
-
-
-def expected_mounts(config: dict[str, Any], host: Host, name: str) -> frozenset[str]:
-    """Mounts as the engine's listing shows them, to catch hand-made changes."""
-    mounts = {
-        f"bind:{entry.rsplit(':', 2)[0]}:{entry.rsplit(':', 2)[1]}:{entry.rsplit(':', 2)[2]}"
-        for entry in config["shared"]
-    }
-    mounts |= {f"volume:{entry}" for entry in config["volumes"]}
-    if config["docker_socket"]:
-        mounts.add(f"bind:{DOCKER_SOCKET}:{DOCKER_SOCKET}:rw")
-    if config["sshd"]:
-        mounts.add(f"bind:{host.env_dir(name) / 'ssh'}:{SSH_DIR}:rw")
-    return frozenset(mounts)
+def container_shape(
+    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str]
+) -> ContainerShape:
+    """How the env's container is created: spec, host facts and devenv's own additions."""
+    spec = spec_file.spec
+    mounts = [*shared_mounts(spec_file), *volume_mounts(spec)]
+    environment = dict(spec.env)
+    user = box_user(spec, host)
+    if user:
+        environment.update(
+            DEVENV_USER=user["name"], DEVENV_UID=str(user["uid"]), DEVENV_GID=str(user["gid"])
+        )
+    if spec.docker_socket:
+        mounts.append(Mount("bind", DOCKER_SOCKET, DOCKER_SOCKET))
+    if spec.sshd is not None:
+        mounts.append(Mount("bind", str(host.env_dir(spec.name) / "ssh"), SSH_DIR))
+        environment["DEVENV_SSHD"] = "1"
+    return ContainerShape(
+        name=spec.name,
+        image=image,
+        command=spec.command,
+        workdir=spec.workdir,
+        environment=environment,
+        labels=labels,
+        mounts=tuple(mounts),
+        ports=tuple(port_bindings(spec)),
+        networks=tuple(networks(spec_file)),
+        external_networks=frozenset(spec.networks.join),
+        project=str(spec_file.folder),
+    )
 
 
 def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
@@ -116,13 +220,26 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
     rendered = render(spec, identity)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
+    config_hash = L.digest(config)
+    image = image_tag(spec.name, rendered.build_hash)
+    labels = L.ownership(
+        {
+            L.ENV: spec.name,
+            L.SPEC: str(spec_file.path),
+            L.PROJECT: str(spec_file.folder),
+            L.CONFIG: L.canonical_json(config),
+            L.CONFIG_HASH: config_hash,
+            L.BUILD_HASH: rendered.build_hash,
+            L.VERSION: __version__,
+        }
+    )
     return DesiredEnv(
         spec_file=spec_file,
         rendered=rendered,
-        image=image_tag(spec.name, rendered.build_hash),
+        image=image,
         config=config,
-        config_hash=L.digest(config),
-        mounts=expected_mounts(config, host, spec.name),
+        config_hash=config_hash,
+        shape=container_shape(spec_file, host, image, labels),
         base_present=base is not None,
         keys=keys,
     )

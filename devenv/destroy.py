@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 
 from devenv import labels as L
 from devenv.desired import folder_network
-from devenv.discards import describe, discarded
+from devenv.discards import discarded
 from devenv.engine import Engine
-from devenv.errors import DevenvError
 from devenv.render import image_repo
 from devenv.spec.loader import load_all
-from devenv.workguard import take_snapshot
+from devenv.workguard import discard_refused, take_snapshot
 
 
 @dataclass
-class Target:
+class Teardown:
     env: str
     container: str | None
     leftovers: list[str] = field(default_factory=list)
@@ -28,7 +27,7 @@ class Target:
     note: str = ""
 
 
-def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
+def teardowns(paths: Sequence[str], engine: Engine | None = None) -> list[Teardown]:
     engine = engine or Engine()
     specs = load_all(paths)
     observed = engine.observe([s.spec.name for s in specs])
@@ -36,7 +35,7 @@ def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
     for spec_file in specs:
         name = spec_file.spec.name
         live = observed.named(name)
-        target = Target(name, live.id if live and live.owned else None)
+        target = Teardown(name, live.id if live and live.owned else None)
         if spec_file.spec.networks.folder:
             target.networks = [folder_network(spec_file.folder)]
         if live and not live.owned:
@@ -62,7 +61,7 @@ def targets(paths: Sequence[str], engine: Engine | None = None) -> list[Target]:
 
 
 def guard_work(
-    found: list[Target], force: bool, snapshot: bool, engine: Engine | None = None
+    found: list[Teardown], force: bool, snapshot: bool, engine: Engine | None = None
 ) -> None:
     """Refuse to lose files changed inside a container unless --force, or --snapshot them."""
     for target in found:
@@ -71,14 +70,11 @@ def guard_work(
         if snapshot:
             take_snapshot(engine or Engine(), target.env, target.container)
             continue
-        raise DevenvError(
-            f"{target.env}: destroy {describe(target.discards)} inside the container",
-            "rerun with --snapshot to keep them in an image first, or --force to discard them",
-        )
+        raise discard_refused(target.env, "destroy", target.discards)
 
 
 def destroy(
-    found: list[Target], images: bool, volumes: bool = False, engine: Engine | None = None
+    found: list[Teardown], images: bool, volumes: bool = False, engine: Engine | None = None
 ) -> Iterator[str]:
     engine = engine or Engine()
     for target in found:

@@ -1,14 +1,14 @@
 """The only module that imports docker: observe, pull, build, create, swap, remove.
 
 Every SDK or transport error leaves this module as one DevenvError sentence. Observation
-costs a constant number of listing calls however many envs and fields there are.
+costs a constant number of listing calls however many envs and fields there are. Where the
+engine is comes from devenv.connection, as for every `docker` command line devenv runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +17,8 @@ from typing import Any, BinaryIO
 
 from devenv import labels as L
 from devenv.buildfiles import BuildLog, build_context
-from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
+from devenv.connection import Connection, connection
+from devenv.desired import ContainerShape, DesiredEnv
 from devenv.errors import (
     STATE_PATH,
     BuildError,
@@ -37,8 +38,18 @@ TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines
 
 
-def _engine_url() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+def _tls_config(engine: Connection) -> Any:
+    """docker-py's TLS settings for `engine` (False: none), as kwargs_from_env makes them."""
+    if not engine.tls or engine.cert_dir is None:
+        return False
+    import docker.tls
+
+    folder = engine.cert_dir
+    return docker.tls.TLSConfig(
+        client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
+        ca_cert=str(folder / "ca.pem"),
+        verify=engine.verify,
+    )
 
 
 def _explain(exc: BaseException) -> str:
@@ -71,7 +82,7 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
         raise EngineError(
-            f"{what}: cannot reach the Docker engine at {_engine_url()} ({_explain(exc)})",
+            f"{what}: cannot reach the Docker engine at {connection().url} ({_explain(exc)})",
             "start it (e.g. `sudo systemctl start docker` or scripts/engine-up), "
             "check DOCKER_HOST, or join the docker group",
         ) from None
@@ -95,9 +106,12 @@ class Engine:
         if self._api is None:
             import docker
 
+            engine = connection()
             with engine_errors("connecting"):
                 # version="auto" asks the engine once, so old and new engines both work
-                self._api = docker.APIClient(**docker.utils.kwargs_from_env(), timeout=120)
+                self._api = docker.APIClient(
+                    base_url=engine.url, tls=_tls_config(engine), timeout=120
+                )
         return self._api
 
     # ---- observe -------------------------------------------------------------------------
@@ -143,8 +157,9 @@ class Engine:
         step = "preparing the build"
         tail: list[str] = []
         image_id = ""
-        labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "env", L.ENV: want.name}
-        labels[L.BUILD_HASH] = want.rendered.build_hash
+        labels = L.ownership(
+            {L.KIND: "env", L.ENV: want.name, L.BUILD_HASH: want.rendered.build_hash}
+        )
         with (
             build_context(want) as ctx,
             BuildLog(log_path) as log,
@@ -203,74 +218,56 @@ class Engine:
         return None
 
     # ---- containers ----------------------------------------------------------------------
-    def create(self, want: DesiredEnv, name: str, host_env_dir: Path) -> str:
-        """Create (not start) the container for `want` under `name`; return its id."""
-        api, spec, config = self.api, want.spec_file.spec, want.config
-        port_bindings = {}
-        for entry in spec.ports:
-            port_bindings[f"{entry.container}/{entry.protocol}"] = (entry.bind, entry.host)
-        binds = [entry for entry in config["shared"]]
-        binds += [entry for entry in config["volumes"]]
-        environment = dict(config["env"])
-        if config["user"]:
-            environment.update(
-                DEVENV_USER=config["user"]["name"],
-                DEVENV_UID=str(config["user"]["uid"]),
-                DEVENV_GID=str(config["user"]["gid"]),
-            )
-        if config["docker_socket"]:
-            binds.append(f"{DOCKER_SOCKET}:{DOCKER_SOCKET}:rw")
-        if config["sshd"]:
-            binds.append(f"{host_env_dir / 'ssh'}:{SSH_DIR}:rw")
-            environment["DEVENV_SSHD"] = "1"
-        networks = list(config["networks"])
+    def create(self, shape: ContainerShape, name: str) -> str:
+        """Create (not start) a container of `shape` under `name`; return its id."""
+        api, networks = self.api, shape.networks
+        port_bindings = {f"{p.container}/{p.protocol}": (p.bind, p.host) for p in shape.ports}
         with engine_errors(f"creating container {name}"):
-            for volume in spec.volumes:
-                self._ensure_volume(volume.name, want.name)
+            for volume in shape.volumes:
+                self._ensure_volume(volume, shape.name)
             for network in networks:
-                self._ensure_network(network, want, own=network not in spec.networks.join)
+                self._ensure_network(network, shape)
             host_config = api.create_host_config(
                 port_bindings=port_bindings,
-                binds=binds,
-                init=True,
-                restart_policy={"Name": "unless-stopped"},
+                binds=[m.bind for m in shape.mounts],
+                init=shape.init,
+                restart_policy={"Name": shape.restart_policy},
                 network_mode=networks[0] if networks else None,
             )
             endpoints = (
                 api.create_networking_config(
-                    {networks[0]: api.create_endpoint_config(aliases=[want.name])}
+                    {networks[0]: api.create_endpoint_config(aliases=[shape.name])}
                 )
                 if networks
                 else None
             )
             created = api.create_container(
-                image=want.image,
+                image=shape.image,
                 name=name,
-                command=config["command"],
-                environment=environment,
-                working_dir=config["workdir"],
-                labels=want.labels,
-                ports=[(p.container, p.protocol) for p in spec.ports],
+                command=shape.command,
+                environment=shape.environment,
+                working_dir=shape.workdir,
+                labels=shape.labels,
+                ports=[(p.container, p.protocol) for p in shape.ports],
                 host_config=host_config,
-                hostname=want.name,
+                hostname=shape.name,
                 detach=True,
                 networking_config=endpoints,
             )
             for network in networks[1:]:
-                api.connect_container_to_network(created["Id"], network, aliases=[want.name])
+                api.connect_container_to_network(created["Id"], network, aliases=[shape.name])
         return str(created["Id"])
 
     def _ensure_volume(self, name: str, env: str) -> None:
         if not self.api.volumes(filters={"name": name}).get("Volumes"):
-            labels = {**L.extra_labels(), L.MANAGED: "true", L.ENV: env}
-            self.api.create_volume(name=name, labels=labels)
+            self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
 
-    def _ensure_network(self, name: str, want: DesiredEnv, own: bool) -> None:
+    def _ensure_network(self, name: str, shape: ContainerShape) -> None:
         if self.api.networks(names=[name]):
             return
-        if not own:
-            raise EngineError(f"{want.name}: network {name!r} does not exist", "create it first")
-        labels = {**L.extra_labels(), L.MANAGED: "true", L.PROJECT: want.project}
+        if name in shape.external_networks:
+            raise EngineError(f"network {name!r} does not exist", "create it first", env=shape.name)
+        labels = L.ownership({L.PROJECT: shape.project})
         self.api.create_network(name, driver="bridge", labels=labels)
 
     def remove_network_if_unused(self, name: str) -> bool:
@@ -344,7 +341,7 @@ class Engine:
 
     def run_output(self, image: str, argv: list[str]) -> str:
         """Run `argv` in a throwaway container of `image` (no network); its stdout."""
-        labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "probe"}
+        labels = L.ownership({L.KIND: "probe"})
         with engine_errors(f"running {argv[0]} in {image}"):
             made = self.api.create_container(
                 image,

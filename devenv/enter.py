@@ -1,4 +1,7 @@
-"""`devenv shell`: a shell or a command inside an env, as its user, in its workdir."""
+"""`devenv shell`: a shell or a command inside an env, as its user, in its workdir.
+
+It runs the docker CLI (for its terminal handling) pointed at the engine devenv uses
+(devenv.connection), never at whatever the CLI's own context or config names."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+from devenv.connection import Connection, connection
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.spec.loader import load_one
@@ -14,10 +18,15 @@ LOGIN_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec 
 
 
 def exec_argv(
-    name: str, user: str | None, workdir: str | None, command: list[str], tty: bool
+    engine: Connection,
+    name: str,
+    user: str | None,
+    workdir: str | None,
+    command: list[str],
+    tty: bool,
 ) -> list[str]:
-    """The `docker exec` command line for entering `name`."""
-    argv = ["docker", "exec", "-i"]
+    """The `docker exec` command line for entering `name` on `engine`."""
+    argv = ["docker", *engine.cli_args(), "exec", "-i"]
     if tty:
         argv.append("-t")
     if user:
@@ -50,6 +59,5 @@ def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
             "install docker.io or docker-ce-cli",
         )
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    return subprocess.run(
-        exec_argv(spec.name, user, spec.workdir, command, tty), check=False
-    ).returncode
+    argv = exec_argv(connection(), spec.name, user, spec.workdir, command, tty)
+    return subprocess.run(argv, check=False).returncode

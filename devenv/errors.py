@@ -8,18 +8,27 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 class DevenvError(Exception):
-    """An error meant for a person: one clear sentence, and optionally a hint."""
+    """An error meant for a person: one clear sentence, optionally a hint, and the env it is
+    about. The message never repeats the env's name: whoever prints it names the env once."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, env: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.env = env
 
     def __str__(self) -> str:
+        """The message and its hint, without the env (see `headline`)."""
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+    @property
+    def headline(self) -> str:
+        """The message, after the env's name when it is about one: 'php: …'."""
+        return f"{self.env}: {self.message}" if self.env else self.message
 
 
 @dataclass(frozen=True)
@@ -67,11 +76,14 @@ class Interrupted(DevenvError):
     """The user (or a signal) stopped devenv part-way; state was left consistent."""
 
 
+RegistryFailure = Literal["missing", "auth", "unreachable", "other"]
+
+
 class RegistryError(EngineError):
     """A registry refused or could not be reached; `kind` lets callers tell a missing image
-    (build it) from a login or network problem (say so): missing, auth, unreachable, other."""
+    (build it) from a login or network problem (say so)."""
 
-    def __init__(self, message: str, kind: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, kind: RegistryFailure, hint: str | None = None) -> None:
         super().__init__(message, hint)
         self.kind = kind
 

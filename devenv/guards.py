@@ -41,7 +41,7 @@ def env_lock(host: Host, name: str, on_wait: Callable[[], None]) -> Iterator[boo
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise DevenvError(f"{name}: another devenv is still applying it") from None
+                        raise DevenvError("another devenv is still applying it", env=name) from None
                     time.sleep(0.2)
         try:
             yield waited

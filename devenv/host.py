@@ -111,9 +111,9 @@ def authorized_keys(spec_file: SpecFile, home: Path) -> str:
         entries = [str(p) for p in sorted((home / ".ssh").glob("id_*.pub"))]
         if not entries:
             raise DevenvError(
-                f"{spec_file.spec.name}: sshd is enabled but no public key was given "
-                "and none was found in ~/.ssh",
+                "sshd is enabled but no public key was given and none was found in ~/.ssh",
                 "create one with `ssh-keygen -t ed25519`, or list keys in sshd.authorized_keys",
+                env=spec_file.spec.name,
             )
     lines: list[str] = []
     for entry in entries:
@@ -132,11 +132,14 @@ def _key_file_lines(spec_file: SpecFile, entry: str) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not text"
         raise DevenvError(
-            f"{spec_file.spec.name}: authorized key file {entry} cannot be read ({why or exc})",
+            f"authorized key file {entry} cannot be read ({why or exc})",
             "create it with `ssh-keygen -t ed25519`, or give the key itself",
+            env=spec_file.spec.name,
         ) from None
     if "PRIVATE KEY" in text:
-        raise DevenvError(f"{entry} is a private key; list the .pub file instead")
+        raise DevenvError(
+            f"{entry} is a private key; list the .pub file instead", env=spec_file.spec.name
+        )
     lines = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -145,8 +148,9 @@ def _key_file_lines(spec_file: SpecFile, entry: str) -> list[str]:
         problem = key_problem(line)
         if problem:
             raise DevenvError(
-                f"{spec_file.spec.name}: {path}:{number}: this key {problem}",
+                f"{path}:{number}: this key {problem}",
                 "copy the .pub file again (ssh-keygen -y -f PRIVATE_KEY prints it)",
+                env=spec_file.spec.name,
             )
         lines.append(line)
     return lines

@@ -46,12 +46,13 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
         )
         if owner is not None and owner.env != want.name:
             raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken "
-                f"by container {owner.name!r}"
+                f"host port {port.bind}:{port.host} is already taken by container {owner.name!r}",
+                env=want.name,
             )
         if port_taken(port.bind, port.host, port.protocol):
             raise ConflictError(
-                f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
+                f"host port {port.bind}:{port.host} is already taken by another process",
+                env=want.name,
             )
 
 
@@ -65,8 +66,9 @@ def prepare_host(want: DesiredEnv, host: Host) -> None:
             continue
         if not shared.create:
             raise DevenvError(
-                f"{want.name}: shared path {path} does not exist (create: false)",
+                f"shared path {path} does not exist (create: false)",
                 "create it, or drop `create: false` to let devenv make it a folder",
+                env=want.name,
             )
         owner = want.config["user"]
         with host_file_errors("create the shared folder", path):

@@ -38,5 +38,10 @@ def extra_labels() -> dict[str, str]:
     return {key.strip(): value.strip() for key, value in pairs if key.strip()}
 
 
+def ownership(labels: dict[str, str]) -> dict[str, str]:
+    """The labels of something devenv creates: DEVENV_LABELS, `MANAGED`, then `labels`."""
+    return {**extra_labels(), MANAGED: "true", **labels}
+
+
 def owned(labels: dict[str, str] | None) -> bool:
     return bool(labels) and (labels or {}).get(MANAGED) == "true"

@@ -113,13 +113,15 @@ def config_reasons(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]
 def drift_reasons(want: DesiredEnv, live: ObservedContainer) -> list[str]:
     """Differences between the live container and the spec that no label records."""
     reasons = []
+    shape = want.shape
     if live.state == "running":
         actual = sorted(str(p) for p in live.ports)
-        if not ports_match(want.config["ports"], actual):
-            shown = f"live {_show(actual)}, spec {_show(want.config['ports'])}"
+        wanted = [str(p) for p in shape.ports]
+        if not ports_match(wanted, actual):
+            shown = f"live {_show(actual)}, spec {_show(wanted)}"
             reasons.append(f"ports (changed by hand): {shown}")
-    if not want.mounts <= live.mounts:
-        missing = ", ".join(m.split(":", 1)[1] for m in sorted(want.mounts - live.mounts))
+    if not shape.mount_keys <= live.mounts:
+        missing = ", ".join(m.split(":", 1)[1] for m in sorted(shape.mount_keys - live.mounts))
         reasons.append(f"mounts (changed by hand): missing {missing}")
     return reasons
 
@@ -160,9 +162,9 @@ def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -
     name = want.name
     live = observed.named(name)
     warnings = tuple(
-        f"port {p} is published on {p.rsplit(':', 2)[0]}: reachable from the network"
-        for p in want.config["ports"]
-        if not p.startswith(("127.", "::1:"))
+        f"port {p} is published on {p.bind}: reachable from the network"
+        for p in want.shape.ports
+        if p.exposed
     )
     if want.config.get("docker_socket"):
         warnings += (

@@ -1,4 +1,5 @@
-"""Spec → Dockerfile and build context, and the build hash over them. Pure: no engine.
+"""Spec → Dockerfile and build context, and the build hash over them. No engine, no writes:
+it reads only devenv's own templates (the Dockerfile template and the files it copies in).
 
 One Jinja environment (StrictUndefined, an ``sh`` filter for shell quoting); values reach
 the Dockerfile only as JSON strings (``RUN ["/bin/sh", "-c", …]``) or shell-quoted words,
@@ -30,10 +31,11 @@ def templates_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _environment():  # type: ignore[no-untyped-def]
+def _jinja():  # type: ignore[no-untyped-def]
+    """The one Jinja environment (a template engine's setup, not a box or its variables)."""
     import jinja2
 
-    env = jinja2.Environment(
+    jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -41,9 +43,9 @@ def _environment():  # type: ignore[no-untyped-def]
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["sh"] = shlex.quote
-    env.filters["tojson"] = lambda value: json.dumps(value, ensure_ascii=True)
-    return env
+    jinja.filters["sh"] = shlex.quote
+    jinja.filters["tojson"] = lambda value: json.dumps(value, ensure_ascii=True)
+    return jinja
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def packages_for(spec: Spec) -> list[str]:
 def render_dockerfile(spec: Spec) -> str:
     user = spec.user.name if spec.user and spec.user.name != "root" else None
     return str(
-        _environment()
+        _jinja()
         .get_template("Dockerfile.j2")
         .render(
             name=spec.name,

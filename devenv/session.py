@@ -1,5 +1,5 @@
 """The steps every engine command shares: load specs, observe once, work out desired state
-and the plan. Commands in cli.py compose these; nothing here prints."""
+and the plan. Commands in devenv.cli compose these; nothing here prints."""
 
 from __future__ import annotations
 
@@ -64,7 +64,6 @@ def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> S
     for spec_file in specs:
         try:
             session.desired.append(desire(spec_file, observed, host))
-        except DevenvError as exc:  # named once: whoever prints it adds the env's name
-            name = spec_file.spec.name
-            session.failures[name] = str(exc).removeprefix(f"{name}: ")
+        except DevenvError as exc:  # without the env's name: whoever prints it adds it
+            session.failures[spec_file.spec.name] = str(exc)
     return session

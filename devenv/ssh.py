@@ -22,7 +22,7 @@ SSH_PORT = 22
 
 
 @dataclass(frozen=True)
-class Target:
+class SshLogin:
     env: str
     host: str
     port: int
@@ -70,7 +70,7 @@ class Target:
         return "\n".join(lines) + "\n"
 
 
-def target(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> Target:
+def ssh_login(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> SshLogin:
     spec = spec_file.spec
     if spec.sshd is None or spec.user is None:
         raise DevenvError(f"{spec.name} has no sshd", "add `sshd: true` and a `user` to its spec")
@@ -81,14 +81,15 @@ def target(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> T
     published = [p for p in live.ports if p.container == SSH_PORT and p.protocol == "tcp"]
     if not published:
         raise DevenvError(
-            f"{spec.name}: sshd's port 22 is not published",
+            "sshd's port 22 is not published",
             'add "2222:22" (or just 22) to its ports',
+            env=spec.name,
         )
     address = published[0].bind
     if address in ("0.0.0.0", "::", ""):
         address = "127.0.0.1"
     record_host_key(host, spec.name)
-    return Target(
+    return SshLogin(
         spec.name,
         address,
         published[0].host,
@@ -108,8 +109,9 @@ def record_host_key(host: Host, env: str) -> None:
     key = _public_key(private)
     if key is None:
         raise DevenvError(
-            f"{env}: its SSH host key is missing from {private.parent}",
+            f"its SSH host key is missing from {private.parent}",
             "the box makes one when it starts: run devenv restart, then try again",
+            env=env,
         )
     path = known_hosts(host)
     alias = f"devenv-{env}"

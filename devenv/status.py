@@ -75,8 +75,7 @@ def _row(
     try:
         actions = plan([desire(spec_file, observed, host)], observed).for_env(name)
     except DevenvError as exc:  # shown after the env's name: say it once, hint on one line
-        message = exc.message.removeprefix(f"{name}: ")
-        row.drift = [f"{message} (hint: {exc.hint})" if exc.hint else message]
+        row.drift = [f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message]
         return row
     row.drift = [f"{a.kind}: {r}" for a in actions if a.kind != "noop" for r in a.reasons]
     row.in_sync = not row.drift

@@ -33,15 +33,21 @@ def keep_or_discard(
             reporter.step(env, f"kept the container's changes in {tag}")
         return
     if not force:
-        raise DevenvError(
-            f"{env}: {risky[0].kind} {describe(list(risky[0].discards))} inside the container",
-            "rerun with --snapshot to keep them in an image first, or --force to discard them",
-        )
+        raise discard_refused(env, risky[0].kind, list(risky[0].discards))
+
+
+def discard_refused(env: str, verb: str, files: list[str]) -> DevenvError:
+    """The refusal to `verb` (recreate, remove, destroy) a container holding changed files."""
+    return DevenvError(
+        f"{verb} {describe(files)} inside the container",
+        "rerun with --snapshot to keep them in an image first, or --force to discard them",
+        env=env,
+    )
 
 
 def take_snapshot(engine: Engine, env: str, container: str) -> str:
     """Commit the container as devenv-snapshot/ENV:TIMESTAMP; see `devenv snapshots`."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "snapshot", L.ENV: env}
+    labels = L.ownership({L.KIND: "snapshot", L.ENV: env})
     engine.commit(container, f"devenv-snapshot/{env}", stamp, labels)
     return f"devenv-snapshot/{env}:{stamp}"

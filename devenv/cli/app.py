@@ -1,5 +1,5 @@
-"""Typer wiring only. The one place that prints errors and exits; heavy imports stay inside
-commands so that `devenv --help` and a no-op plan start fast."""
+"""Typer wiring only; `main` is where every DevenvError becomes one message and an exit
+code. Heavy imports stay inside commands so that `devenv --help` and a no-op plan start fast."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import typer.core
 
+from devenv.cli.options import Json, OnePath, Paths, Yes, ask, fail
 from devenv.errors import DevenvError, Problem, SpecError
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from devenv.plan import Plan
     from devenv.session import Session
     from devenv.spec.loader import SpecFile
-    from devenv.ssh import Target
+    from devenv.ssh import SshLogin
 
 
 class _Group(typer.core.TyperGroup):
@@ -38,16 +39,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-Paths = Annotated[list[str], typer.Argument(help="Spec files or folders of them.")]
-OnePath = Annotated[str, typer.Argument(help="A spec file.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a TTY.")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    raise typer.Exit(code)
 
 
 def _print_version(value: bool) -> None:
@@ -168,10 +159,7 @@ def _confirm_destructive(what: list[str], yes: bool) -> None:
     listing = "; ".join(what)
     if not sys.stdin.isatty():
         fail(f"devenv: this would {listing}; rerun with --yes to proceed (no TTY to ask)")
-    # on stderr, and not with typer.confirm, which writes part of its prompt to stdout
-    sys.stderr.write(f"This will {listing}. Proceed? [y/N]: ")
-    sys.stderr.flush()
-    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+    if not ask(f"This will {listing}. Proceed?"):
         fail("devenv: nothing changed")
 
 
@@ -272,9 +260,9 @@ def apply(
     if push:
         import os
 
-        from devenv.images.cache import PUSH_ENV
+        from devenv.images.cache import PUSH_VARIABLE
 
-        os.environ[PUSH_ENV] = "1"
+        os.environ[PUSH_VARIABLE] = "1"
     session = open_session(paths)
     _report_problems(session.problems)
     the_plan = session.plan(prune, takeover)
@@ -330,15 +318,18 @@ def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+DONE = {"start": "started", "stop": "stopped", "restart": "restarted"}
+
+
 def _lifecycle(paths: list[str], verb: str) -> None:
     from devenv.engine import Engine
 
     engine = Engine()
-    targets = _containers_of(paths)
-    for name, container in targets:
+    found = _containers_of(paths)
+    for name, container in found:
         getattr(engine, verb)(container)
-        sys.stdout.write(f"{name}: {verb}ed\n".replace("stoped", "stopped"))
-    if not targets:
+        sys.stdout.write(f"{name}: {DONE[verb]}\n")
+    if not found:
         raise typer.Exit(1)
 
 
@@ -375,9 +366,9 @@ def destroy(
 ) -> None:
     """Remove envs' containers. Shared folders are never touched; volumes only with --volumes."""
     from devenv.destroy import destroy as run_destroy
-    from devenv.destroy import guard_work, targets
+    from devenv.destroy import guard_work, teardowns
 
-    found = targets(paths)
+    found = teardowns(paths)
     what = [f"remove container {t.env}" for t in found if t.container]
     if images:
         what += [f"remove image {ref}" for t in found for ref in t.images]
@@ -423,14 +414,14 @@ def shell(path: OnePath, command: Command = None) -> None:
     raise typer.Exit(enter(path, _after_dashes(command)))
 
 
-def _ssh_targets(specs: list[SpecFile]) -> list[Target]:
+def _ssh_logins(specs: list[SpecFile]) -> list[SshLogin]:
     from devenv.engine import Engine
     from devenv.host import Host
-    from devenv.ssh import target
+    from devenv.ssh import ssh_login
 
     observed = Engine().observe([s.spec.name for s in specs])
     host = Host.current()
-    return [target(s, observed.named(s.spec.name), host) for s in specs]
+    return [ssh_login(s, observed.named(s.spec.name), host) for s in specs]
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -442,7 +433,7 @@ def ssh(path: OnePath, command: Command = None) -> None:
     from devenv.spec.loader import load_one
 
     argv = _after_dashes(command)
-    (found,) = _ssh_targets([load_one(path)])
+    (found,) = _ssh_logins([load_one(path)])
     if shutil.which("ssh") is None:
         fail("devenv: the ssh client is not installed (apt-get install openssh-client)")
     tty = sys.stdin.isatty() and sys.stdout.isatty()
@@ -454,7 +445,7 @@ def ssh_config(paths: Paths) -> None:
     """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
     from devenv.spec.loader import load_all
 
-    for found in _ssh_targets(load_all(paths)):
+    for found in _ssh_logins(load_all(paths)):
         sys.stdout.write(found.config_block() + "\n")
 
 
@@ -471,11 +462,6 @@ def _register_image_commands() -> None:
 _register_image_commands()
 
 
-def _die(message: str, code: int = 1) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    sys.exit(code)
-
-
 def _crash(exc: Exception) -> NoReturn:
     """Anything unexpected: one sentence naming the crash log that holds the traceback, exit 3."""
     from devenv.crashlog import write_crash_log
@@ -486,8 +472,8 @@ def _crash(exc: Exception) -> NoReturn:
         import traceback
 
         traceback.print_exception(exc)
-        _die(f"devenv: unexpected error ({what}), and no folder would take a crash log", 3)
-    _die(
+        fail(f"devenv: unexpected error ({what}), and no folder would take a crash log", 3)
+    fail(
         f"devenv: unexpected error ({what}); the details are in {path}\n"
         "  hint: this is a bug in devenv: please report it with that file",
         3,
@@ -500,11 +486,11 @@ def main() -> None:
     try:
         app()
     except SpecError as exc:
-        _die(str(exc))
+        fail(str(exc))
     except DevenvError as exc:
-        _die(f"devenv: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        fail(f"devenv: {exc.headline}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
     except KeyboardInterrupt:
-        _die("devenv: interrupted", 130)
+        fail("devenv: interrupted", 130)
     except Exception as exc:  # the last resort: never a traceback on screen
         _crash(exc)
 

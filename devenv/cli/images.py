@@ -1,8 +1,8 @@
 """Typer wiring for the image commands: login/logout, push, export/import, tag, images, prune.
 
-Wiring only, like cli.py: the work is in devenv.images.ops, devenv.images.transfer and
+Wiring only, like devenv.cli.app: the work is in devenv.images.ops, devenv.images.transfer and
 devenv.images.credentials, imported inside each command so `devenv --help` stays fast. Errors are
-raised as DevenvError and printed by cli.main. `register(app)` adds the commands.
+raised as DevenvError and printed by devenv.cli.app.main. `register(app)` adds the commands.
 """
 
 from __future__ import annotations
@@ -14,19 +14,13 @@ if TYPE_CHECKING:
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-Paths = Annotated[list[str], typer.Argument(help="Spec files or folders of them.")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a TTY.")]
+from devenv.cli.options import Json, OnePath, Paths, Yes, ask, fail
+
 Registry = Annotated[str, typer.Argument(help="Registry host[:port], e.g. 127.0.0.1:5000.")]
-
-
-def _fail(message: str) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    raise typer.Exit(1)
 
 
 def login(
@@ -46,18 +40,18 @@ def login(
     key = server_key(registry)
     if password_stdin:
         if not username:
-            _fail("devenv: --password-stdin needs the user name too (-u USER)")
+            fail("devenv: --password-stdin needs the user name too (-u USER)")
         password = sys.stdin.read().rstrip("\r\n")
     else:
         if not sys.stdin.isatty():
-            _fail(
+            fail(
                 "devenv: no terminal to ask for the password; "
                 "pipe it in with --password-stdin (and -u USER)"
             )
         username = username or typer.prompt("Username", default=credentials.lookup(key))
         password = getpass.getpass("Password: ")
     if not password:
-        _fail("devenv: the password is empty")
+        fail("devenv: the password is empty")
     assert username is not None
     Engine().login(key, username, password)
     where = credentials.store(key, username, password)
@@ -127,7 +121,7 @@ def import_(
 
 
 def tag(
-    path: Annotated[str, typer.Argument(help="A spec file.")],
+    path: OnePath,
     new_ref: Annotated[str, typer.Argument(help="The new name, e.g. team/php:v1.")],
 ) -> None:
     """Give an env's current image another name (devenv's own name stays)."""
@@ -200,13 +194,13 @@ def prune(
     listing = [ref for removal in removals for ref in removal.refs]
     if not yes:
         if not sys.stdin.isatty():
-            _fail(
+            fail(
                 f"devenv: prune would remove {len(listing)} image name(s); "
                 "rerun with --yes to proceed (no TTY to ask)"
             )
-        sys.stdout.write("".join(f"  {ref}\n" for ref in listing))
-        if not typer.confirm(f"Remove these {len(listing)} image name(s)?", default=False):
-            _fail("devenv: nothing changed")
+        sys.stderr.write("".join(f"  {ref}\n" for ref in listing))
+        if not ask(f"Remove these {len(listing)} image name(s)?"):
+            fail("devenv: nothing changed")
     for line in run_prune(engine, removals):
         sys.stdout.write(line + "\n")
 

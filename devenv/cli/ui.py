@@ -61,8 +61,7 @@ def print_outcomes(outcomes: list[Outcome]) -> None:
         if outcome.ok:
             out.print(f"[green]✓[/] {escape(outcome.env)}: {escape(outcome.message)}")
         else:
-            message = outcome.message.removeprefix(f"{outcome.env}: ")  # named once
-            err.print(f"[red]✗ {escape(outcome.env)}[/]: {escape(message)}")
+            err.print(f"[red]✗ {escape(outcome.env)}[/]: {escape(outcome.message)}")
     failed = [o.env for o in outcomes if not o.ok]
     if failed:
         err.print(f"[red]{len(failed)} of {len(outcomes)} env(s) failed:[/] {', '.join(failed)}")

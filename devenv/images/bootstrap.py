@@ -40,11 +40,6 @@ def bootstrap(engine: Engine, base: Base, log_path: Path) -> str:
                 + (tail[-1] if tail else f"mmdebstrap exited {result.returncode}"),
                 f"full log: {log_path}",
             )
-        labels = {
-            **L.extra_labels(),
-            L.MANAGED: "true",
-            L.KIND: "base",
-            "io.devenv.recipe": base_recipe_hash(base),
-        }
+        labels = L.ownership({L.KIND: "base", "io.devenv.recipe": base_recipe_hash(base)})
         engine.import_rootfs(rootfs, tag, labels)
     return tag

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from devenv import labels as L
 from devenv.errors import DevenvError, RegistryError
 from devenv.images import pushlog
-from devenv.images.registry import Target
+from devenv.images.registry import RegistryNamespace
 
 if TYPE_CHECKING:
     from devenv.desired import DesiredEnv
@@ -24,18 +24,18 @@ if TYPE_CHECKING:
     from devenv.host import Host
     from devenv.reporting import Reporter
 
-PUSH_ENV = "DEVENV_PUSH"  # "1": apply pushes what it builds, as `image_cache.push` does
+PUSH_VARIABLE = "DEVENV_PUSH"  # "1": apply pushes what it builds, as `image_cache.push` does
 FINAL_LAYER_STATES = ("Pushed", "Layer already exists", "Mounted from", "Pull complete")
 
 
-def target_of(want: DesiredEnv) -> Target | None:
+def target_of(want: DesiredEnv) -> RegistryNamespace | None:
     cache = want.spec_file.spec.image_cache
-    return Target.parse(cache.registry) if cache else None
+    return RegistryNamespace.parse(cache.registry) if cache else None
 
 
 def wants_push(want: DesiredEnv) -> bool:
     cache = want.spec_file.spec.image_cache
-    return bool(cache and (cache.push or os.environ.get(PUSH_ENV) == "1"))
+    return bool(cache and (cache.push or os.environ.get(PUSH_VARIABLE) == "1"))
 
 
 def pull_cached(engine: Engine, want: DesiredEnv, reporter: Reporter) -> bool:
@@ -82,7 +82,7 @@ def push_image(
     image: str,
     env: str,
     short_hash: str,
-    target: Target,
+    target: RegistryNamespace,
     reporter: Reporter,
     host: Host,
 ) -> list[tuple[str, str]]:
@@ -92,7 +92,7 @@ def push_image(
     """
     found = engine.inspect_image(image)
     if found is None:
-        raise DevenvError(f"{env}: image {image} is not on this engine")
+        raise DevenvError(f"image {image} is not on this engine", env=env)
     pushed = []
     for tag in (short_hash, "latest"):
         remote = target.ref(env, tag)

@@ -48,7 +48,7 @@ class Removal:
     keeps: tuple[str, ...] = ()  # names that are not devenv's: the image stays under them
 
 
-def kind_of(labels: dict[str, str], tags: tuple[str, ...]) -> str:
+def image_kind(labels: dict[str, str], tags: tuple[str, ...]) -> str:
     if labels.get(L.KIND):
         return labels[L.KIND]
     return "snapshot" if any(t.startswith(SNAPSHOT_PREFIX) for t in tags) else "env"
@@ -73,7 +73,7 @@ def rows(
         labels = raw.get("Labels") or {}
         tags = tuple(t for t in raw.get("RepoTags") or [] if t != "<none>:<none>")
         env, build_hash = labels.get(L.ENV, ""), labels.get(L.BUILD_HASH, "")
-        kind = kind_of(labels, tags)
+        kind = image_kind(labels, tags)
         found.append(
             ImageRow(
                 id=raw["Id"],

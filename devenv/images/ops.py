@@ -13,7 +13,7 @@ from devenv.errors import DevenvError, SpecError
 from devenv.images import cache as image_cache
 from devenv.images import pushlog
 from devenv.images.listing import ImageRow, Removal, prune_plan, reserved, rows
-from devenv.images.registry import Target
+from devenv.images.registry import RegistryNamespace
 from devenv.spec.rules import IMAGE_RE
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _checked(session: Session) -> Session:
         raise SpecError(session.problems)
     if session.failures:
         name, message = next(iter(session.failures.items()))
-        raise DevenvError(f"{name}: {message}")
+        raise DevenvError(message, env=name)
     return session
 
 
@@ -64,15 +64,16 @@ class Pushed:
 
 def push_envs(paths: Sequence[str], to: str | None, reporter: Reporter) -> list[Pushed]:
     """Push each env's image as TARGET/ENV:HASH12 and :latest (TARGET: --to or image_cache)."""
-    explicit = Target.parse(to) if to else None
+    explicit = RegistryNamespace.parse(to) if to else None
     session = built_session(paths, reporter)
     targets = {}
     for want in session.desired:
         target = explicit or image_cache.target_of(want)
         if target is None:
             raise DevenvError(
-                f"{want.name}: nowhere to push",
+                "nowhere to push",
                 "give --to REGISTRY/NAMESPACE, or set image_cache in the spec",
+                env=want.name,
             )
         targets[want.name] = target
     done = []
@@ -116,7 +117,7 @@ def tag_env(path: str, new_ref: str) -> str:
     want = session.desired[0]
     if session.observed.image(want.image) is None:
         raise DevenvError(
-            f"{want.name}: {want.image} is not on this engine", "run `devenv apply` first"
+            f"{want.image} is not on this engine", "run `devenv apply` first", env=want.name
         )
     session.engine.tag(want.image, full)
     return f"{want.name}: tagged {want.image} as {full}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, RegistryFailure
 
 HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 HUB_KEY = "https://index.docker.io/v1/"  # where the docker CLI files Docker Hub's login
@@ -19,7 +19,7 @@ PATH_RE = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*")
 
 # Engine/registry phrases → what went wrong (checked in this order: auth beats "not found",
 # since some registries answer a missing login with "repository not found").
-_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+_KINDS: tuple[tuple[RegistryFailure, tuple[str, ...]], ...] = (
     (
         "auth",
         (
@@ -71,15 +71,15 @@ def host_of(registry: str) -> str:
 
 
 @dataclass(frozen=True)
-class Target:
+class RegistryNamespace:
     """A registry namespace images are pushed to and pulled from: REGISTRY[/NAMESPACE]."""
 
     registry: str
     namespace: str = ""
 
     @classmethod
-    def parse(cls, text: str) -> Target:
-        """'127.0.0.1:5000/team' → Target('127.0.0.1:5000', 'team')."""
+    def parse(cls, text: str) -> RegistryNamespace:
+        """'127.0.0.1:5000/team' → RegistryNamespace('127.0.0.1:5000', 'team')."""
         stripped = re.sub(r"^https?://", "", text.strip()).strip("/")
         host, _, path = stripped.partition("/")
         host = host_of(host)
@@ -109,7 +109,7 @@ def registry_of(ref: str) -> str:
     return "docker.io"
 
 
-def kind_of(text: str) -> str:
+def failure_kind(text: str) -> RegistryFailure:
     """missing / auth / unreachable / other, from what the engine or registry said."""
     lowered = text.lower()
     for kind, phrases in _KINDS:
@@ -118,12 +118,12 @@ def kind_of(text: str) -> str:
     return "other"
 
 
-def explain(ref: str, text: str, action: str) -> tuple[str, str, str | None]:
+def explain(ref: str, text: str, action: str) -> tuple[RegistryFailure, str, str | None]:
     """(kind, one sentence, hint) for a failed pull/push/login of `ref` with engine `text`."""
     login = action == "login"
     registry = ref if login else registry_of(ref)
     doing = f"logging in to {ref}" if login else f"{action} {ref}"
-    kind = kind_of(text)
+    kind = failure_kind(text)
     if kind == "auth":
         if login:
             return kind, f"login to {registry} failed: wrong user name or password", None

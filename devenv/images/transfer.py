@@ -98,9 +98,11 @@ def _add_key_files(spec_file: SpecFile, root: Path, contents: B.Contents) -> Non
         try:
             text = path.read_bytes()
         except OSError as exc:
-            raise DevenvError(f"{name}: key file {entry} cannot be read ({exc.strerror})") from None
+            raise DevenvError(
+                f"key file {entry} cannot be read ({exc.strerror})", env=name
+            ) from None
         if b"PRIVATE KEY" in text:
-            raise DevenvError(f"{name}: {entry} is a private key; bundles never carry one")
+            raise DevenvError(f"{entry} is a private key; bundles never carry one", env=name)
         contents.files[member] = path
 
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from devenv.errors import DevenvError, Problem, SpecError
-from devenv.spec.models import Spec, clash_location
+from devenv.spec.models import Clash, Spec
 from devenv.spec.rules import NAME_RE, NAME_RULE
 
 MAX_BYTES = 1024 * 1024
@@ -318,10 +318,9 @@ def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
             line, col = marks.value(loc)
         if err["type"] == "missing":
             line, col = marks.value(loc[:-1])
-        if err["type"] == "value_error":
-            clash = clash_location(str(err["msg"]).removeprefix("Value error, "))
-            if clash:
-                line, col = marks.value((*loc, *clash))
+        clash = (err.get("ctx") or {}).get("error")
+        if isinstance(clash, Clash):
+            line, col = marks.value((*loc, *clash.at))
         problems.append(Problem(path, line, col, _shorten(_message({**err, "loc": loc}))))
     return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
 

@@ -356,6 +356,15 @@ def _run_step(step: str) -> str:
 RunStep = Annotated[str, AfterValidator(_run_step)]
 
 
+class Clash(ValueError):
+    """Two entries of a spec that cannot both hold; `at` is where the loader points:
+    ('ports', 1) for the second ports entry, ('sshd',)…"""
+
+    def __init__(self, message: str, at: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class Spec(Model):
     """One dev environment, as written in envs/NAME.yaml."""
 
@@ -461,8 +470,9 @@ class Spec(Model):
     @model_validator(mode="after")
     def _no_clashes(self) -> Spec:
         if self.sshd is not None and (self.user is None or self.user.name == "root"):
-            raise ValueError(
-                "sshd: needs a 'user' to log in as, root logins are refused (e.g. user: dev)"
+            raise Clash(
+                "sshd: needs a 'user' to log in as, root logins are refused (e.g. user: dev)",
+                ("sshd",),
             )
         seen_host: dict[tuple[str, int, str], int] = {}
         seen_container: dict[tuple[int, str], int] = {}
@@ -470,39 +480,35 @@ class Spec(Model):
             if port.host is not None:
                 key = (port.bind, port.host, port.protocol)
                 if key in seen_host:
-                    raise ValueError(
+                    raise Clash(
                         f"ports: entry {i + 1} publishes host port {port.host} again "
-                        f"(entry {seen_host[key] + 1} already does)"
+                        f"(entry {seen_host[key] + 1} already does)",
+                        ("ports", i),
                     )
                 seen_host[key] = i
             ckey = (port.container, port.protocol)
             if ckey in seen_container:
-                raise ValueError(
+                raise Clash(
                     f"ports: entry {i + 1} publishes container port {port.container} again "
-                    f"(entry {seen_container[ckey] + 1} already does)"
+                    f"(entry {seen_container[ckey] + 1} already does)",
+                    ("ports", i),
                 )
             seen_container[ckey] = i
         mounts: dict[str, str] = {}
         for i, shared in enumerate(self.shared):
             where = f"shared entry {i + 1}"
             if shared.container in mounts:
-                raise ValueError(
-                    f"{where} mounts {shared.container} again ({mounts[shared.container]})"
+                raise Clash(
+                    f"{where} mounts {shared.container} again ({mounts[shared.container]})",
+                    ("shared", i),
                 )
             mounts[shared.container] = where
         for i, volume in enumerate(self.volumes):
             where = f"volumes entry {i + 1}"
             if volume.container in mounts:
-                raise ValueError(
-                    f"{where} mounts {volume.container} again ({mounts[volume.container]})"
+                raise Clash(
+                    f"{where} mounts {volume.container} again ({mounts[volume.container]})",
+                    ("volumes", i),
                 )
             mounts[volume.container] = where
         return self
-
-
-def clash_location(message: str) -> tuple[str | int, ...] | None:
-    """Where a cross-field error points, from its message: ('ports', 1), ('sshd',)…"""
-    m = re.match(r"(ports|shared|volumes):? entry (\d+)", message)
-    if m:
-        return (m.group(1), int(m.group(2)) - 1)
-    return ("sshd",) if message.startswith("sshd:") else None

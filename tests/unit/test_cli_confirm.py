@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 
 import pytest
-import typer
 
 from devenv.cli.app import _confirm_destructive
 
@@ -25,9 +24,9 @@ def test_the_question_goes_to_stderr_and_the_answer_decides(
     if proceeds:
         _confirm_destructive(["recreate box"], yes=False)
     else:
-        with pytest.raises(typer.Exit) as stopped:
+        with pytest.raises(SystemExit) as stopped:
             _confirm_destructive(["recreate box"], yes=False)
-        assert stopped.value.exit_code == 1
+        assert stopped.value.code == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert "This will recreate box. Proceed? [y/N]" in err
@@ -37,7 +36,7 @@ def test_without_a_terminal_it_needs_yes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    with pytest.raises(typer.Exit):
+    with pytest.raises(SystemExit):
         _confirm_destructive(["remove box"], yes=False)
     assert "rerun with --yes" in capsys.readouterr().err
     _confirm_destructive(["remove box"], yes=True)  # --yes: no question at all

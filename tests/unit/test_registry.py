@@ -12,7 +12,14 @@ import pytest
 
 from devenv.errors import DevenvError
 from devenv.images import credentials
-from devenv.images.registry import Target, explain, kind_of, registry_of, scrub, server_key
+from devenv.images.registry import (
+    RegistryNamespace,
+    explain,
+    failure_kind,
+    registry_of,
+    scrub,
+    server_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,13 +42,13 @@ def test_nonsense_registries_are_refused() -> None:
 
 
 def test_targets() -> None:
-    target = Target.parse("http://127.0.0.1:5000/team/sub/")
+    target = RegistryNamespace.parse("http://127.0.0.1:5000/team/sub/")
     assert (target.registry, target.namespace) == ("127.0.0.1:5000", "team/sub")
     assert target.ref("php", "abc") == "127.0.0.1:5000/team/sub/php:abc"
-    assert str(Target.parse("reg.example.com")) == "reg.example.com"
-    assert Target.parse("reg.example.com").repo("php") == "reg.example.com/php"
+    assert str(RegistryNamespace.parse("reg.example.com")) == "reg.example.com"
+    assert RegistryNamespace.parse("reg.example.com").repo("php") == "reg.example.com/php"
     with pytest.raises(DevenvError, match="namespace 'Team' is not valid"):
-        Target.parse("reg.example.com/Team")
+        RegistryNamespace.parse("reg.example.com/Team")
 
 
 def test_registry_of() -> None:
@@ -69,7 +76,7 @@ def test_registry_of() -> None:
     ],
 )
 def test_failure_kinds(said: str, kind: str) -> None:
-    assert kind_of(said) == kind
+    assert failure_kind(said) == kind
 
 
 def test_failure_sentences() -> None:

@@ -1,0 +1,101 @@
+"""One description of a container: create passes the shape as it is, the config label records
+the same ports and mounts, and drift comparison reads the shape (no engine: a recording API)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devenv import labels as L
+from devenv.desired import DesiredEnv, desire
+from devenv.engine import Engine
+from devenv.host import Host
+from devenv.observed import Observed, mount_key
+from devenv.spec.loader import SpecFile
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3RrZXl0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0 me@laptop"
+SPEC = f"""\
+    base: debian:bookworm
+    ports: ["8080:80", {{host: 2222, container: 22, bind: 0.0.0.0}}, 9000, "127.0.0.1:53:53/udp"]
+    shared: ["./src:/var/www", {{host: ./ro, container: /data, readonly: true}}]
+    volumes: [{{name: box-home, container: /home/dev}}]
+    sshd: {{authorized_keys: ["{KEY}"]}}
+    user: dev
+    env: {{APP_ENV: dev}}
+    workdir: /var/www
+    command: [sleep, infinity]
+    docker_socket: true
+    networks: {{join: [shared-net]}}
+"""
+
+
+class RecordingApi:
+    """docker-py's low-level API, as far as create goes: records each call."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, dict[str, Any]] = {}
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = {"args": args, **kwargs}
+            if name == "volumes":
+                return {"Volumes": []}
+            if name == "networks":
+                return [{"Name": "shared-net"}] if kwargs["names"] == ["shared-net"] else []
+            return {"Id": "new-container"}
+
+        return call
+
+
+@pytest.fixture
+def box(load: Callable[[str], SpecFile], tmp_path: Path) -> DesiredEnv:
+    host = Host(uid=1000, gid=1001, home=tmp_path, state_dir=tmp_path / "state")
+    return desire(load(SPEC), Observed(), host)
+
+
+def test_create_passes_the_shape_as_it_is(box: DesiredEnv) -> None:
+    api = RecordingApi()
+    assert Engine(api=api).create(box.shape, "box.devenv-new") == "new-container"
+    created, host_config = api.calls["create_container"], api.calls["create_host_config"]
+    assert created["name"] == "box.devenv-new" and created["hostname"] == "box"
+    assert created["image"] == box.image and created["labels"] == box.labels
+    assert created["environment"] == {
+        "APP_ENV": "dev",
+        "DEVENV_USER": "dev",
+        "DEVENV_UID": "1000",
+        "DEVENV_GID": "1001",
+        "DEVENV_SSHD": "1",
+    }
+    assert host_config["binds"] == [m.bind for m in box.shape.mounts]
+    assert host_config["port_bindings"]["9000/tcp"] == ("127.0.0.1", None)
+    assert host_config["network_mode"] == box.shape.networks[0]
+    assert api.calls["connect_container_to_network"]["args"] == ("new-container", "shared-net")
+    assert api.calls["create_volume"]["labels"][L.ENV] == "box"
+
+
+def test_the_config_label_records_the_shape(box: DesiredEnv) -> None:
+    assert box.config["ports"] == [str(p) for p in box.shape.ports]
+    binds = [m.bind for m in box.shape.mounts]
+    assert binds[: len(box.config["shared"])] == box.config["shared"]
+    assert set(box.config["volumes"]) <= set(binds)
+    assert list(box.shape.networks) == box.config["networks"]
+
+
+def test_drift_compares_mounts_as_the_engine_lists_them(box: DesiredEnv, tmp_path: Path) -> None:
+    listed = {
+        "Type": "bind",
+        "Source": str(tmp_path / "ro"),
+        "Destination": "/data",
+        "RW": False,
+    }
+    assert mount_key(listed) in box.mounts
+    assert f"bind:{tmp_path}/state/envs/box/ssh:/etc/devenv/ssh:rw" in box.mounts
+
+
+def test_exposed_ports_are_those_spec_ports_call_exposed(box: DesiredEnv) -> None:
+    exposed = [str(p) for p in box.shape.ports if p.exposed]
+    assert exposed == ["0.0.0.0:2222:22"]
+    assert [p.exposed for p in box.spec_file.spec.ports] == [p.exposed for p in box.shape.ports]
