@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from devenv.spec.ready import Ready
+
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -368,6 +370,7 @@ class Spec(Model):
     docker_socket: bool = Field(
         False, description="mount the Docker socket: the box then controls the engine (root)"
     )
+    ready: Ready | None = Field(None, description="what proves the box is up: a port or a command")
 
     @field_validator("name")
     @classmethod
