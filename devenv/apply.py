@@ -81,6 +81,8 @@ class Applier:
 
     def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:
         kinds = {a.kind for a in actions}
+        if kinds <= {"noop"}:  # planned again after a wait: another apply did it all
+            return "no changes"
         if "conflict" in kinds:
             raise ConflictError(actions[0].reasons[0])
         if want is None:  # orphans under --prune
