@@ -28,6 +28,7 @@ from devenv.workguard import keep_or_discard
 
 LEFT_FOR_INSPECTION = "the container is left for inspection: devenv logs {spec}"
 ROLLED_BACK = "the old container runs again, unchanged; fix the spec and apply again"
+STOPPED_WAITING = "interrupted while waiting for the new box; the old one runs again, unchanged"
 
 
 class Applier:
@@ -224,7 +225,7 @@ class Applier:
         env_dir = self.host.env_dir(want.name)
         retired = f"{want.name}.devenv-old"
         renamed = False
-        with signals_held():
+        with signals_held() as caught:
             new = self.engine.create(want, f"{want.name}.devenv-new", env_dir)
             pause_point("create")
             try:
@@ -237,12 +238,15 @@ class Applier:
             except DevenvError as exc:
                 self._roll_back(want.name, old, new, renamed, exc)
                 raise
+            if caught:  # interrupted during the swap: it finishes, and the wait is skipped
+                self.engine.remove(old)
         try:
             self._prove_up(want, new, ROLLED_BACK)
-        except DevenvError as exc:
+        except (DevenvError, KeyboardInterrupt) as exc:
+            cause = exc if isinstance(exc, DevenvError) else Interrupted(STOPPED_WAITING)
             with signals_held():
-                self._roll_back(want.name, old, new, True, exc)
-            raise
+                self._roll_back(want.name, old, new, True, cause)
+            raise cause from None
         self.engine.remove(old)
 
     def _roll_back(self, name: str, old: str, new: str, renamed: bool, cause: DevenvError) -> None:

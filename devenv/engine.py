@@ -95,7 +95,7 @@ class Engine:
         return Observed(containers, self.images())
 
     def _with_run_state(self, found: ObservedContainer) -> ObservedContainer:
-        """Restart count and exit code, inspected only for a box not running steadily."""
+        """Restart count and exit code, inspected only for a box that is not running."""
         if not found.owned or not found.unsettled:
             return found
         state = self.state(found.id)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from devenv import labels as L
-
-# up for under 10 s: the engine resets its restart back-off after 10 s of running
-RECENT_RE = re.compile(r"Up (Less than a second|\d seconds?)")
 
 
 @dataclass(frozen=True)
@@ -34,35 +30,35 @@ class ObservedContainer:
     image: str = ""
     ports: tuple[PublishedPort, ...] = ()
     mounts: frozenset[str] = frozenset()
-    status: str = ""  # the listing's words: "Up 5 minutes", "Restarting (3) 2 seconds ago"
-    restarts: int | None = None  # inspected only when the box is not running steadily
+    restarts: int | None = None  # inspected only when the box is not running
     exit_code: int | None = None
 
     @property
     def unsettled(self) -> bool:
-        """Not running, or up for a few seconds only (it may be crash-looping): worth an inspect."""
-        return self.state != "running" or bool(RECENT_RE.match(self.status))
+        """Not running: worth one inspect for its exit code and restarts (a running box is
+        not inspected, so a converged plan costs the same few calls however many envs)."""
+        return self.state != "running"
 
     @property
     def failing(self) -> bool:
-        """Crash-looping, dead, or just restarted after dying: not up, whatever the spec says."""
-        if self.state in ("restarting", "dead"):
-            return True
-        return self.state == "running" and bool(self.restarts) and self.unsettled
+        """Crash-looping or dead: not up, whatever the spec says."""
+        return self.state in ("restarting", "dead")
 
     @property
     def condition(self) -> str:
         """The run state in words: "running", "restarting (exit 3, 5 restarts)", …"""
-        code = "" if self.exit_code is None or self.state == "running" else f"exit {self.exit_code}"
+        code = "" if self.exit_code is None else f"exit {self.exit_code}"
         if self.state == "dead":
             return f"dead ({code})" if code else "dead"
-        if self.failing:
-            restarts = f"{self.restarts} restart{'s' if self.restarts != 1 else ''}"
-            details = ", ".join(x for x in (code, restarts if self.restarts else "") if x)
-            return f"restarting ({details})" if details else "restarting"
+        if self.state == "restarting":
+            s = "" if self.restarts == 1 else "s"
+            restarts = f"{self.restarts} restart{s}" if self.restarts else ""
+            details = ", ".join(x for x in (code, restarts) if x)
+            finished = " — command finished" if self.exit_code == 0 else ""
+            return f"restarting ({details}){finished}" if details else "restarting"
         if self.state == "exited" and self.exit_code is not None:
-            why = {0: " — command finished", 137: " — stopped", 143: " — stopped"}
-            return f"exited ({self.exit_code}){why.get(self.exit_code, '')}"
+            # the restart policy restarts every exit: an exited box was stopped
+            return f"exited ({self.exit_code}) — stopped"
         return self.state
 
     @property
@@ -95,7 +91,6 @@ class ObservedContainer:
             labels=dict(raw.get("Labels") or {}),
             ports=tuple(sorted(set(ports), key=lambda p: (p.container, p.protocol, p.bind))),
             mounts=frozenset(mount_key(m) for m in raw.get("Mounts") or []),
-            status=raw.get("Status", ""),
         )
 
 

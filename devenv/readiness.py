@@ -82,6 +82,8 @@ def _settle(
         if state.restarts or state.status in ("restarting", "exited", "dead"):
             s = "" if state.restarts == 1 else "s"
             why = f"its command exited with code {state.exit_code}"
+            if state.exit_code == 0:
+                why = "its command finished (exit code 0), but a box's command must keep running"
             if state.restarts:
                 why += f" and the engine restarted it {state.restarts} time{s}"
             raise not_up(engine, name, container, f"the box did not stay up: {why}", facts=False)

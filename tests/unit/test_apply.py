@@ -15,10 +15,10 @@ from devenv import apply as apply_module
 from devenv.apply import Applier
 from devenv.desired import DesiredEnv, desire
 from devenv.engine_api import ContainerState, EngineAPI
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, Interrupted
 from devenv.host import Host
 from devenv.logs import parse_since
-from devenv.observed import Observed, ObservedImage
+from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.plan import Plan, plan, with_discards
 from devenv.readiness import Clock, listening_script
 from devenv.reporting import Outcome, SilentReporter
@@ -281,6 +281,19 @@ def test_a_rollback_that_fails_names_the_old_box_and_the_restore_command(
     assert f"docker rename {CONTAINER_ID[:12]} box && docker start box" in outcome.message
 
 
+def test_ctrl_c_while_waiting_puts_the_old_box_back(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    class Interrupting(FakeEngine):
+        def state(self, container: str) -> ContainerState:
+            raise KeyboardInterrupt
+
+    engine = Interrupting(converged(want(SPEC)))
+    with pytest.raises(Interrupted, match="the old one runs again"):
+        run(engine, host, [want(CHANGED)])
+    assert engine.mutations()[-3:] == ROLLBACK
+
+
 def test_a_new_env_that_is_not_up_is_left_for_inspection(
     want: Callable[..., DesiredEnv], host: Host
 ) -> None:
@@ -401,3 +414,22 @@ def test_since_reads_dates_and_refuses_nonsense() -> None:
     assert parse_since("1970-01-01T00:01:40Z", now=0) == 100
     with pytest.raises(DevenvError, match="neither a duration nor a date"):
         parse_since("yesterday", now=0)
+
+
+@pytest.mark.parametrize(
+    ("state", "restarts", "code", "words", "failing"),
+    [
+        ("running", None, None, "running", False),
+        ("restarting", 5, 3, "restarting (exit 3, 5 restarts)", True),
+        ("restarting", 1, 127, "restarting (exit 127, 1 restart)", True),
+        ("restarting", 2, 0, "restarting (exit 0, 2 restarts) — command finished", True),
+        ("exited", 0, 0, "exited (0) — stopped", False),
+        ("exited", 0, 137, "exited (137) — stopped", False),
+        ("dead", 0, 1, "dead (exit 1)", True),
+    ],
+)
+def test_status_words_for_each_run_state(
+    state: str, restarts: int | None, code: int | None, words: str, failing: bool
+) -> None:
+    found = ObservedContainer("c", "box", state, "i", {}, restarts=restarts, exit_code=code)
+    assert (found.condition, found.failing) == (words, failing)
