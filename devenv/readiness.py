@@ -92,7 +92,12 @@ def _settle(
             if now - steady_since >= clock.settle:
                 return state
         if now >= deadline:
-            raise not_up(engine, name, container, f"the box did not start (state: {state.status})")
+            why = (
+                f"the wait ran out before the box had run {clock.settle} s without a restart"
+                if state.running
+                else f"the box did not start (state: {state.status})"
+            )
+            raise not_up(engine, name, container, why)
         clock.sleep(POLL_SECONDS)
 
 

@@ -397,6 +397,13 @@ def test_orphans_are_removed(want: Callable[..., DesiredEnv], host: Host) -> Non
 # ---- small pure parts -----------------------------------------------------------------------
 
 
+def test_a_ready_check_changes_neither_hash(want: Callable[..., DesiredEnv]) -> None:
+    """Adding `ready` (or upgrading devenv) recreates nothing: it is not container config."""
+    plain, checked = want(SPEC), want(SPEC + "    ready: {port: 80}\n")
+    assert checked.config_hash == plain.config_hash
+    assert checked.rendered.build_hash == plain.rendered.build_hash
+
+
 def test_the_listening_check_names_the_port_in_hex() -> None:
     assert '*:0050" 0A") exit 0' in listening_script(80)
     assert '*:1F90" 0A")' in listening_script(8080)
