@@ -90,13 +90,14 @@ class Engine:
             named = self.api.containers(all=True, filters={"name": names}) if names else []
         by_id = {raw["Id"]: raw for raw in [*owned, *named]}
         containers = tuple(
-            self._with_run_state(ObservedContainer.from_summary(r)) for r in by_id.values()
+            self._with_run_state(ObservedContainer.from_summary(r), names) for r in by_id.values()
         )
         return Observed(containers, self.images())
 
-    def _with_run_state(self, found: ObservedContainer) -> ObservedContainer:
-        """Restart count and exit code, inspected only for a box that is not running."""
-        if not found.owned or not found.unsettled:
+    def _with_run_state(self, found: ObservedContainer, names: list[str]) -> ObservedContainer:
+        """Restart count and exit code, inspected only for a box of `names` (all, if none)
+        that is not running."""
+        if not found.owned or not found.unsettled or (names and found.env not in names):
             return found
         state = self.state(found.id)
         return dataclasses.replace(found, restarts=state.restarts, exit_code=state.exit_code)

@@ -23,6 +23,7 @@ from devenv.errors import DevenvError
 
 SETTLE_SECONDS = 0.6  # running this long without a restart counts as "stayed up"
 POLL_SECONDS = 0.05
+EXIT_CODE_WAIT = 2.0  # a box seen restarted: how long to look for its exit code
 CHECK_INTERVAL = 0.5  # between two tries of sshd or the ready check
 SSHD_SECONDS = 30  # sshd's share of the default wait
 LOG_LINES = 20
@@ -74,20 +75,20 @@ def wait_until_up(
 def _settle(
     engine: EngineAPI, name: str, container: str, deadline: float, clock: Clock
 ) -> ContainerState:
-    """Running, with no restart, for the settle time; a death or restart fails at once."""
+    """Running, with no restart, for the settle time; a death or restart fails at once
+    (after a short look for its exit code, which the engine clears once it runs again)."""
     steady_since: float | None = None
+    died_at: float | None = None
     while True:
         state = engine.state(container)
         now = clock.now()
-        if state.restarts or state.status in ("restarting", "exited", "dead"):
-            s = "" if state.restarts == 1 else "s"
-            why = f"its command exited with code {state.exit_code}"
-            if state.exit_code == 0:
-                why = "its command finished (exit code 0), but a box's command must keep running"
-            if state.restarts:
-                why += f" and the engine restarted it {state.restarts} time{s}"
-            raise not_up(engine, name, container, f"the box did not stay up: {why}", facts=False)
-        if state.running:
+        if state.restarts and state.running:
+            died_at = now if died_at is None else died_at
+        if state.status in ("restarting", "exited", "dead") or (
+            died_at is not None and now - died_at >= EXIT_CODE_WAIT
+        ):
+            raise not_up(engine, name, container, _died(state), facts=False)
+        if state.running and died_at is None:
             steady_since = now if steady_since is None else steady_since
             if now - steady_since >= clock.settle:
                 return state
@@ -99,6 +100,19 @@ def _settle(
             )
             raise not_up(engine, name, container, why)
         clock.sleep(POLL_SECONDS)
+
+
+def _died(state: ContainerState) -> str:
+    """Why the box did not stay up, in words (its exit code, when the engine still has it)."""
+    why = f"its command exited with code {state.exit_code}"
+    if state.running:  # restarted already: the engine reports no exit code then
+        why = "its command exited"
+    elif state.exit_code == 0:
+        why = "its command finished (exit code 0), but a box's command must keep running"
+    if state.restarts:
+        s = "" if state.restarts == 1 else "s"
+        why += f" and the engine restarted it {state.restarts} time{s}"
+    return f"the box did not stay up: {why}"
 
 
 def _sshd_answers(

@@ -294,6 +294,22 @@ def test_ctrl_c_while_waiting_puts_the_old_box_back(
     assert engine.mutations()[-3:] == ROLLBACK
 
 
+def test_a_box_seen_already_restarted_is_watched_for_its_exit_code(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    """The engine clears the exit code once the box runs again: look once more for it."""
+    seen = iter([ContainerState("running", restarts=1), ContainerState("restarting", 3, 1)])
+
+    class Restarted(FakeEngine):
+        def state(self, container: str) -> ContainerState:
+            return next(seen, CRASHED)
+
+    box = want(SPEC)
+    engine = Restarted(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    (outcome,) = run(engine, host, [box])
+    assert "its command exited with code 3 and the engine restarted it 1 time" in outcome.message
+
+
 def test_a_new_env_that_is_not_up_is_left_for_inspection(
     want: Callable[..., DesiredEnv], host: Host
 ) -> None:
