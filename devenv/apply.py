@@ -7,12 +7,12 @@ env running, never neither. Envs are locked, so two applies never swap the same 
 
 from __future__ import annotations
 
-import contextlib
 import functools
+from collections.abc import Callable
 
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire, folder_network
-from devenv.engine import Engine
+from devenv.engine_api import EngineAPI
 from devenv.errors import ConflictError, DevenvError, HostFileError, ImageMissing, Interrupted
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.host import Host
@@ -20,25 +20,33 @@ from devenv.hostprep import check_ports, prepare_host
 from devenv.images import cache as image_cache
 from devenv.observed import Observed, ObservedContainer
 from devenv.plan import Action, Plan, plan, with_discards
+from devenv.readiness import Clock, default_wait, wait_until_up
 from devenv.render import base_ref
 from devenv.reporting import Outcome, Reporter
 from devenv.session import changed_files
 from devenv.workguard import keep_or_discard
 
+LEFT_FOR_INSPECTION = "the container is left for inspection: devenv logs {spec}"
+ROLLED_BACK = "the old container runs again, unchanged; fix the spec and apply again"
+STOPPED_WAITING = "interrupted while waiting for the new box; the old one runs again, unchanged"
+
 
 class Applier:
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineAPI,
         host: Host,
         reporter: Reporter,
         force: bool = False,
         snapshot: bool = False,
         takeover: bool = False,
+        wait_timeout: float | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.engine, self.host, self.reporter = engine, host, reporter
         self.force, self.snapshot = force, snapshot
         self.takeover = takeover  # replace envs another spec file applied (see plan)
+        self.wait_timeout, self.clock = wait_timeout, clock or Clock()
 
     def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
         """Apply each env's actions; one env's failure does not stop the others."""
@@ -77,8 +85,10 @@ class Applier:
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
 
-    def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:  # noqa: C901 (split in issue 10)
+    def _apply_env(self, want: DesiredEnv | None, actions: list[Action], observed: Observed) -> str:
         kinds = {a.kind for a in actions}
+        if kinds <= {"noop"}:  # planned again after a wait: another apply did it all
+            return "no changes"
         if "conflict" in kinds:
             raise ConflictError(actions[0].reasons[0])
         if want is None:  # orphans under --prune
@@ -100,6 +110,13 @@ class Applier:
                 how = "base fetched again"
         if kinds & {"create", "recreate", "start"}:
             prepare_host(want, self.host)
+        done = self._run_actions(want, actions)
+        if how:
+            done.insert(0, "image already there" if how.startswith("sha256:") else how)
+        return ", ".join(done) or "cleaned up"
+
+    def _run_actions(self, want: DesiredEnv, actions: list[Action]) -> list[str]:
+        """Removals of leftovers first, then the container's action, proven up."""
         done = []
         for action in sorted(actions, key=lambda a: a.kind != "remove"):
             if action.kind == "create":
@@ -113,12 +130,20 @@ class Applier:
                 assert action.container
                 self.reporter.step(want.name, "starting")
                 self.engine.start(action.container)
+                self._prove_up(want, action.container, LEFT_FOR_INSPECTION)
                 done.append("started")
             elif action.kind == "remove":
                 self._remove(action)
-        if how:
-            done.insert(0, "image already there" if how.startswith("sha256:") else how)
-        return ", ".join(done) or "cleaned up"
+        return done
+
+    def _prove_up(self, want: DesiredEnv, container: str, hint: str) -> None:
+        """Wait until the box is up (see devenv.readiness); else fail with its evidence."""
+        self.reporter.step(want.name, "waiting for the box to be up")
+        timeout = self.wait_timeout if self.wait_timeout is not None else default_wait(want)
+        try:
+            wait_until_up(self.engine, want, container, timeout, self.clock)
+        except DevenvError as exc:
+            raise DevenvError(exc.message, hint.format(spec=want.spec_file.path)) from None
 
     def _build(self, want: DesiredEnv, observed: Observed) -> tuple[DesiredEnv, str]:
         """Make want.image exist; say how ("built", "pulled from …", or an image id when
@@ -198,34 +223,58 @@ class Applier:
             except DevenvError:
                 self.engine.remove(container)
                 raise
+        self._prove_up(want, container, LEFT_FOR_INSPECTION)
 
     def _recreate(self, want: DesiredEnv, old: str) -> None:
-        """Create-before-destroy: the old container runs until the new one is ready."""
+        """Create-before-destroy: the old container is removed only once the new one is up."""
         self.reporter.step(want.name, "replacing container")
-        staging = f"{want.name}.devenv-new"
         retired = f"{want.name}.devenv-old"
-        with signals_held():
-            new = self.engine.create(want.shape, staging)
+        renamed = False
+        with signals_held() as caught:
+            new = self.engine.create(want.shape, f"{want.name}.devenv-new")
             pause_point("create")
             try:
                 self.engine.stop(old)
                 pause_point("swap")
                 self.engine.rename(old, retired)
+                renamed = True
                 self.engine.rename(new, want.name)
                 self.engine.start(new)
-            except DevenvError:
-                self._roll_back(want.name, old, new)
+            except DevenvError as exc:
+                self._roll_back(want.name, old, new, renamed, exc)
                 raise
-            self.engine.remove(old)
+            if caught:  # interrupted during the swap: it finishes, and the wait is skipped
+                self.engine.remove(old)
+        try:
+            self._prove_up(want, new, ROLLED_BACK)
+        except (DevenvError, KeyboardInterrupt) as exc:
+            cause = exc if isinstance(exc, DevenvError) else Interrupted(STOPPED_WAITING)
+            with signals_held():
+                self._roll_back(want.name, old, new, True, cause)
+            raise cause from None
+        self.engine.remove(old)
 
-    def _roll_back(self, name: str, old: str, new: str) -> None:
-        """Put the old container back, running, under its own name."""
-        with contextlib.suppress(DevenvError):
-            self.engine.remove(new)
-        with contextlib.suppress(DevenvError):
-            self.engine.rename(old, name)
-        with contextlib.suppress(DevenvError):
-            self.engine.start(old)
+    def _roll_back(self, name: str, old: str, new: str, renamed: bool, cause: DevenvError) -> None:
+        """Put the old container back, running, under its own name; if that fails too, say
+        which container holds the old box and how to restore it."""
+        steps: list[tuple[Callable[[], object], str]] = [
+            (lambda: self.engine.remove(new), f"docker rm -f {new[:12]}"),
+            (lambda: self.engine.rename(old, name), f"docker rename {old[:12]} {name}"),
+            (lambda: self.engine.start(old), f"docker start {name}"),
+        ]
+        if not renamed:
+            del steps[1]
+        for index, (step, _command) in enumerate(steps):
+            try:
+                step()
+            except DevenvError as exc:
+                where = f"{name}.devenv-old" if renamed and index < 2 else name
+                restore = " && ".join(command for _step, command in steps[index:])
+                raise DevenvError(
+                    f"{cause.message}; rolling back failed too ({exc.message}): "
+                    f"the old box is in container {old[:12]} (named {where})",
+                    f"restore it with: {restore}",
+                ) from None
 
     def _remove(self, action: Action) -> None:
         assert action.container

@@ -8,7 +8,7 @@ engine is comes from devenv.connection, as for every `docker` command line deven
 from __future__ import annotations
 
 import contextlib
-import json
+import dataclasses
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +19,7 @@ from devenv import labels as L
 from devenv.buildfiles import BuildLog, build_context
 from devenv.connection import Connection, connection
 from devenv.desired import ContainerShape, DesiredEnv
+from devenv.engine_api import ContainerState
 from devenv.errors import (
     STATE_PATH,
     BuildError,
@@ -121,8 +122,18 @@ class Engine:
             owned = self.api.containers(all=True, filters={"label": f"{L.MANAGED}=true"})
             named = self.api.containers(all=True, filters={"name": names}) if names else []
         by_id = {raw["Id"]: raw for raw in [*owned, *named]}
-        containers = tuple(ObservedContainer.from_summary(raw) for raw in by_id.values())
+        containers = tuple(
+            self._with_run_state(ObservedContainer.from_summary(r), names) for r in by_id.values()
+        )
         return Observed(containers, self.images())
+
+    def _with_run_state(self, found: ObservedContainer, names: list[str]) -> ObservedContainer:
+        """Restart count and exit code, inspected only for a box of `names` (all, if none)
+        that is not running."""
+        if not found.owned or not found.unsettled or (names and found.env not in names):
+            return found
+        state = self.state(found.id)
+        return dataclasses.replace(found, restarts=state.restarts, exit_code=state.exit_code)
 
     def images(self) -> tuple[ObservedImage, ...]:
         with engine_errors("listing images"):
@@ -201,7 +212,7 @@ class Engine:
 
     def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
         repo, tag = split_ref(ref)
-        changes = ['CMD ["bash"]', *label_instructions(labels)]
+        changes = ['CMD ["bash"]', *L.label_instructions(labels)]
         with engine_errors(f"importing {ref}"):
             self.api.import_image(src=str(tar_path), repository=repo, tag=tag, changes=changes)
 
@@ -290,6 +301,40 @@ class Engine:
             except docker.errors.APIError as exc:
                 raise EngineError(_start_failure(exc)) from None
 
+    def state(self, container: str) -> ContainerState:
+        with engine_errors(f"inspecting {container[:12]}"):
+            return ContainerState.from_inspect(self.api.inspect_container(container))
+
+    def logs(
+        self,
+        container: str,
+        tail: int | None = None,
+        since: float | None = None,
+        follow: bool = False,
+    ) -> Iterator[bytes]:
+        """The container's output (stdout and stderr, as `docker logs`), chunk by chunk."""
+        with engine_errors(f"reading the output of {container[:12]}"):
+            yield from self.api.logs(
+                container,
+                stream=True,
+                follow=follow,
+                tail="all" if tail is None else tail,
+                since=since,
+            )
+
+    def exec_start(self, container: str, argv: list[str]) -> str:
+        """Start `argv` in the container, detached; see exec_result."""
+        with engine_errors(f"running {argv[0]} in {container[:12]}"):
+            made = self.api.exec_create(container, argv, stdout=False, stderr=False)
+            self.api.exec_start(made["Id"], detach=True)
+        return str(made["Id"])
+
+    def exec_result(self, exec_id: str) -> int | None:
+        """The exit code of a started exec, or None while it runs."""
+        with engine_errors("checking a command in the box"):
+            found = self.api.exec_inspect(exec_id)
+        return None if found.get("Running") else int(found.get("ExitCode") or 0)
+
     def stop(self, container: str, timeout: int = 10) -> None:
         with engine_errors(f"stopping {container[:12]}"):
             self.api.stop(container, timeout=timeout)
@@ -314,7 +359,7 @@ class Engine:
 
     def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
         """Keep a container's filesystem as an image (a snapshot before discarding it)."""
-        changes = label_instructions(labels)
+        changes = L.label_instructions(labels)
         with engine_errors(f"snapshotting {container[:12]}"):
             made = self.api.commit(container, repository=repository, tag=tag, changes=changes)
         return str(made["Id"])
@@ -490,11 +535,6 @@ def _start_failure(exc: BaseException) -> str:
         where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
         return f"host port {where} is already taken by another process or container"
     return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
-
-
-def label_instructions(labels: dict[str, str]) -> list[str]:
-    """LABEL lines for import/commit, quoted so no value can break or extend them."""
-    return [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items())]
 
 
 def split_ref(ref: str) -> tuple[str, str]:

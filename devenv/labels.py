@@ -45,3 +45,8 @@ def ownership(labels: dict[str, str]) -> dict[str, str]:
 
 def owned(labels: dict[str, str] | None) -> bool:
     return bool(labels) and (labels or {}).get(MANAGED) == "true"
+
+
+def label_instructions(labels: dict[str, str]) -> list[str]:
+    """LABEL lines for import/commit, quoted so no value can break or extend them."""
+    return [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items())]

@@ -30,6 +30,36 @@ class ObservedContainer:
     image: str = ""
     ports: tuple[PublishedPort, ...] = ()
     mounts: frozenset[str] = frozenset()
+    restarts: int | None = None  # inspected only when the box is not running
+    exit_code: int | None = None
+
+    @property
+    def unsettled(self) -> bool:
+        """Not running: worth one inspect for its exit code and restarts (a running box is
+        not inspected, so a converged plan costs the same few calls however many envs)."""
+        return self.state != "running"
+
+    @property
+    def failing(self) -> bool:
+        """Crash-looping or dead: not up, whatever the spec says."""
+        return self.state in ("restarting", "dead")
+
+    @property
+    def condition(self) -> str:
+        """The run state in words: "running", "restarting (exit 3, 5 restarts)", …"""
+        code = "" if self.exit_code is None else f"exit {self.exit_code}"
+        if self.state == "dead":
+            return f"dead ({code})" if code else "dead"
+        if self.state == "restarting":
+            s = "" if self.restarts == 1 else "s"
+            restarts = f"{self.restarts} restart{s}" if self.restarts else ""
+            details = ", ".join(x for x in (code, restarts) if x)
+            finished = " — command finished" if self.exit_code == 0 else ""
+            return f"restarting ({details}){finished}" if details else "restarting"
+        if self.state == "exited" and self.exit_code is not None:
+            # the restart policy restarts every exit: an exited box was stopped
+            return f"exited ({self.exit_code}) — stopped"
+        return self.state
 
     @property
     def owned(self) -> bool:

@@ -196,8 +196,10 @@ def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -
         reasons = _recreate_reasons(want, live, image.id if image else None)
         if reasons:
             actions.append(Action("recreate", name, tuple(reasons), live.id, want.image, warnings))
-        elif live.state != "running":
-            actions.append(Action("start", name, (f"state: {live.state}",), live.id, want.image))
+        elif live.state != "running" or live.failing:  # a crash loop is never "no changes"
+            actions.append(
+                Action("start", name, (f"state: {live.condition}",), live.id, want.image)
+            )
         else:
             actions.append(Action("noop", name, (), live.id, want.image))
     actions.extend(

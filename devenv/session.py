@@ -10,6 +10,7 @@ from pathlib import Path
 from devenv.desired import DesiredEnv, desire
 from devenv.discards import discarded
 from devenv.engine import Engine
+from devenv.engine_api import EngineAPI
 from devenv.errors import DevenvError, Problem
 from devenv.guards import crash_point
 from devenv.host import Host
@@ -40,7 +41,7 @@ class Session:
 
 
 def changed_files(
-    engine: Engine, observed: Observed, actions: list[Action]
+    engine: EngineAPI, observed: Observed, actions: list[Action]
 ) -> dict[str, list[str]]:
     """What each container about to be replaced or removed holds outside its mounts (one
     diff call per such container; a converged plan makes none)."""

@@ -26,6 +26,10 @@ class StatusRow:
     spec: str = ""
     drift: list[str] = field(default_factory=list)
     in_sync: bool | None = None  # None: the spec could not be read
+    condition: str = ""  # the state in words: "restarting (exit 3, 5 restarts)"
+    failing: bool = False  # crash-looping, dead or stopped by its own exit: not up
+    exit_code: int | None = None
+    restarts: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +72,8 @@ def _row(
     else:
         row = StatusRow(name, live.state, live.image, [str(p) for p in live.ports])
         row.spec = live.labels.get(L.SPEC, "")
+        row.condition, row.failing = live.condition, live.failing
+        row.exit_code, row.restarts = live.exit_code, live.restarts
     if spec_file is None or spec_file.spec.name != name:
         row.drift = ["spec file not found or not valid"] if live else []
         return row
@@ -78,5 +84,5 @@ def _row(
         row.drift = [f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message]
         return row
     row.drift = [f"{a.kind}: {r}" for a in actions if a.kind != "noop" for r in a.reasons]
-    row.in_sync = not row.drift
+    row.in_sync = not row.drift and not row.failing
     return row

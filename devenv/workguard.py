@@ -7,14 +7,14 @@ import time
 
 from devenv import labels as L
 from devenv.discards import describe
-from devenv.engine import Engine
+from devenv.engine_api import EngineAPI
 from devenv.errors import DevenvError
 from devenv.plan import Action
 from devenv.reporting import Reporter
 
 
 def keep_or_discard(
-    engine: Engine,
+    engine: EngineAPI,
     reporter: Reporter,
     env: str,
     actions: list[Action],
@@ -45,7 +45,7 @@ def discard_refused(env: str, verb: str, files: list[str]) -> DevenvError:
     )
 
 
-def take_snapshot(engine: Engine, env: str, container: str) -> str:
+def take_snapshot(engine: EngineAPI, env: str, container: str) -> str:
     """Commit the container as devenv-snapshot/ENV:TIMESTAMP; see `devenv snapshots`."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     labels = L.ownership({L.KIND: "snapshot", L.ENV: env})

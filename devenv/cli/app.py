@@ -246,6 +246,14 @@ def apply(
     push: Annotated[
         bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")
     ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout",
+            min=0,
+            help="Seconds to wait for each box to be up (default: enough for its checks).",
+        ),
+    ] = None,
 ) -> None:
     """Make the engine match the specs: build, create, replace, start."""
     import json
@@ -271,7 +279,15 @@ def apply(
     _confirm_destructive([f"{a.kind} {a.env}" for a in the_plan.destructive], yes)
     reporter = ui.ConsoleReporter()
     with reporter.live():
-        applier = Applier(session.engine, session.host, reporter, force, snapshot, takeover)
+        applier = Applier(
+            session.engine,
+            session.host,
+            reporter,
+            force,
+            snapshot,
+            takeover=takeover,
+            wait_timeout=wait_timeout,
+        )
         outcomes = applier.apply(the_plan, session.desired, session.observed)
     outcomes += [Outcome(name, False, message) for name, message in session.failures.items()]
     if as_json:
@@ -299,6 +315,37 @@ def status(
         ui.print_json(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
         ui.print_status(rows)
+
+
+@app.command()
+def logs(
+    path: OnePath,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new output.")
+    ] = False,
+    tail: Annotated[
+        int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only output since then: 10m, 1h, 2024-05-01T10:00Z."),
+    ] = None,
+) -> None:
+    """The box's output (its command's and sshd's), as `docker logs` shows it."""
+    import time
+
+    from devenv.engine import Engine
+    from devenv.logs import box_output, parse_since
+
+    start = parse_since(since, time.time()) if since is not None else None
+    try:
+        for chunk in box_output(Engine(), path, tail, start, follow):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:  # `devenv logs … | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _containers_of(paths: list[str]) -> list[tuple[str, str]]:

@@ -110,13 +110,15 @@ def print_status(rows: list[StatusRow]) -> None:
     for column in ("ENV", "STATE", "IMAGE", "PORTS", "SPEC"):
         table.add_column(column)
     for row in rows:
-        state_style = "green" if row.state == "running" else "yellow"
+        state_style = "green" if row.state == "running" and not row.failing else "yellow"
         sync = "" if row.in_sync is None else (" (in sync)" if row.in_sync else " (drifted)")
         if row.state == "absent":  # never applied, or removed: nothing has drifted
             sync = ""
+        if row.failing:
+            state_style, sync = "red", " (failing)"
         table.add_row(
             escape(row.env),
-            f"[{state_style}]{escape(row.state)}[/]{sync}",
+            f"[{state_style}]{escape(row.condition or row.state)}[/]{sync}",
             escape(row.image),
             escape(", ".join(row.ports)),
             escape(row.spec),

@@ -9,13 +9,13 @@ import tempfile
 from pathlib import Path
 
 from devenv import labels as L
-from devenv.engine import Engine
+from devenv.engine_api import EngineAPI
 from devenv.errors import STATE_PATH, DevenvError, host_file_errors
 from devenv.render import base_recipe_hash, base_ref
 from devenv.spec.models import Base
 
 
-def bootstrap(engine: Engine, base: Base, log_path: Path) -> str:
+def bootstrap(engine: EngineAPI, base: Base, log_path: Path) -> str:
     """Build the base image `base` describes; return its tag."""
     assert base.bootstrap and base.mirror
     if shutil.which("mmdebstrap") is None:

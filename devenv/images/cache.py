@@ -20,7 +20,7 @@ from devenv.images.registry import RegistryNamespace
 
 if TYPE_CHECKING:
     from devenv.desired import DesiredEnv
-    from devenv.engine import Engine
+    from devenv.engine_api import EngineAPI
     from devenv.host import Host
     from devenv.reporting import Reporter
 
@@ -38,7 +38,7 @@ def wants_push(want: DesiredEnv) -> bool:
     return bool(cache and (cache.push or os.environ.get(PUSH_VARIABLE) == "1"))
 
 
-def pull_cached(engine: Engine, want: DesiredEnv, reporter: Reporter) -> bool:
+def pull_cached(engine: EngineAPI, want: DesiredEnv, reporter: Reporter) -> bool:
     """Fetch want.image from the env's image cache; True when it is now on the engine."""
     target = target_of(want)
     if target is None:
@@ -64,7 +64,7 @@ def pull_cached(engine: Engine, want: DesiredEnv, reporter: Reporter) -> bool:
     return True
 
 
-def push_built(engine: Engine, want: DesiredEnv, reporter: Reporter, host: Host) -> None:
+def push_built(engine: EngineAPI, want: DesiredEnv, reporter: Reporter, host: Host) -> None:
     """After a build, push to the image cache if asked; a failure is a warning (the env
     is fine locally, and `devenv push` can retry)."""
     target = target_of(want)
@@ -78,7 +78,7 @@ def push_built(engine: Engine, want: DesiredEnv, reporter: Reporter, host: Host)
 
 
 def push_image(
-    engine: Engine,
+    engine: EngineAPI,
     image: str,
     env: str,
     short_hash: str,

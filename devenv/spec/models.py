@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from devenv.spec.keys import is_literal_key, key_problem
+from devenv.spec.ready import Ready
 from devenv.spec.rules import (
     ADOPT_RE,
     ADOPT_RULE,
@@ -392,6 +393,7 @@ class Spec(Model):
         description="ID of a container devenv did not make (same name) that apply may replace: "
         "written by `devenv init --from CONTAINER`",
     )
+    ready: Ready | None = Field(None, description="what proves the box is up: a port or a command")
 
     @field_validator("name")
     @classmethod

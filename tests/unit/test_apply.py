@@ -1,0 +1,458 @@
+"""The applier against a fake engine that records every call: what it does, in what order,
+and what it puts back when the new box is not up. No Docker here; the real engine's side is
+in tests/integration/test_ready.py."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devenv import apply as apply_module
+from devenv.apply import Applier
+from devenv.desired import ContainerShape, DesiredEnv, desire
+from devenv.engine_api import ContainerState, EngineAPI
+from devenv.errors import DevenvError, Interrupted
+from devenv.host import Host
+from devenv.logs import parse_since
+from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.plan import Plan, plan, with_discards
+from devenv.readiness import Clock, listening_script
+from devenv.reporting import Outcome, SilentReporter
+from devenv.spec.loader import SpecFile
+from tests.unit.test_plan import BASE_SUMMARY, CONTAINER_ID, converged, image_summary, observe
+
+SPEC = """\
+    base: debian:bookworm
+    env: {APP_ENV: dev}
+    command: [sleep, infinity]
+"""
+CHANGED = SPEC.replace("APP_ENV: dev", "APP_ENV: test")
+NEW_ID = "n" * 64
+MUTATING = {
+    "pull", "build", "import_rootfs", "create", "start", "stop", "rename", "remove",
+    "remove_network_if_unused", "commit", "tag", "remove_image", "push_to_registry",
+}  # fmt: skip
+UP = ContainerState("running")
+CRASHED = ContainerState("restarting", exit_code=3, restarts=1)
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Host:
+    return Host(uid=1000, gid=1000, home=tmp_path, state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def want(load: Callable[[str], SpecFile], host: Host) -> Callable[..., DesiredEnv]:
+    """YAML text → DesiredEnv, its base image present."""
+    return lambda text: desire(
+        load(text), Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),)), host
+    )
+
+
+class FakeEngine:
+    """An EngineAPI that records calls; `fail` makes a call (method, *arguments) raise."""
+
+    def __init__(self, observed: Observed) -> None:
+        self.observed = observed
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail: dict[tuple[str, ...], DevenvError] = {}
+        self.states: dict[str, ContainerState] = {}
+        self.output = b"starting\nboom: no such file\n"
+
+    def _call(self, method: str, *args: Any) -> None:
+        self.calls.append((method, *args))
+        error = self.fail.get((method, *map(str, args)))
+        if error is not None:
+            raise error
+
+    def mutations(self) -> list[tuple[Any, ...]]:
+        return [c for c in self.calls if c[0] in MUTATING]
+
+    def observe(self, names: list[str]) -> Observed:
+        self._call("observe", tuple(names))
+        return self.observed
+
+    def images(self) -> tuple[ObservedImage, ...]:
+        return self.observed.images
+
+    def pull(self, ref: str, as_ref: str | None = None) -> None:
+        self._call("pull", ref)
+
+    def build(
+        self, want: DesiredEnv, log_path: Path, on_line: Any = None, network: Any = None
+    ) -> str:
+        self._call("build", want.image)
+        return "sha256:" + "f" * 64
+
+    def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
+        self._call("import_rootfs", ref)
+
+    def create(self, shape: ContainerShape, name: str) -> str:
+        self._call("create", name)
+        return NEW_ID
+
+    def start(self, container: str) -> None:
+        self._call("start", container)
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        self._call("stop", container)
+
+    def rename(self, container: str, name: str) -> None:
+        self._call("rename", container, name)
+
+    def remove(self, container: str) -> None:
+        self._call("remove", container)
+
+    def remove_network_if_unused(self, name: str) -> bool:
+        self._call("remove_network_if_unused", name)
+        return False
+
+    def diff(self, container: str) -> list[dict[str, Any]]:
+        self._call("diff", container)
+        return [{"Path": "/root/notes.txt", "Kind": 1}]
+
+    def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
+        self._call("commit", container)
+        return "sha256:" + "5" * 64
+
+    def state(self, container: str) -> ContainerState:
+        self._call("state", container)
+        return self.states.get(container, UP)
+
+    def logs(
+        self,
+        container: str,
+        tail: int | None = None,
+        since: float | None = None,
+        follow: bool = False,
+    ) -> Iterator[bytes]:
+        self._call("logs", container)
+        return iter([self.output])
+
+    def exec_start(self, container: str, argv: list[str]) -> str:
+        self._call("exec_start", container, tuple(argv))
+        return "exec1"
+
+    def exec_result(self, exec_id: str) -> int | None:
+        self._call("exec_result", exec_id)
+        return 1
+
+    def pull_from_registry(self, ref: str, on_event: Any = None) -> str:
+        self._call("pull_from_registry", ref)
+        return ""
+
+    def push_to_registry(self, ref: str, on_event: Any = None) -> str:
+        self._call("push_to_registry", ref)
+        return ""
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        return None
+
+    def tag(self, source: str, ref: str) -> None:
+        self._call("tag", source)
+
+    def remove_image(self, ref: str) -> None:
+        self._call("remove_image", ref)
+
+
+class FakeClock(Clock):
+    """Time that moves only when the applier sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        super().__init__(now=lambda: self.t, sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        object.__setattr__(self, "t", self.t + seconds)
+
+
+def run(
+    engine: FakeEngine,
+    host: Host,
+    desired: list[DesiredEnv],
+    the_plan: Plan | None = None,
+    **options: Any,
+) -> list[Outcome]:
+    fake: EngineAPI = engine  # the fake is checked against the protocol here
+    the_plan = the_plan or plan(desired, engine.observed)
+    applier = Applier(fake, host, SilentReporter(), clock=FakeClock(), **options)
+    return applier.apply(the_plan, desired, engine.observed)
+
+
+def names(calls: list[tuple[Any, ...]]) -> list[str]:
+    return [c[0] for c in calls]
+
+
+# ---- the happy paths ------------------------------------------------------------------------
+
+
+def test_a_no_op_makes_zero_mutating_calls(want: Callable[..., DesiredEnv], host: Host) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(converged(box))
+    (outcome,) = run(engine, host, [box])
+    assert outcome == Outcome("box", True, "no changes")
+    assert engine.calls == []
+
+
+def test_create_starts_then_waits_until_the_box_is_up(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    (outcome,) = run(engine, host, [box])
+    assert outcome == Outcome("box", True, "created")
+    assert engine.mutations() == [("create", "box"), ("start", NEW_ID)]
+    assert names(engine.calls)[2:] and set(names(engine.calls)[2:]) == {"state"}
+
+
+def test_recreate_creates_the_new_box_before_stopping_the_old(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    old, new = want(SPEC), want(CHANGED)
+    engine = FakeEngine(converged(old))
+    (outcome,) = run(engine, host, [new])
+    assert outcome.ok and outcome.message == "recreated"
+    assert engine.mutations() == [
+        ("create", "box.devenv-new"),
+        ("stop", CONTAINER_ID),
+        ("rename", CONTAINER_ID, "box.devenv-old"),
+        ("rename", NEW_ID, "box"),
+        ("start", NEW_ID),
+        ("remove", CONTAINER_ID),
+    ]
+    # the old box is removed only after the new one was seen up
+    calls = names(engine.calls)
+    assert calls.index("state") < len(calls) - 1 and calls[-1] == "remove"
+
+
+def test_build_comes_first(want: Callable[..., DesiredEnv], host: Host) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(observe())
+    (outcome,) = run(engine, host, [box])
+    assert outcome.ok and outcome.message == "built, created"
+    assert names(engine.mutations()) == ["build", "create", "start"]
+
+
+# ---- when the new box is not up -------------------------------------------------------------
+
+ROLLBACK = [("remove", NEW_ID), ("rename", CONTAINER_ID, "box"), ("start", CONTAINER_ID)]
+
+
+def test_a_start_that_fails_rolls_back(want: Callable[..., DesiredEnv], host: Host) -> None:
+    engine = FakeEngine(converged(want(SPEC)))
+    engine.fail[("start", NEW_ID)] = DevenvError("host port 127.0.0.1:8080 is already taken")
+    (outcome,) = run(engine, host, [want(CHANGED)])
+    assert not outcome.ok and "already taken" in outcome.message
+    assert engine.mutations()[-3:] == ROLLBACK
+
+
+def test_a_new_box_that_is_not_up_rolls_back_with_its_evidence(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    engine = FakeEngine(converged(want(SPEC)))
+    engine.states[NEW_ID] = CRASHED
+    (outcome,) = run(engine, host, [want(CHANGED)])
+    assert not outcome.ok
+    assert "its command exited with code 3 and the engine restarted it 1 time" in outcome.message
+    assert "boom: no such file" in outcome.message  # the last output
+    assert "the old container runs again" in outcome.message
+    assert engine.mutations()[-3:] == ROLLBACK
+    assert ("remove", CONTAINER_ID) not in engine.mutations()
+
+
+def test_a_rollback_that_fails_names_the_old_box_and_the_restore_command(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    engine = FakeEngine(converged(want(SPEC)))
+    engine.states[NEW_ID] = CRASHED
+    engine.fail[("rename", CONTAINER_ID, "box")] = DevenvError(
+        "renaming: the engine said: conflict"
+    )
+    (outcome,) = run(engine, host, [want(CHANGED)])
+    assert not outcome.ok
+    assert "rolling back failed too (renaming: the engine said: conflict)" in outcome.message
+    assert f"the old box is in container {CONTAINER_ID[:12]} (named box.devenv-old)" in (
+        outcome.message
+    )
+    assert f"docker rename {CONTAINER_ID[:12]} box && docker start box" in outcome.message
+
+
+def test_ctrl_c_while_waiting_puts_the_old_box_back(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    class Interrupting(FakeEngine):
+        def state(self, container: str) -> ContainerState:
+            raise KeyboardInterrupt
+
+    engine = Interrupting(converged(want(SPEC)))
+    with pytest.raises(Interrupted, match="the old one runs again"):
+        run(engine, host, [want(CHANGED)])
+    assert engine.mutations()[-3:] == ROLLBACK
+
+
+def test_a_box_seen_already_restarted_is_watched_for_its_exit_code(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    """The engine clears the exit code once the box runs again: look once more for it."""
+    seen = iter([ContainerState("running", restarts=1), ContainerState("restarting", 3, 1)])
+
+    class Restarted(FakeEngine):
+        def state(self, container: str) -> ContainerState:
+            return next(seen, CRASHED)
+
+    box = want(SPEC)
+    engine = Restarted(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    (outcome,) = run(engine, host, [box])
+    assert "its command exited with code 3 and the engine restarted it 1 time" in outcome.message
+
+
+def test_a_new_env_that_is_not_up_is_left_for_inspection(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    engine.states[NEW_ID] = CRASHED
+    (outcome,) = run(engine, host, [box])
+    assert not outcome.ok and "exited with code 3" in outcome.message
+    assert "devenv logs" in outcome.message
+    assert engine.mutations() == [("create", "box"), ("start", NEW_ID)]  # nothing removed
+
+
+def test_a_crash_looping_box_is_started_and_proven_not_up(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(converged(box, state="restarting"))
+    engine.states[CONTAINER_ID] = CRASHED
+    (outcome,) = run(engine, host, [box])
+    assert not outcome.ok and "did not stay up" in outcome.message
+
+
+def test_a_ready_check_that_never_passes_fails_after_its_timeout(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    box = want(SPEC + "    ready: {command: [curl, -fsS, localhost], timeout: 5}\n")
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    (outcome,) = run(engine, host, [box])
+    assert not outcome.ok
+    assert "the ready check failed: curl -fsS localhost (last exit code 1)" in outcome.message
+    assert ("exec_start", NEW_ID, ("curl", "-fsS", "localhost")) in engine.calls
+
+
+def test_wait_timeout_bounds_the_whole_wait(want: Callable[..., DesiredEnv], host: Host) -> None:
+    box = want(SPEC + "    ready: {port: 80, timeout: 600}\n")
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    clock = FakeClock()
+    applier = Applier(engine, host, SilentReporter(), wait_timeout=3, clock=clock)
+    (outcome,) = applier.apply(plan([box], engine.observed), [box], engine.observed)
+    assert not outcome.ok and "port 80 listening in the box" in outcome.message
+    assert 3 <= clock.t < 5
+
+
+# ---- the work guard, locks, orphans ---------------------------------------------------------
+
+
+def guarded_plan(engine: FakeEngine, desired: list[DesiredEnv]) -> Plan:
+    the_plan = plan(desired, engine.observed)
+    return with_discards(the_plan, {CONTAINER_ID: ["/root/notes.txt"]})
+
+
+def test_the_work_guard_refuses_without_force(want: Callable[..., DesiredEnv], host: Host) -> None:
+    engine = FakeEngine(converged(want(SPEC)))
+    new = want(CHANGED)
+    (outcome,) = run(engine, host, [new], guarded_plan(engine, [new]))
+    assert not outcome.ok and "--snapshot" in outcome.message
+    assert engine.mutations() == []
+    (forced,) = run(engine, host, [new], guarded_plan(engine, [new]), force=True)
+    assert forced.ok
+
+
+def test_snapshot_commits_before_anything_changes(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    engine = FakeEngine(converged(want(SPEC)))
+    new = want(CHANGED)
+    (outcome,) = run(engine, host, [new], guarded_plan(engine, [new]), snapshot=True)
+    assert outcome.ok
+    assert engine.mutations()[:2] == [("commit", CONTAINER_ID), ("create", "box.devenv-new")]
+
+
+def test_after_waiting_for_a_lock_it_plans_again(
+    want: Callable[..., DesiredEnv], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another apply held the env and converged it meanwhile: nothing is left to do."""
+    old, new = want(SPEC), want(CHANGED)
+    engine = FakeEngine(converged(old))
+    stale = plan([new], engine.observed)
+    engine.observed = converged(new)  # what the other apply left behind
+
+    @contextlib.contextmanager
+    def waited_lock(*_args: Any) -> Iterator[bool]:
+        yield True
+
+    monkeypatch.setattr(apply_module, "env_lock", waited_lock)
+    (outcome,) = run(engine, host, [new], stale)
+    assert outcome == Outcome("box", True, "no changes")
+    assert ("observe", ("box",)) in engine.calls
+    assert engine.mutations() == []
+
+
+def test_orphans_are_removed(want: Callable[..., DesiredEnv], host: Host) -> None:
+    gone = want(SPEC)
+    engine = FakeEngine(converged(gone))
+    the_plan = plan([], engine.observed, [str(gone.spec_file.folder)])
+    (outcome,) = run(engine, host, [], the_plan)
+    assert outcome == Outcome("box", True, "removed")
+    assert engine.mutations() == [("remove", CONTAINER_ID)]
+
+
+# ---- small pure parts -----------------------------------------------------------------------
+
+
+def test_a_ready_check_changes_neither_hash(want: Callable[..., DesiredEnv]) -> None:
+    """Adding `ready` (or upgrading devenv) recreates nothing: it is not container config."""
+    plain, checked = want(SPEC), want(SPEC + "    ready: {port: 80}\n")
+    assert checked.config_hash == plain.config_hash
+    assert checked.rendered.build_hash == plain.rendered.build_hash
+
+
+def test_the_listening_check_names_the_port_in_hex() -> None:
+    assert '*:0050" 0A") exit 0' in listening_script(80)
+    assert '*:1F90" 0A")' in listening_script(8080)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 1000 - 90), ("10m", 1000 - 600), ("1h30m", 1000 - 5400), ("500", 500.0)],
+)
+def test_since_reads_durations_and_seconds(text: str, seconds: float) -> None:
+    assert parse_since(text, now=1000) == seconds
+
+
+def test_since_reads_dates_and_refuses_nonsense() -> None:
+    assert parse_since("1970-01-01T00:01:40Z", now=0) == 100
+    with pytest.raises(DevenvError, match="neither a duration nor a date"):
+        parse_since("yesterday", now=0)
+
+
+@pytest.mark.parametrize(
+    ("state", "restarts", "code", "words", "failing"),
+    [
+        ("running", None, None, "running", False),
+        ("restarting", 5, 3, "restarting (exit 3, 5 restarts)", True),
+        ("restarting", 1, 127, "restarting (exit 127, 1 restart)", True),
+        ("restarting", 2, 0, "restarting (exit 0, 2 restarts) — command finished", True),
+        ("exited", 0, 0, "exited (0) — stopped", False),
+        ("exited", 0, 137, "exited (137) — stopped", False),
+        ("dead", 0, 1, "dead (exit 1)", True),
+    ],
+)
+def test_status_words_for_each_run_state(
+    state: str, restarts: int | None, code: int | None, words: str, failing: bool
+) -> None:
+    found = ObservedContainer("c", "box", state, "i", {}, restarts=restarts, exit_code=code)
+    assert (found.condition, found.failing) == (words, failing)
