@@ -14,6 +14,7 @@ from devenv.host import Host, authorized_keys, shared_host_path
 from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
 from devenv.spec.loader import SpecFile
+from devenv.spec.variables import fingerprint
 
 SSH_DIR = "/etc/devenv/ssh"
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -39,6 +40,11 @@ class DesiredEnv:
         return str(self.spec_file.folder)
 
     @property
+    def recorded(self) -> dict[str, Any]:
+        """The config as the label records it and the plan compares it (no variable's value)."""
+        return recorded_config(self.config, self.spec_file)
+
+    @property
     def labels(self) -> dict[str, str]:
         return {
             **L.extra_labels(),
@@ -46,7 +52,7 @@ class DesiredEnv:
             L.ENV: self.name,
             L.SPEC: str(self.spec_file.path),
             L.PROJECT: self.project,
-            L.CONFIG: L.canonical_json(self.config),
+            L.CONFIG: L.canonical_json(self.recorded),
             L.CONFIG_HASH: self.config_hash,
             L.BUILD_HASH: self.rendered.build_hash,
             L.VERSION: __version__,
@@ -80,6 +86,17 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
         "networks": ([folder_network(spec_file.folder)] if spec.networks.folder else [])
         + list(spec.networks.join),
     }
+
+
+def recorded_config(config: dict[str, Any], spec_file: SpecFile) -> dict[str, Any]:
+    """`config` with each env value read from variables replaced by where it came from and a
+    salted hash: labels and plans say that it changed, never what it is."""
+    if not spec_file.templates:
+        return config  # specs without variables keep their config (and hash) byte for byte
+    env = dict(config["env"])
+    for key, template in spec_file.templates:
+        env[key] = {"from": template, "sha256": fingerprint(spec_file.spec.name, key, env[key])}
+    return {**config, "env": env}
 
 
 def folder_network(folder: Path) -> str:
@@ -121,7 +138,7 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
         rendered=rendered,
         image=image_tag(spec.name, rendered.build_hash),
         config=config,
-        config_hash=L.digest(config),
+        config_hash=L.digest(recorded_config(config, spec_file)),
         mounts=expected_mounts(config, host, spec.name),
         base_present=base is not None,
         keys=keys,
