@@ -393,7 +393,7 @@ def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
     """Load one spec, its variables from `lookup` (default: the environment over the .env
     beside it); raises SpecError listing every problem in it."""
     shown = str(path)
-    variables = _Variables(lookup or Environment(path.parent))
+    variables = _Variables(Environment(path.parent) if lookup is None else lookup)
     try:
         data, marks = _parse(_read_text(path), variables)
     except _Located as exc:
