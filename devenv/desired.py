@@ -20,6 +20,7 @@ from devenv.observed import Observed
 from devenv.render import Rendered, base_identity, base_ref, image_tag, render
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
+from devenv.spec.variables import fingerprint
 
 SSH_DIR = "/etc/devenv/ssh"
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -113,6 +114,11 @@ class DesiredEnv:
         return str(self.spec_file.folder)
 
     @property
+    def recorded(self) -> dict[str, Any]:
+        """The config as the label records it and the plan compares it (no variable's value)."""
+        return recorded_config(self.config, self.spec_file)
+
+    @property
     def labels(self) -> dict[str, str]:
         return self.shape.labels
 
@@ -173,6 +179,17 @@ def networks(spec_file: SpecFile) -> list[str]:
     return folder + list(spec.networks.join)
 
 
+def recorded_config(config: dict[str, Any], spec_file: SpecFile) -> dict[str, Any]:
+    """`config` with each env value read from variables replaced by where it came from and a
+    salted hash: labels and plans say that it changed, never what it is."""
+    if not spec_file.templates:
+        return config  # specs without variables keep their config (and hash) byte for byte
+    env = dict(config["env"])
+    for key, template in spec_file.templates:
+        env[key] = {"from": template, "sha256": fingerprint(spec_file.spec.name, key, env[key])}
+    return {**config, "env": env}
+
+
 def folder_network(folder: Path) -> str:
     """The devenv network of a spec folder: envs applied from it reach each other by name."""
     slug = re.sub(r"[^a-z0-9_.-]+", "-", folder.name.lower()).strip("-.")[:40] or "envs"
@@ -220,14 +237,15 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
     rendered = render(spec, identity)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
-    config_hash = L.digest(config)
+    recorded = recorded_config(config, spec_file)
+    config_hash = L.digest(recorded)
     image = image_tag(spec.name, rendered.build_hash)
     labels = L.ownership(
         {
             L.ENV: spec.name,
             L.SPEC: str(spec_file.path),
             L.PROJECT: str(spec_file.folder),
-            L.CONFIG: L.canonical_json(config),
+            L.CONFIG: L.canonical_json(recorded),
             L.CONFIG_HASH: config_hash,
             L.BUILD_HASH: rendered.build_hash,
             L.VERSION: __version__,

@@ -11,6 +11,31 @@ from typing import Any
 import yaml
 
 from devenv.desired import DOCKER_SOCKET
+from devenv.spec.variables import parse
+
+
+def with_variables(
+    config: dict[str, Any], templates: tuple[tuple[str, str], ...], fmt: str
+) -> dict[str, Any]:
+    """`config` with each env value read from variables written as the reference again (Compose
+    reads `${VAR}` as devenv does; devcontainer.json says `${localEnv:VAR}`): never the value."""
+    env = dict(config["env"])
+    if fmt == "compose":  # Compose reads `$` in every value: a literal one is `$$`
+        env = {key: value.replace("$", "$$") for key, value in env.items()}
+    for key, template in templates:
+        env[key] = template if fmt == "compose" else _local_env(template)
+    return {**config, "env": env}
+
+
+def _local_env(template: str) -> str:
+    out = ""
+    for part in parse(template):
+        if isinstance(part, str):
+            out += part
+        else:
+            default = f":{part.arg}" if part.op in (":-", "-") else ""
+            out += "${localEnv:" + part.name + default + "}"
+    return out
 
 
 def _environment(config: dict[str, Any]) -> dict[str, str]:

@@ -83,6 +83,12 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def _var(key: str, *envs: dict[str, Any]) -> str:
+    """Where an env value is read from, when variables (recorded as a hash, never shown)."""
+    sources = [e[key]["from"] for e in envs if isinstance(e.get(key), dict)]
+    return f" (from {sources[0]})" if sources else ""
+
+
 def config_reasons(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     """Field-level reasons between the applied config (from the label) and the desired one."""
     if old is None:
@@ -94,10 +100,12 @@ def config_reasons(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]
             continue
         if key == "env":
             before, after = before or {}, after or {}
-            changed = [f"{k} added" for k in sorted(set(after) - set(before))]
-            changed += [f"{k} removed" for k in sorted(set(before) - set(after))]
+            changed = [f"{k} added{_var(k, after)}" for k in sorted(set(after) - set(before))]
+            changed += [f"{k} removed{_var(k, before)}" for k in sorted(set(before) - set(after))]
             changed += [
-                f"{k} changed" for k in sorted(set(before) & set(after)) if before[k] != after[k]
+                f"{k} changed{_var(k, after, before)}"
+                for k in sorted(set(before) & set(after))
+                if before[k] != after[k]
             ]
             reasons.append(f"env: {', '.join(changed)}")
         elif key == "sshd":  # the config holds a hash of the keys: never show it
@@ -250,7 +258,7 @@ def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str |
             old = json.loads(live.labels.get(L.CONFIG, ""))
         except ValueError:
             old = None
-        config_changes = config_reasons(old if isinstance(old, dict) else None, want.config)
+        config_changes = config_reasons(old if isinstance(old, dict) else None, want.recorded)
         reasons.extend(config_changes or ["labels: config hash edited by hand"])
     else:  # applied as the spec says: anything different now was changed by hand
         reasons.extend(drift_reasons(want, live))

@@ -81,7 +81,9 @@ def validate(paths: Paths) -> None:
         except DevenvError as exc:
             refused.append(str(exc))
             continue
-        sys.stdout.write(f"{spec_file.path}: ok ({spec_file.spec.name})\n")
+        needs = spec_file.variables
+        listed = f" — variables: {', '.join(needs)}" if needs else ""
+        sys.stdout.write(f"{spec_file.path}: ok ({spec_file.spec.name}){listed}\n")
     if refused:
         fail("\n".join(refused))
 

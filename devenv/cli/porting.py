@@ -87,6 +87,7 @@ def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | N
         spec = spec_file.spec
         tag = image_tag(spec.name, render(spec, base_identity(spec.base)).build_hash)
         config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
+        config = exporters.with_variables(config, spec_file.templates, fmt)
         boxes.append((spec.name, tag, config, list(spec.networks.join)))
     if fmt == "compose":
         sys.stdout.write(exporters.compose(boxes))

@@ -15,11 +15,14 @@ from devenv.errors import DevenvError
 from devenv.importers.draft import (
     NOT_YET,
     Draft,
+    compose_reference,
     has_variable,
     host_path,
+    literal,
     port_entry,
     shared_entry,
     spec_name,
+    variables_note,
 )
 
 HANDLED = {"image", "build", "ports", "volumes", "environment", "env_file", "working_dir", "user"}
@@ -70,6 +73,7 @@ def _service(
     _command(draft, svc)
     _networks(draft, svc.get("networks"), data.get("networks") or {})
     _unmapped(draft, svc)
+    variables_note(draft)
     return draft
 
 
@@ -78,7 +82,7 @@ def _image(draft: Draft, svc: dict[str, Any]) -> None:
     if isinstance(image, str) and not has_variable(image):
         draft.keys["base"] = image
     elif image:
-        draft.note(f"image {image}: variables are {NOT_YET}; base is a placeholder")
+        draft.note(f"image {image}: variables are read in env only; base is a placeholder")
     build = svc.get("build")
     if build:
         context = build if isinstance(build, str) else build.get("context", ".")
@@ -158,7 +162,7 @@ def _environment(draft: Draft, svc: dict[str, Any], base: Path) -> None:
     for entry in [files] if isinstance(files, (str, dict)) else files:
         file = entry if isinstance(entry, str) else entry.get("path", "")
         for key, value in read_env_file(base / file, draft).items():
-            draft.env(key, value)
+            draft.env(key, literal(value))
         draft.note(f"env_file {file}: its values are copied into env (keep secrets out of git)")
     env = svc.get("environment") or {}
     pairs: list[tuple[str, Any]] = (
@@ -166,13 +170,12 @@ def _environment(draft: Draft, svc: dict[str, Any], base: Path) -> None:
         if isinstance(env, dict)
         else [_pair(str(e)) for e in env]
     )
-    for key, value in pairs:
-        if value is None or has_variable(str(value)):
-            draft.note(
-                f"environment {key}: a value from the host's environment or variables is {NOT_YET}"
-            )
+    for key, value in pairs:  # `KEY` alone passes the host's KEY: a variable too
+        template = "${" + key + "}" if value is None else compose_reference(_text(value))
+        if template is None:
+            draft.note(f"environment {key}: {value} is a form of variable devenv does not read")
         else:
-            draft.env(key, _text(value))
+            draft.env(key, template)
 
 
 def _pair(entry: str) -> tuple[str, str | None]:

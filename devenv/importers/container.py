@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from devenv.discards import discarded
-from devenv.importers.draft import Draft, host_path, port_entry, shared_entry, spec_name
+from devenv.importers.draft import (
+    Draft,
+    host_path,
+    literal,
+    port_entry,
+    shared_entry,
+    spec_name,
+)
 
 NOISE = (
     "/var/lib/dpkg",
@@ -105,7 +112,7 @@ def _env(result: Draft, env: list[str], image_env: list[str]) -> None:
         if entry in image_env:
             continue
         key, _, value = entry.partition("=")
-        result.env(key, value)
+        result.env(key, literal(value))  # as the container has it: no `${…}` is read
 
 
 def _process(result: Draft, config: dict[str, Any], image_config: dict[str, Any]) -> None:

@@ -17,9 +17,11 @@ from devenv.importers.draft import (
     Draft,
     has_variable,
     host_path,
+    literal,
     port_entry,
     shared_entry,
     spec_name,
+    variables_note,
 )
 
 HOOKS = (
@@ -84,9 +86,26 @@ class _Vars:
 
     def __call__(self, text: str) -> str:
         text = LOCAL_ENV_RE.sub(lambda m: self.environ.get(m.group(1), m.group(2) or ""), text)
+        return self._folders(text)
+
+    def _folders(self, text: str) -> str:
         for key, value in self.values.items():
             text = text.replace("${" + key + "}", value)
         return text
+
+    def template(self, text: str) -> str | None:
+        """An env value with `${localEnv:VAR[:default]}` kept as the spec's `${VAR[:-default]}`
+        (the value stays out of the spec); None when another variable remains."""
+        out, last = "", 0
+        for m in [*LOCAL_ENV_RE.finditer(text), None]:
+            piece = self._folders(text[last : m.start() if m else len(text)])
+            if has_variable(piece):
+                return None
+            out += literal(piece)
+            if m:
+                default = "" if m.group(2) is None else f":-{m.group(2)}"
+                out, last = out + "${" + m.group(1) + default + "}", m.end()
+        return out
 
 
 def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) -> Draft:
@@ -112,6 +131,7 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     _user(draft, config.get("remoteUser") or config.get("containerUser"))
     _run_args(draft, [str(a) for a in config.get("runArgs") or []], resolve, out_dir)
     _unsupported(draft, config)
+    variables_note(draft)
     return draft
 
 
@@ -199,9 +219,9 @@ def _mount(draft: Draft, mount: Any, resolve: _Vars, out_dir: Path) -> None:
 def _env(draft: Draft, config: dict[str, Any], resolve: _Vars) -> None:
     for where in ("containerEnv", "remoteEnv"):
         for key, value in (config.get(where) or {}).items():
-            text = resolve(str(value)) if value is not None else ""
-            if has_variable(text):
-                draft.note(f"{where}.{key}: variables ({text}) are {NOT_YET}")
+            text = resolve.template(str(value)) if value is not None else ""
+            if text is None:
+                draft.note(f"{where}.{key}: variables ({value}) are {NOT_YET}")
             elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 draft.env(key, text)
             else:
@@ -233,7 +253,21 @@ def _run_args(draft: Draft, args: list[str], resolve: _Vars, out_dir: Path) -> N
         if not takes:
             draft.note(f"runArgs {args[i - 1]}: no spec key for it")
             continue
-        apply_flag(draft, FLAG_KEYS[flag], resolve(value), out_dir)
+        key = FLAG_KEYS[flag]
+        if key == "env":
+            _env_flag(draft, value, resolve)
+        else:
+            apply_flag(draft, key, resolve(value), out_dir)
+
+
+def _env_flag(draft: Draft, value: str, resolve: _Vars) -> None:
+    """`-e NAME=VALUE` (its `${localEnv:…}` kept as variables) or `-e NAME` (the host's NAME)."""
+    name, eq, text = value.partition("=")
+    template = resolve.template(text) if eq else "${" + name + "}"
+    if template is None or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        draft.note(f"-e {value}: {NOT_YET}")
+    else:
+        draft.env(name, template)
 
 
 def apply_flag(draft: Draft, key: str, value: str, out_dir: Path) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from devenv.spec.variables import VariableError, names, parse
+
 SCHEMA_URL = "https://devenv.dev/schemas/devenv.schema.json"
 NOT_YET = "not carried yet"
 VAR_RE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
@@ -57,6 +59,36 @@ class Draft:
 def has_variable(value: Any) -> bool:
     """True when `value` uses ${VAR} or $VAR, which specs cannot express yet."""
     return isinstance(value, str) and bool(VAR_RE.search(value))
+
+
+def literal(text: str) -> str:
+    """`text` as an env value that reads no variable: each `$` that starts `$$` or `${` doubled."""
+    return re.sub(r"\$(?=[${])", "$$", text)
+
+
+def compose_reference(text: str) -> str | None:
+    """A Compose value as a spec env value: `$VAR` braced, the rest kept (devenv reads the same
+    `${VAR}`, `${VAR:-default}`, `${VAR:?message}` and `$$`); None for a form it does not read."""
+    braced = re.sub(r"\$\$|\$([A-Za-z_][A-Za-z0-9_]*)", _brace, text)
+    try:
+        parse(braced)
+    except VariableError:
+        return None
+    return braced
+
+
+def _brace(m: re.Match[str]) -> str:
+    return m.group(0) if m.group(0) == "$$" else "${" + m.group(1) + "}"
+
+
+def variables_note(draft: Draft) -> None:
+    """Say which variables the spec reads, so the user knows what to set."""
+    found = sorted({n for v in draft.keys.get("env", {}).values() for n in names(v)})
+    if found:
+        draft.note(
+            f"variables {', '.join(found)}: env reads them from the environment or a .env file "
+            "beside the spec (keep that file out of git)"
+        )
 
 
 def spec_name(raw: str) -> str:

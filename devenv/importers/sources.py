@@ -41,9 +41,10 @@ def write_new(path: Path, text: str) -> None:
 def check_valid(path: Path) -> None:
     """A written spec must validate; if not (an importer bug or input devenv refuses), remove it."""
     from devenv.spec.loader import load_file
+    from devenv.spec.variables import AnyValue
 
     try:
-        load_file(path)
+        load_file(path, AnyValue())  # its variables may be set only later
     except SpecError as exc:
         path.unlink()
         raise DevenvError(

@@ -11,7 +11,7 @@ import difflib
 import stat
 import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from pydantic import BaseModel, ValidationError
 from devenv.errors import DevenvError, Problem, SpecError
 from devenv.spec.models import Clash, Spec
 from devenv.spec.rules import NAME_RE, NAME_RULE
+from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
+from devenv.spec.variables import names as variable_names
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 20_000
@@ -33,6 +35,10 @@ SEQ_TAG = "tag:yaml.org,2002:seq"
 BOMB = "YAML expands to too many nodes (an alias bomb?); refusing"
 # Mappings whose scalar values are kept as written: an env value `1.10` is "1.10", not "1.1".
 TEXT_MAPPINGS = ("env",)
+# Where `${VAR}` is read (env values), and where `$` belongs to the shell and stays as written;
+# a reference anywhere else is refused: names, paths and what goes into the image are written.
+VARIABLE_FIELDS = ("env",)
+SHELL_FIELDS = ("run", "command", "hooks")
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 Loc = tuple[str | int, ...]
@@ -44,10 +50,16 @@ class SpecFile:
 
     path: Path
     spec: Spec
+    templates: tuple[tuple[str, str], ...] = ()  # (env key, value as written) read variables
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def variables(self) -> list[str]:
+        """The variables the spec reads, sorted."""
+        return sorted({n for _, template in self.templates for n in variable_names(template)})
 
 
 @dataclass
@@ -63,6 +75,15 @@ class _Marks:
 
     def key(self, loc: Loc) -> tuple[int, int]:
         return self.keys.get(loc) or self.value(loc)
+
+
+@dataclass
+class _Variables:
+    """Where env values find their variables, what they read, and what could not be read."""
+
+    lookup: Lookup
+    templates: dict[str, str] = field(default_factory=dict)
+    problems: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 class _Located(Exception):
@@ -107,8 +128,9 @@ class _Loader(yaml.SafeLoader):
 class _Builder:
     """Turns a composed node graph into plain data, recording marks and refusing bombs."""
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, variables: _Variables | None = None) -> None:
         self.loader = loader
+        self.variables = variables
         self.marks = _Marks({}, {})
         self.count = 0
         self.text = 0
@@ -166,15 +188,56 @@ class _Builder:
     def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         known = node.tag in self.loader.yaml_constructors  # else construct_object says so
         if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG and known:
-            return node.value
+            return self._text(node, loc)
         try:
-            return self.loader.construct_object(node)
+            value = self.loader.construct_object(node)
+            if isinstance(value, str) and loc and loc[0] not in SHELL_FIELDS:
+                self._refuse(node, loc, value)
+            return value
         except ValueError:  # `2023-13-45`, `0x_`, `!!int abc`, an int of 5,000 digits…
             line, col = _pos(node.start_mark)
             kind = str(node.tag).rsplit(":", 1)[-1]
             shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
             msg = f"{shown!r} cannot be read as a YAML {kind}; quote it to keep it as text"
             raise _Located(line, col, msg) from None
+
+    def _text(self, node: yaml.Node, loc: Loc) -> str:
+        """An env value as written, its `${VAR}` references replaced (and remembered)."""
+        text = str(node.value)
+        if self.variables is None or "$" not in text or loc[0] not in VARIABLE_FIELDS:
+            return text
+        try:
+            if variable_names(text):
+                self.variables.templates[str(loc[1])] = text
+            return substitute(text, self.variables.lookup)
+        except VariableError as exc:
+            line, col = _where(node, exc.text)
+            self.variables.problems.append((line, col, f"{_dotted(loc)}: {exc.message}"))
+            return text
+
+    def _refuse(self, node: yaml.Node, loc: Loc, value: str) -> None:
+        """A `${VAR}` where variables are not read is an error, not a literal surprise."""
+        found = REFERENCE_RE.search(value)
+        if found and self.variables is not None:
+            line, col = _where(node, found.group(0))
+            msg = (
+                f"{_dotted(loc)}: {found.group(0)} is a variable, and variables are read in env "
+                "values only (names, paths and what goes into the image are written in the spec)"
+            )
+            self.variables.problems.append((line, col, msg))
+
+
+def _where(node: yaml.Node, text: str) -> tuple[int, int]:
+    """The line and column of `text` inside the scalar `node` as written, else the node's."""
+    start, end = node.start_mark, node.end_mark
+    source = start.buffer[start.index : end.index] if start.buffer else ""
+    offset = source.find(text)
+    if offset < 0:
+        return _pos(start)
+    before = source[:offset]
+    if "\n" in before:
+        return start.line + 1 + before.count("\n"), offset - before.rfind("\n")
+    return start.line + 1, start.column + 1 + offset
 
 
 def _read_text(path: Path) -> str:
@@ -205,7 +268,7 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _parse(text: str) -> tuple[Any, _Marks]:
+def _parse(text: str, variables: _Variables | None = None) -> tuple[Any, _Marks]:
     try:
         loader = _Loader(text)  # checks every character up front
     except yaml.reader.ReaderError as exc:
@@ -217,7 +280,7 @@ def _parse(text: str) -> tuple[Any, _Marks]:
         node = loader.get_single_node()
         if node is None:
             raise _Located(1, 1, "file is empty")
-        builder = _Builder(loader)
+        builder = _Builder(loader, variables)
         data = builder.build(node)
         return data, builder.marks
     except yaml.MarkedYAMLError as exc:
@@ -325,11 +388,13 @@ def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
     return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
 
 
-def load_file(path: Path) -> SpecFile:
-    """Load one spec; raises SpecError listing every problem in it."""
+def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
+    """Load one spec, its variables from `lookup` (default: the environment over the .env
+    beside it); raises SpecError listing every problem in it."""
     shown = str(path)
+    variables = _Variables(Environment(path.parent) if lookup is None else lookup)
     try:
-        data, marks = _parse(_read_text(path))
+        data, marks = _parse(_read_text(path), variables)
     except _Located as exc:
         raise SpecError([Problem(shown, exc.line, exc.col, exc.message)]) from None
     if not isinstance(data, dict):
@@ -340,11 +405,18 @@ def load_file(path: Path) -> SpecFile:
             msg = f"file name {stem!r} is not a valid env name ({NAME_RULE}); add a 'name:' key"
             raise SpecError([Problem(shown, 1, 1, msg)])
         data = {"name": stem, **data}
+    problems = [Problem(shown, *found) for found in variables.problems]
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_problems(shown, exc, marks)) from None
-    return SpecFile(path.resolve(), spec)
+        raise SpecError(sorted(problems + _problems(shown, exc, marks), key=_order)) from None
+    if problems:
+        raise SpecError(problems)
+    return SpecFile(path.resolve(), spec, tuple(sorted(variables.templates.items())))
+
+
+def _order(problem: Problem) -> tuple[int, int, str]:
+    return (problem.line, problem.col, problem.message)
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:

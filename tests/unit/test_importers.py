@@ -16,6 +16,7 @@ from devenv.importers.container import Found, draft
 from devenv.importers.draft import Draft, to_yaml
 from devenv.importers.sources import init_from
 from devenv.spec.loader import load_file
+from devenv.spec.variables import AnyValue
 from devenv.which import container_id
 from tests.conftest import run_cli
 
@@ -27,7 +28,7 @@ def written(tmp_path: Path, d: Draft) -> dict[str, Any]:
     """The draft as its YAML, validated by the real loader; its data."""
     path = tmp_path / f"{d.name}.yaml"
     path.write_text(to_yaml(d))
-    load_file(path)
+    load_file(path, AnyValue())  # the shape: variables are checked by test_variables
     data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict)
     return data
@@ -80,7 +81,12 @@ def test_devcontainer_maps_image_ports_mounts_env_user_and_workspace(tmp_path: P
     assert data["ports"] == ["8000:8000", "5432:5432", "3000:3000", "0.0.0.0:9000:9000"]
     assert data["shared"] == ["../proj:/workspaces/proj", "../proj/data:/data:ro"]
     assert data["volumes"] == [{"name": "cache-proj", "container": "/cache"}]
-    assert data["env"] == {"APP": "dev", "FROM_HOST": "hello", "WS": "/workspaces/proj", "X": "1"}
+    assert data["env"] == {
+        "APP": "dev",
+        "FROM_HOST": "${DEMO_VAR}",  # a variable still, never the value it has here
+        "WS": "/workspaces/proj",
+        "X": "1",
+    }
     assert data["user"] == "vscode" and data["workdir"] == "/workspaces/proj"
     notes = "\n".join(d.notes)
     assert "--cap-add=SYS_PTRACE" in notes and "ghcr.io/devcontainers/features/node:1" in notes
@@ -184,16 +190,21 @@ def test_compose_maps_each_form_into_one_spec_per_service(tmp_path: Path) -> Non
         {"name": "myproj_data", "container": "/var/lib/data"},
         {"name": "my-named", "container": "/named"},
     ]
-    assert w["env"] == {"B": "two", "C": "3", "A": "1"}
+    assert w["env"] == {"B": "two", "C": "3", "A": "1", "FROM_SHELL": "${FROM_SHELL}"}
     assert w["workdir"] == "/usr/share/nginx/html" and w["user"] == "www-data"
     assert w["command"] == ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]
     assert w["networks"] == {"join": ["shared-net"]}
     notes = "\n".join(web.notes)
-    for word in ("3000-3005", "/anonymous", "FROM_SHELL", "healthcheck", "deploy", "depends_on"):
+    for word in ("3000-3005", "/anonymous", "healthcheck", "deploy", "depends_on"):
         assert word in notes, word
-    assert b["env"] == {"POSTGRES_PASSWORD": "secret", "PORT": "5432", "DEBUG": "true"}
+    assert b["env"] == {
+        "POSTGRES_PASSWORD": "secret",
+        "PORT": "5432",
+        "DEBUG": "true",
+        "FROM_VAR": "${PW}",
+    }
     assert b["command"] == ["postgres", "-c", "fsync=off"] and "user" not in b
-    assert any("profiles" in n for n in db.notes) and any("FROM_VAR" in n for n in db.notes)
+    assert any("profiles" in n for n in db.notes) and any("variables PW" in n for n in db.notes)
 
 
 def test_compose_one_service_and_unknown_service(tmp_path: Path) -> None:
