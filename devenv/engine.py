@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from devenv import labels as L
+from devenv.buildstream import follow
 from devenv.desired import DOCKER_SOCKET, SSH_DIR, DesiredEnv
-from devenv.errors import BuildError, DevenvError, EngineError, ImageMissing, RegistryError
+from devenv.errors import DevenvError, EngineError, ImageMissing, RegistryError
 from devenv.images.registry import explain, scrub
 from devenv.observed import Observed, ObservedContainer, ObservedImage
-
-LOG_TAIL = 15
-ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines
 
 
 def _engine_url() -> str:
@@ -121,53 +119,35 @@ class Engine:
         network: str | None = None,
     ) -> str:
         """Build `want.image`; stream lines to `on_line` and the log file; return the image id."""
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        step = "preparing the build"
-        tail: list[str] = []
-        image_id = ""
         labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "env", L.ENV: want.name}
         labels[L.BUILD_HASH] = want.rendered.build_hash
-        with tempfile.TemporaryDirectory(prefix="devenv-build-") as ctx, log_path.open("w") as log:
+        with tempfile.TemporaryDirectory(prefix="devenv-build-") as ctx:
             (Path(ctx) / "Dockerfile").write_text(want.rendered.dockerfile)
             for name, content in want.rendered.files.items():
                 target = Path(ctx) / name
                 target.write_bytes(content)
                 target.chmod(0o755)
-            with engine_errors(f"building {want.image}"):
-                stream = self.api.build(
-                    path=ctx,
-                    tag=want.image,
-                    rm=True,
-                    forcerm=True,
-                    decode=True,
-                    labels=labels,
-                    network_mode=network,
-                )
-                for chunk in stream:
-                    if "stream" in chunk:
-                        for raw_line in chunk["stream"].splitlines():
-                            line = ANSI_RE.sub("", raw_line)
-                            log.write(line + "\n")
-                            if line.startswith("Step "):
-                                step = line
-                            if line.strip():
-                                tail = [*tail[-(LOG_TAIL - 1) :], line]
-                                on_line(line)
-                    if "error" in chunk:
-                        log.write(chunk["error"] + "\n")
-                        log.flush()
-                        shown = "\n    ".join(tail[-LOG_TAIL:])
-                        full = any("No space left on device" in line for line in tail)
-                        why = "the engine's disk is full. " if full else ""
-                        raise BuildError(
-                            f"building {want.name} failed at {step}: {why}{chunk['error'].strip()}"
-                            + (f"\n  last output:\n    {shown}" if shown else ""),
-                            f"full log: {log_path}",
-                            str(log_path),
-                        )
-                    if "aux" in chunk and "ID" in chunk["aux"]:
-                        image_id = chunk["aux"]["ID"]
-        return image_id
+            return self.build_from(
+                want.image, want.name, log_path, on_line, labels, path=ctx, network_mode=network
+            )
+
+    def build_from(
+        self,
+        tag: str,
+        what: str,
+        log_path: Path,
+        on_line: Callable[[str], None],
+        labels: dict[str, str],
+        **source: Any,
+    ) -> str:
+        """Build `tag` from `source` (path=FOLDER, or fileobj=TAR with custom_context=True;
+        dockerfile, buildargs, target, network_mode); a failure is one BuildError."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w") as log, engine_errors(f"building {tag}"):
+            stream = self.api.build(
+                tag=tag, rm=True, forcerm=True, decode=True, labels=labels, **source
+            )
+            return follow(stream, log, log_path, what, on_line)
 
     def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
         repo, tag = split_ref(ref)

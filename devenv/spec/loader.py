@@ -342,7 +342,7 @@ def load_file(path: Path) -> SpecFile:
             raise SpecError([Problem(shown, 1, 1, msg)])
         data = {"name": stem, **data}
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(data, context={"folder": path.resolve().parent})
     except ValidationError as exc:
         raise SpecError(_problems(shown, exc, marks)) from None
     return SpecFile(path.resolve(), spec)
