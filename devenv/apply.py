@@ -149,6 +149,10 @@ class Applier:
         """Make want.image exist; say how ("built", "pulled from …", or an image id when
         fetching the base showed the image was already there)."""
         spec = want.spec_file.spec
+        # a Dockerfile base is named by its recipe: the cache can spare building it at all
+        tried_cache = bool(spec.base.dockerfile) and not want.base_present
+        if tried_cache and image_cache.pull_cached(self.engine, want, self.reporter):
+            return want, "pulled from the image cache"
         if not want.base_present:
             self._ensure_base(want)
             images = self.engine.images()
@@ -156,7 +160,7 @@ class Applier:
             existing = next((i for i in images if want.image in i.tags), None)
             if existing is not None:
                 return want, existing.id
-        if image_cache.pull_cached(self.engine, want, self.reporter):
+        if not tried_cache and image_cache.pull_cached(self.engine, want, self.reporter):
             return want, "pulled from the image cache"
         self.reporter.step(want.name, f"building {want.image}")
         log = self.host.env_dir(want.name) / "build.log"
@@ -170,6 +174,15 @@ class Applier:
 
     def _ensure_base(self, want: DesiredEnv) -> None:
         base = want.spec_file.spec.base
+        if base.dockerfile:
+            from devenv.images.dockerbase import build_base
+
+            self.reporter.step(want.name, f"building its Dockerfile base {want.rendered.base}")
+            log = self.host.env_dir(want.name) / "base-build.log"
+            build_base(
+                self.engine, want, log, lambda line: self.reporter.build_line(want.name, line)
+            )
+            return
         log = self.host.env_dir(want.name) / "bootstrap.log"
         if base.bootstrap:
             from devenv.images.bootstrap import bootstrap

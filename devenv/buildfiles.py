@@ -39,6 +39,9 @@ class BuildLog:
             self._handle.write(text)
             self._handle.flush()
 
+    def flush(self) -> None:
+        """Each write is flushed already; here for the stream reader's sake."""
+
     def __enter__(self) -> BuildLog:
         return self
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from devenv import __version__
+from devenv import __version__, buildcontext
 from devenv import labels as L
 from devenv.host import Host, authorized_keys, shared_host_path
 from devenv.observed import Observed
@@ -230,11 +230,13 @@ def container_shape(
 
 def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
     spec = spec_file.spec
-    base = observed.image(base_ref(spec.base))
-    identity = base_identity(
+    built = buildcontext.resolve(spec_file) if spec.base.dockerfile else None
+    recipe = built.identity if built else None
+    base = observed.image(base_ref(spec.base, recipe))
+    identity = recipe or base_identity(
         spec.base, base.id if base else None, list(base.digests) if base else []
     )
-    rendered = render(spec, identity)
+    rendered = render(spec, identity, built.manifest() if built else None)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
     recorded = recorded_config(config, spec_file)

@@ -17,12 +17,12 @@ from typing import Any, BinaryIO
 
 from devenv import labels as L
 from devenv.buildfiles import BuildLog, build_context
+from devenv.buildstream import follow
 from devenv.connection import Connection, connection
 from devenv.desired import ContainerShape, DesiredEnv
 from devenv.engine_api import ContainerState
 from devenv.errors import (
     STATE_PATH,
-    BuildError,
     DevenvError,
     EngineError,
     HostFileError,
@@ -33,10 +33,8 @@ from devenv.errors import (
 from devenv.images.registry import explain, scrub
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 
-LOG_TAIL = 15
 # Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
 TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
-ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colour codes the engine adds to stderr lines
 
 
 def _tls_config(engine: Connection) -> Any:
@@ -165,50 +163,30 @@ class Engine:
         network: str | None = None,
     ) -> str:
         """Build `want.image`; stream lines to `on_line` and the log file; return the image id."""
-        step = "preparing the build"
-        tail: list[str] = []
-        image_id = ""
         labels = L.ownership(
             {L.KIND: "env", L.ENV: want.name, L.BUILD_HASH: want.rendered.build_hash}
         )
-        with (
-            build_context(want) as ctx,
-            BuildLog(log_path) as log,
-            engine_errors(f"building {want.image}"),
-        ):
-            stream = self.api.build(
-                path=ctx,
-                tag=want.image,
-                rm=True,
-                forcerm=True,
-                decode=True,
-                labels=labels,
-                network_mode=network,
+        with build_context(want) as ctx:
+            return self.build_from(
+                want.image, want.name, log_path, on_line, labels, path=ctx, network_mode=network
             )
-            for chunk in stream:
-                if "stream" in chunk:
-                    for raw_line in chunk["stream"].splitlines():
-                        line = ANSI_RE.sub("", raw_line)
-                        log.write(line + "\n")
-                        if line.startswith("Step "):
-                            step = line
-                        if line.strip():
-                            tail = [*tail[-(LOG_TAIL - 1) :], line]
-                            on_line(line)
-                if "error" in chunk:
-                    log.write(chunk["error"] + "\n")
-                    shown = "\n    ".join(tail[-LOG_TAIL:])
-                    full = any("No space left on device" in line for line in tail)
-                    why = "the engine's disk is full. " if full else ""
-                    raise BuildError(
-                        f"building {want.name} failed at {step}: {why}{chunk['error'].strip()}"
-                        + (f"\n  last output:\n    {shown}" if shown else ""),
-                        f"full log: {log_path}",
-                        str(log_path),
-                    )
-                if "aux" in chunk and "ID" in chunk["aux"]:
-                    image_id = chunk["aux"]["ID"]
-        return image_id
+
+    def build_from(
+        self,
+        tag: str,
+        what: str,
+        log_path: Path,
+        on_line: Callable[[str], None],
+        labels: dict[str, str],
+        **source: Any,
+    ) -> str:
+        """Build `tag` from `source` (path=FOLDER, or fileobj=TAR with custom_context=True;
+        dockerfile, buildargs, target, network_mode); a failure is one BuildError."""
+        with BuildLog(log_path) as log, engine_errors(f"building {tag}"):
+            stream = self.api.build(
+                tag=tag, rm=True, forcerm=True, decode=True, labels=labels, **source
+            )
+            return follow(stream, log, log_path, what, on_line)
 
     def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
         repo, tag = split_ref(ref)

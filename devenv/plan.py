@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from devenv import buildcontext
 from devenv import labels as L
 from devenv.desired import DesiredEnv
 from devenv.discards import describe
@@ -187,8 +188,7 @@ def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -
     image = observed.image(want.image)
     if image is None:
         if not want.base_present:
-            base = want.spec_file.spec.base
-            why = f"base {base.image or base.bootstrap} is not on this engine yet"
+            why = _base_missing(want, observed)
         elif live is not None and live.labels.get(L.BUILD_HASH) == want.rendered.build_hash:
             why = f"image {want.image} is missing (deleted by hand?)"
         elif live is not None and live.labels.get(L.BUILD_HASH):
@@ -215,6 +215,15 @@ def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -
         for c in leftovers
     )
     return actions
+
+
+def _base_missing(want: DesiredEnv, observed: Observed) -> str:
+    """Why the base must be made: for a Dockerfile base, which of its inputs changed."""
+    base = want.spec_file.spec.base
+    if base.dockerfile:
+        before = buildcontext.previous_inputs(observed, want.spec_file.path)
+        return buildcontext.changes(before, want.rendered.base_inputs)
+    return f"base {base.image or base.bootstrap} is not on this engine yet"
 
 
 def _foreign_actions(

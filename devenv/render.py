@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,16 +55,23 @@ class Rendered:
     dockerfile: str
     files: dict[str, bytes]
     build_hash: str
+    base: str = ""  # the image its FROM names
+    base_inputs: dict[str, str] = field(default_factory=dict)  # a Dockerfile base's, by name
 
     @property
     def short_hash(self) -> str:
         return self.build_hash[:12]
 
 
-def base_ref(base: Base) -> str:
-    """The image the Dockerfile starts FROM: the plain name, or the bootstrapped tag."""
+def base_ref(base: Base, identity: str | None = None) -> str:
+    """The image the Dockerfile starts FROM: the plain name, or the tag of the base devenv
+    makes (bootstrapped, or built from the user's Dockerfile: `identity` names that one)."""
     if base.bootstrap:
         return f"devenv-base/{base.bootstrap}-{base_recipe_hash(base)[:12]}"
+    if base.dockerfile:
+        if not identity or not identity.startswith("dockerfile:"):
+            raise ValueError("a Dockerfile base is named by its context hash: pass its identity")
+        return f"devenv-base/dockerfile:{identity.removeprefix('dockerfile:')[:12]}"
     assert base.image is not None
     return base.image
 
@@ -76,7 +83,8 @@ def base_recipe_hash(base: Base) -> str:
 
 
 def base_identity(base: Base, image_id: str | None, repo_digests: list[str]) -> str:
-    """How the hash names the base: recipe, else registry digest, else local ID, else ref."""
+    """How the hash names the base: recipe, else registry digest, else local ID, else ref.
+    (A Dockerfile base's identity is its context hash: see buildcontext.BuildContext.)"""
     if base.bootstrap:
         return f"recipe:{base_recipe_hash(base)}"
     digests = sorted(d.split("@", 1)[1] for d in repo_digests if "@" in d)
@@ -124,14 +132,14 @@ def packages_for(spec: Spec) -> list[str]:
     return packages
 
 
-def render_dockerfile(spec: Spec) -> str:
+def render_dockerfile(spec: Spec, identity: str | None = None) -> str:
     user = spec.user.name if spec.user and spec.user.name != "root" else None
     return str(
         _jinja()
         .get_template("Dockerfile.j2")
         .render(
             name=spec.name,
-            base_ref=base_ref(spec.base),
+            base_ref=base_ref(spec.base, identity),
             apt_mirror=spec.apt.mirror,
             mirror_script=mirror_script(spec.apt.mirror) if spec.apt.mirror else "",
             packages=packages_for(spec),
@@ -152,15 +160,24 @@ def build_hash(dockerfile: str, files: dict[str, bytes], base_id: str) -> str:
     return digest.hexdigest()
 
 
-def render(spec: Spec, base_id: str | None = None) -> Rendered:
-    """Render the image recipe; `base_id` from base_identity() (default: the base's name)."""
-    dockerfile = render_dockerfile(spec)
+def render(
+    spec: Spec, base_id: str | None = None, base_inputs: dict[str, str] | None = None
+) -> Rendered:
+    """Render the image recipe; `base_id` from base_identity() (default: the base's name),
+    or for a Dockerfile base its BuildContext.identity, with its manifest as `base_inputs`."""
+    dockerfile = render_dockerfile(spec, base_id)
     folder = templates_dir()
     files = {name: (folder / name).read_bytes() for name in CONTEXT_FILES}
     if spec.sshd is None:
         files.pop("devenv-sshd.conf")
     identity = base_id or base_identity(spec.base, None, [])
-    return Rendered(dockerfile, files, build_hash(dockerfile, files, identity))
+    return Rendered(
+        dockerfile,
+        files,
+        build_hash(dockerfile, files, identity),
+        base_ref(spec.base, base_id),
+        dict(base_inputs or {}),
+    )
 
 
 def image_repo(name: str) -> str:

@@ -111,23 +111,31 @@ def render(
         return
     spec_file = load_one(path)
     if not show_hash:
-        sys.stdout.write(render(spec_file.spec).dockerfile)
+        sys.stdout.write(render(spec_file.spec, _recipe(spec_file)).dockerfile)
         return
-    rendered = render(spec_file.spec, _base_identity(spec_file.spec.base))
+    rendered = render(spec_file.spec, _base_identity(spec_file))
     sys.stdout.write(
         f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
     )
 
 
-def _base_identity(base: Any) -> str | None:
-    """The base as apply names it in the hash (registry digest or local ID) when the engine
-    has it; else None, and a note that apply's tag may then differ."""
+def _recipe(spec_file: Any) -> str | None:
+    """A Dockerfile base's identity, its context hash (read here); None for other bases."""
+    from devenv.buildcontext import resolve
+
+    return resolve(spec_file).identity if spec_file.spec.base.dockerfile else None
+
+
+def _base_identity(spec_file: Any) -> str | None:
+    """The base as apply names it in the hash (recipe, registry digest or local ID) when
+    known; else None, and a note that apply's tag may then differ."""
     from devenv.engine import Engine
     from devenv.observed import Observed
     from devenv.render import base_identity, base_ref
 
-    if base.bootstrap:
-        return None  # named by its recipe: no engine needed
+    base = spec_file.spec.base
+    if base.bootstrap or base.dockerfile:
+        return _recipe(spec_file)  # named by its recipe: no engine needed
     try:
         found = Observed(images=Engine().images()).image(base_ref(base))
     except DevenvError:

@@ -85,7 +85,7 @@ def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | N
     boxes = []
     for spec_file in specs:
         spec = spec_file.spec
-        tag = image_tag(spec.name, render(spec, base_identity(spec.base)).build_hash)
+        tag = image_tag(spec.name, render(spec, base_identity(spec_file)).build_hash)
         config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
         config = exporters.with_variables(config, spec_file.templates, fmt)
         boxes.append((spec.name, tag, config, list(spec.networks.join)))

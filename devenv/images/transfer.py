@@ -20,7 +20,6 @@ from devenv.engine import split_ref
 from devenv.errors import DevenvError, SpecError, host_file_errors
 from devenv.host import host_path
 from devenv.images import bundle as B
-from devenv.render import base_ref
 from devenv.spec.keys import is_literal_key
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
     for want in session.desired:
         image = session.observed.image(want.image)
         assert image is not None  # built_session built it
-        base = session.observed.image(base_ref(want.spec_file.spec.base))
+        base = session.observed.image(want.rendered.base)
         contents.envs.append(
             B.BundleEnv(
                 name=want.name,
@@ -52,7 +51,7 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
                 image_id=image.id,
                 build_hash=want.rendered.build_hash,
                 spec=members[want.spec_file.path],
-                base=base_ref(want.spec_file.spec.base) if base else "",
+                base=want.rendered.base if base else "",
                 base_id=base.id if base else "",
                 base_digest=_digest_of(base.digests) if base else "",
             )

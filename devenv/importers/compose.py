@@ -13,9 +13,9 @@ import yaml
 
 from devenv.errors import DevenvError
 from devenv.importers.draft import (
-    NOT_YET,
     Draft,
     compose_reference,
+    dockerfile_base,
     has_variable,
     host_path,
     literal,
@@ -61,7 +61,7 @@ def _service(
 ) -> Draft:
     draft = Draft(spec_name(name), f"{path} (service {name})")
     base = path.resolve().parent
-    _image(draft, svc)
+    _image(draft, svc, base, out_dir)
     for entry in svc.get("ports") or []:
         _port(draft, entry)
     for entry in svc.get("volumes") or []:
@@ -77,21 +77,25 @@ def _service(
     return draft
 
 
-def _image(draft: Draft, svc: dict[str, Any]) -> None:
-    image = svc.get("image")
+def _image(draft: Draft, svc: dict[str, Any], folder: Path, out_dir: Path) -> None:
+    """`build:` (string or object) becomes a Dockerfile base; else `image:` the base."""
+    image, build = svc.get("image"), svc.get("build")
+    if build:
+        spec = {"context": build} if isinstance(build, str) else dict(build)
+        context = str(spec.get("context") or ".")
+        if has_variable(context) or "://" in context or spec.get("dockerfile_inline"):
+            draft.note(
+                f"build {build}: only a local folder and Dockerfile map; base is a placeholder"
+            )
+        else:
+            where = (folder / context).resolve()
+            dockerfile = where / str(spec.get("dockerfile") or "Dockerfile")
+            dockerfile_base(draft, dockerfile, where, spec.get("args"), spec.get("target"), out_dir)
+            return
     if isinstance(image, str) and not has_variable(image):
         draft.keys["base"] = image
     elif image:
         draft.note(f"image {image}: variables are read in env only; base is a placeholder")
-    build = svc.get("build")
-    if build:
-        context = build if isinstance(build, str) else build.get("context", ".")
-        dockerfile = (
-            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
-        )
-        draft.note(
-            f"build (context {context}, dockerfile {dockerfile}; Dockerfile base): {NOT_YET}"
-        )
     if "base" not in draft.keys:
         draft.keys["base"] = "debian:bookworm"
         draft.note("base: debian:bookworm is a placeholder for what the service builds")

@@ -1,6 +1,6 @@
-"""devcontainer.json → a Draft: image, ports, mounts, env, user, workspace, runArgs. Pure
-but for reading the file; what the spec cannot hold yet (build, lifecycle commands, features,
-customizations) is named in the draft's notes."""
+"""devcontainer.json → a Draft: image or build, ports, mounts, env, user, workspace, runArgs. Pure
+but for reading the file; `build` becomes a Dockerfile base; what the spec cannot hold yet
+(lifecycle commands, features, customizations) is named in the draft's notes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from devenv.importers import jsonc
 from devenv.importers.draft import (
     NOT_YET,
     Draft,
+    dockerfile_base,
     has_variable,
     host_path,
     literal,
@@ -58,7 +59,15 @@ IGNORED |= {
     "portsAttributes",
     "otherPortsAttributes",
 }
-IGNORED |= {"updateRemoteUserUID", "userEnvProbe", "waitFor", "init", *HOOKS}
+IGNORED |= {
+    "updateRemoteUserUID",
+    "userEnvProbe",
+    "waitFor",
+    "init",
+    "dockerFile",
+    "context",
+    *HOOKS,
+}
 LOCAL_ENV_RE = re.compile(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 
 
@@ -122,7 +131,7 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     default_folder = f"/workspaces/{workspace.name}"
     folder = str(config.get("workspaceFolder") or default_folder)
     resolve = _Vars(workspace, folder, os.environ if environ is None else environ)
-    _base(draft, config)
+    _base(draft, config, path.resolve().parent, out_dir)
     _workspace(draft, config, resolve, out_dir, workspace)
     _ports(draft, config)
     for mount in config.get("mounts") or []:
@@ -135,18 +144,26 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     return draft
 
 
-def _base(draft: Draft, config: dict[str, Any]) -> None:
+def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> None:
+    """`build` (or the older top-level `dockerFile`/`context`), relative to the
+    devcontainer.json's folder as the Dev Containers spec says, becomes a Dockerfile base."""
     image = config.get("image")
-    build = config.get("build") or {}
-    if isinstance(image, str) and not has_variable(image):
+    found = config.get("build")
+    build: dict[str, Any] = found if isinstance(found, dict) else {}
+    dockerfile = build.get("dockerfile") or config.get("dockerFile")
+    context = build.get("context") or config.get("context") or "."
+    if isinstance(dockerfile, str) and isinstance(context, str):
+        if has_variable(dockerfile) or has_variable(context):
+            draft.note(f"build.dockerfile {dockerfile}: variables are {NOT_YET}")
+        else:
+            args, target = build.get("args"), build.get("target")
+            where = (folder / context).resolve()
+            dockerfile_base(draft, folder / dockerfile, where, args, target, out_dir)
+    built = "base" in draft.keys
+    if not built and isinstance(image, str) and not has_variable(image):
         draft.keys["base"] = image
-    elif image:
+    elif image and not built:
         draft.note(f"image {image}: variables are {NOT_YET}; base is a placeholder")
-    if build:
-        dockerfile = build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else build
-        draft.note(
-            f"build.dockerfile {dockerfile} (Dockerfile base): {NOT_YET}; base is a placeholder"
-        )
     if "base" not in draft.keys:
         draft.keys["base"] = "debian:bookworm"
     if config.get("dockerComposeFile"):

@@ -157,3 +157,31 @@ def shared_entry(host: str, container: str, readonly: bool = False) -> Any:
     if ":" in host:
         return {"host": host, "container": container, "readonly": readonly}
     return f"{host}:{container}{':ro' if readonly else ''}"
+
+
+def dockerfile_base(
+    draft: Draft, dockerfile: Path, context: Path, args: Any, target: Any, out_dir: Path
+) -> None:
+    """`base: {dockerfile, context, args, target}` from a peer's build section (absolute
+    paths in, paths relative to the spec out); args that use variables are noted, not kept."""
+    base: dict[str, Any] = {
+        "dockerfile": host_path(str(dockerfile), out_dir),
+        "context": host_path(str(context), out_dir),
+    }
+    pairs = args.items() if isinstance(args, dict) else [_arg_pair(a) for a in args or []]
+    kept = {}
+    for key, value in pairs:
+        if value is None or has_variable(value):
+            draft.note(f"build arg {key}: takes its value from variables, {NOT_YET}")
+        else:
+            kept[str(key)] = str(value)
+    if kept:
+        base["args"] = kept
+    if isinstance(target, str) and target:
+        base["target"] = target
+    draft.keys["base"] = base
+
+
+def _arg_pair(entry: Any) -> tuple[str, str | None]:
+    key, sep, value = str(entry).partition("=")
+    return key, value if sep else None

@@ -407,7 +407,7 @@ def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
         data = {"name": stem, **data}
     problems = [Problem(shown, *found) for found in variables.problems]
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(data, context={"folder": path.resolve().parent})
     except ValidationError as exc:
         raise SpecError(sorted(problems + _problems(shown, exc, marks), key=_order)) from None
     if problems:

@@ -12,8 +12,10 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from devenv.spec.base import Base as Base  # re-exported: the spec's models live here
+from devenv.spec.base import Model
 from devenv.spec.keys import is_literal_key, key_problem
 from devenv.spec.ready import Ready
 from devenv.spec.rules import (
@@ -21,8 +23,6 @@ from devenv.spec.rules import (
     ADOPT_RULE,
     CONTROL_RE,
     ENV_KEY_RE,
-    IMAGE_RE,
-    IMAGE_RULE,
     NAME_RE,
     NAME_RULE,
     NETWORK_RULE,
@@ -31,8 +31,6 @@ from devenv.spec.rules import (
     PATH_UNSAFE_RE,
     REGISTRY_RE,
     REGISTRY_RULE,
-    SUITE_RE,
-    SUITE_RULE,
     URL_RE,
     URL_RULE,
     USER_RE,
@@ -41,70 +39,6 @@ from devenv.spec.rules import (
 )
 from devenv.spec.rules import container_path as _container_path
 from devenv.spec.rules import full_match as _full
-
-
-class Model(BaseModel):
-    """Strict base: unknown keys are errors, models are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
-
-
-class Base(Model):
-    """Where the image starts: a reference, pulled through an optional registry mirror, or a
-    Debian/Ubuntu suite bootstrapped offline with mmdebstrap from an apt mirror."""
-
-    image: str | None = Field(None, description="Image reference, e.g. debian:bookworm")
-    registry_mirror: str | None = Field(
-        None, description="Registry host[:port][/namespace] to pull the image through"
-    )
-    bootstrap: str | None = Field(None, description="debian:SUITE or ubuntu:SUITE to build offline")
-    mirror: str | None = Field(None, description="apt mirror URL mmdebstrap bootstraps from")
-    variant: Literal["minbase", "apt", "required", "important", "standard"] = "minbase"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, data: Any) -> Any:
-        return {"image": data} if isinstance(data, str) else data
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: str | None) -> str | None:
-        return None if v is None else _full(IMAGE_RE, v, IMAGE_RULE)
-
-    @field_validator("registry_mirror")
-    @classmethod
-    def _registry(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        v = re.sub(r"^https?://", "", v).rstrip("/")
-        return _full(REGISTRY_RE, v, REGISTRY_RULE)
-
-    @field_validator("bootstrap")
-    @classmethod
-    def _suite(cls, v: str | None) -> str | None:
-        return None if v is None else _full(SUITE_RE, v, SUITE_RULE)
-
-    @field_validator("mirror")
-    @classmethod
-    def _mirror(cls, v: str | None) -> str | None:
-        return None if v is None else _full(URL_RE, v.rstrip("/"), URL_RULE)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Base:
-        if (self.image is None) == (self.bootstrap is None):
-            raise ValueError(
-                "base needs exactly one of 'image' or 'bootstrap' (e.g. base: debian:bookworm)"
-            )
-        if self.bootstrap and self.registry_mirror:
-            raise ValueError("'registry_mirror' applies to 'image', not to 'bootstrap'")
-        if self.image and self.mirror:
-            raise ValueError("'mirror' applies to 'bootstrap'; use 'registry_mirror' with 'image'")
-        if self.bootstrap and not self.mirror:
-            raise ValueError(
-                "'bootstrap' needs 'mirror', the apt mirror URL to bootstrap from "
-                "(e.g. mirror: http://deb.debian.org/debian)"
-            )
-        return self
 
 
 def _package(name: str) -> str:

@@ -79,3 +79,9 @@ def container_path(value: str, mount: str | None = None) -> str:
             f"runtime; use a folder of your own {PATH_EXAMPLE}"
         )
     return path
+
+
+STAGE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
+STAGE_RULE = "use a build stage name: a letter, then letters, digits, '_', '.' or '-' (e.g. dev)"
+ARG_RULE = "use letters, digits and '_', not starting with a digit (e.g. PYTHON_VERSION)"
+BUILD_PATH_RULE = "use a path with no control character, relative to the spec (e.g. ./Dockerfile)"

@@ -95,17 +95,46 @@ def test_devcontainer_maps_image_ports_mounts_env_user_and_workspace(tmp_path: P
     )
 
 
-def test_devcontainer_build_and_variables_are_reported_not_carried_yet(tmp_path: Path) -> None:
+def test_devcontainer_build_becomes_a_dockerfile_base_and_variables_are_reported(
+    tmp_path: Path,
+) -> None:
     path = write_dc(
         tmp_path,
-        '{"build": {"dockerfile": "Dockerfile"}, "containerEnv": {"T": "${containerEnv:PATH}"}}',
+        """{"build": {"dockerfile": "Dockerfile", "context": "..", "target": "dev",
+                      "args": {"V": "3", "FROM_HOST": "${localEnv:X}"}},
+            "containerEnv": {"T": "${containerEnv:PATH}"}}""",
     )
-    d = devcontainer.read(path, tmp_path / "envs", environ={})
-    data = written(tmp_path, d)
-    assert data["base"] == "debian:bookworm"
+    (path.parent / "Dockerfile").write_text("FROM debian:bookworm AS dev\n")
+    out = tmp_path / "envs"
+    d = devcontainer.read(path, out, environ={})
+    data = written_in(out, d)
+    assert data["base"] == {
+        "dockerfile": "../proj/.devcontainer/Dockerfile",
+        "context": "../proj",
+        "args": {"V": "3"},
+        "target": "dev",
+    }
     notes = "\n".join(d.notes)
-    assert "build.dockerfile Dockerfile (Dockerfile base): not carried yet" in notes
+    assert "build arg FROM_HOST: takes its value from variables" in notes
     assert "containerEnv.T: variables" in notes and "T" not in data.get("env", {})
+
+
+def test_devcontainer_legacy_dockerfile_key(tmp_path: Path) -> None:
+    path = write_dc(tmp_path, '{"dockerFile": "Dockerfile"}')
+    (path.parent / "Dockerfile").write_text("FROM debian:bookworm\n")
+    out = tmp_path / "envs"
+    d = devcontainer.read(path, out, environ={})
+    assert written_in(out, d)["base"] == {
+        "dockerfile": "../proj/.devcontainer/Dockerfile",
+        "context": "../proj/.devcontainer",
+    }
+    assert not any("dockerFile" in n for n in d.notes)
+
+
+def written_in(out: Path, d: Draft) -> dict[str, Any]:
+    """The draft written where init puts it (paths are relative to it), loaded; its data."""
+    out.mkdir(parents=True, exist_ok=True)
+    return written(out, d)
 
 
 def test_devcontainer_workspace_mount_and_folder(tmp_path: Path) -> None:
@@ -214,11 +243,35 @@ def test_compose_one_service_and_unknown_service(tmp_path: Path) -> None:
         compose.read(tmp_path / "compose.yaml", tmp_path, "nope")
 
 
-def test_compose_build_is_not_carried_yet(tmp_path: Path) -> None:
-    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    build: ./app\n")
-    (app,) = compose.read(tmp_path / "compose.yaml", tmp_path / "envs")
-    assert written(tmp_path, app)["base"] == "debian:bookworm"
-    assert any("build (context ./app" in n and "not carried yet" in n for n in app.notes)
+def test_compose_build_string_and_object_become_dockerfile_bases(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM debian:bookworm\n")
+    (tmp_path / "app" / "dev.Dockerfile").write_text("FROM debian:bookworm AS dev\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  short:\n    build: ./app\n"
+        "  long:\n    image: mine/long:1\n"
+        "    build: {context: app, dockerfile: dev.Dockerfile, target: dev,"
+        " args: [A=1, B, 'C=${X}']}\n"
+        "  remote:\n    build: https://github.com/docker/welcome.git\n"
+    )
+    out = tmp_path / "envs"
+    short, long, remote = compose.read(tmp_path / "compose.yaml", out)
+    assert written_in(out, short)["base"] == {
+        "dockerfile": "../app/Dockerfile",
+        "context": "../app",
+    }
+    assert written_in(out, long)["base"] == {
+        "dockerfile": "../app/dev.Dockerfile",
+        "context": "../app",
+        "args": {"A": "1"},
+        "target": "dev",
+    }
+    assert [n for n in long.notes if "build arg" in n] == [
+        "build arg B: takes its value from variables, not carried yet",
+        "build arg C: takes its value from variables, not carried yet",
+    ]
+    assert written_in(out, remote)["base"] == "debian:bookworm"
+    assert any("only a local folder and Dockerfile map" in n for n in remote.notes)
 
 
 INSPECT: dict[str, Any] = {
@@ -289,7 +342,9 @@ def test_container_draft_adopts_it_and_carries_what_maps(tmp_path: Path) -> None
 def test_fixtures_from_real_repositories_become_valid_specs(tmp_path: Path) -> None:
     (try_python,) = init_from(str(FIXTURES / "try-python"), str(tmp_path / "a"), None)
     assert try_python.draft.keys["ports"] == ["9000:9000"]
-    assert any("build.dockerfile Dockerfile" in n for n in try_python.draft.notes)
+    built = try_python.draft.keys["base"]
+    assert built["dockerfile"].endswith("try-python/.devcontainer/Dockerfile")
+    assert built["context"].endswith("try-python") and built["args"] == {"VARIANT": "3"}
     assert any("settings" in n for n in try_python.draft.notes)
     (template,) = init_from(str(FIXTURES / "templates-python"), str(tmp_path / "b"), None)
     assert template.draft.keys["base"] == "debian:bookworm"

@@ -21,7 +21,9 @@ NAME_RULE = (
 )
 PACKAGE_RULE = "use a Debian package name, with =VERSION if pinned (e.g. git or curl=7.88.1-10)"
 URL_RULE = "use an http or https URL (e.g. http://deb.debian.org/debian)"
-BASE_ONE = "base needs exactly one of 'image' or 'bootstrap' (e.g. base: debian:bookworm)"
+BASE_ONE = (
+    "base needs exactly one of 'image', 'bootstrap' or 'dockerfile' (e.g. base: debian:bookworm)"
+)
 EMPTY_COMMAND = (
     "command is empty: give one (e.g. [sleep, infinity]), or omit it to keep the box running idle"
 )
