@@ -10,9 +10,12 @@ from typing import Any
 
 from devenv import __version__
 from devenv import labels as L
+from devenv.errors import DevenvError
 from devenv.host import Host, authorized_keys, shared_host_path
+from devenv.lock import Lock, lock_path, mismatch
+from devenv.lock import read as read_lock
 from devenv.observed import Observed
-from devenv.render import Rendered, base_identity, base_ref, image_tag, render
+from devenv.render import Rendered, base_identity, base_ref, image_tag, packages_for, render
 from devenv.spec.loader import SpecFile
 
 SSH_DIR = "/etc/devenv/ssh"
@@ -29,6 +32,7 @@ class DesiredEnv:
     mounts: frozenset[str]
     base_present: bool
     keys: str = ""
+    lock: Lock | None = None
 
     @property
     def name(self) -> str:
@@ -107,13 +111,19 @@ def expected_mounts(config: dict[str, Any], host: Host, name: str) -> frozenset[
     return frozenset(mounts)
 
 
-def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
+def desire(
+    spec_file: SpecFile, observed: Observed, host: Host, use_lock: bool = True
+) -> DesiredEnv:
+    """What the env should be; with `use_lock`, built from the lock beside the spec, if any."""
     spec = spec_file.spec
     base = observed.image(base_ref(spec.base))
     identity = base_identity(
         spec.base, base.id if base else None, list(base.digests) if base else []
     )
-    rendered = render(spec, identity)
+    lock = read_lock(spec_file.path) if use_lock else None
+    if lock is not None:
+        check_lock(spec_file, lock, identity if base else None)
+    rendered = render(spec, identity, lock)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
     return DesiredEnv(
@@ -125,4 +135,25 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
         mounts=expected_mounts(config, host, spec.name),
         base_present=base is not None,
         keys=keys,
+        lock=lock,
     )
+
+
+def check_lock(spec_file: SpecFile, lock: Lock, identity: str | None) -> None:
+    """Refuse a lock that no longer fits its spec, or a base other than the one it pins."""
+    spec, where = spec_file.spec, lock_path(spec_file.path)
+    stale = mismatch(lock, base_ref(spec.base), packages_for(spec))
+    if stale:
+        raise DevenvError(
+            f"{where} no longer matches {spec_file.path.name} ({stale})",
+            f"run `devenv lock --update {spec_file.path}`",
+        )
+    if identity and not lock.base_identity.startswith("ref:") and identity != lock.base_identity:
+        digest = lock.base_identity.removeprefix("digest:")
+        repo = re.sub(r":[^/:]+$", "", (spec.base.image or "").split("@")[0])
+        fetch = f"`docker pull {repo}@{digest}`, " if digest != lock.base_identity else ""
+        raise DevenvError(
+            f"{where} pins the base {lock.base} as {lock.base_identity}, "
+            f"but this engine's is {identity}",
+            f"fetch that base ({fetch}or load it), or run `devenv lock --update {spec_file.path}`",
+        )

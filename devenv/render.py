@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from devenv.lock import Lock, pinned_install_script
 from devenv.spec.models import Base, Spec
 
 CONTEXT_FILES = ("devenv-entrypoint", "devenv-sshd.conf")
@@ -122,7 +123,13 @@ def packages_for(spec: Spec) -> list[str]:
     return packages
 
 
-def render_dockerfile(spec: Spec) -> str:
+VALID_UNTIL_SCRIPT = (
+    "echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99devenv-valid-until"
+)
+
+
+def render_dockerfile(spec: Spec, lock: Lock | None = None) -> str:
+    """The Dockerfile; with a lock (that pins packages), its exact versions in one layer."""
     user = spec.user.name if spec.user and spec.user.name != "root" else None
     return str(
         _environment()
@@ -133,6 +140,8 @@ def render_dockerfile(spec: Spec) -> str:
             apt_mirror=spec.apt.mirror,
             mirror_script=mirror_script(spec.apt.mirror) if spec.apt.mirror else "",
             packages=packages_for(spec),
+            pinned_script=pinned_install_script(lock) if lock and lock.packages else "",
+            valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
             sshd=spec.sshd is not None,
@@ -150,9 +159,10 @@ def build_hash(dockerfile: str, files: dict[str, bytes], base_id: str) -> str:
     return digest.hexdigest()
 
 
-def render(spec: Spec, base_id: str | None = None) -> Rendered:
-    """Render the image recipe; `base_id` from base_identity() (default: the base's name)."""
-    dockerfile = render_dockerfile(spec)
+def render(spec: Spec, base_id: str | None = None, lock: Lock | None = None) -> Rendered:
+    """Render the image recipe; `base_id` from base_identity() (default: the base's name);
+    a lock is a build input through the Dockerfile it renders."""
+    dockerfile = render_dockerfile(spec, lock)
     folder = templates_dir()
     files = {name: (folder / name).read_bytes() for name in CONTEXT_FILES}
     if spec.sshd is None:

@@ -53,7 +53,9 @@ def changed_files(
     return changed
 
 
-def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:
+def open_session(
+    paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
+) -> Session:
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()
     host = Host.current()
@@ -61,7 +63,7 @@ def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> S
     session = Session(specs, problems, engine, host, observed)
     for spec_file in specs:
         try:
-            session.desired.append(desire(spec_file, observed, host))
+            session.desired.append(desire(spec_file, observed, host, use_locks))
         except DevenvError as exc:  # named once: whoever prints it adds the env's name
             name = spec_file.spec.name
             session.failures[name] = str(exc).removeprefix(f"{name}: ")
