@@ -175,7 +175,8 @@ def pinned_install_script(lock: Lock) -> str:
     return (
         "apt-get update; missing=; "
         f"for p in {words}; do "
-        'apt-cache show "$p" >/dev/null 2>&1 || missing="$missing $p"; done; '
+        # apt-cache show exits 0 for an unknown version, printing nothing
+        'apt-cache show "$p" 2>/dev/null | grep -q "^Version: " || missing="$missing $p"; done; '
         f'if [ -n "$missing" ]; then echo "{MISSING_MARK}$missing"; exit 100; fi; '
         f"apt-get install -y --no-install-recommends --allow-downgrades {words}; "
         "rm -rf /var/lib/apt/lists/*"
