@@ -89,15 +89,18 @@ def render(
         bool, typer.Option("--hash", help="Print the build hash and tag.")
     ] = False,
 ) -> None:
-    """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
+    """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag);
+    with a lock file beside the spec, the pinned one apply builds."""
+    from devenv.lock import read as read_lock
     from devenv.render import image_tag, render
     from devenv.spec.loader import load_one
 
     spec_file = load_one(path)
+    lock = read_lock(spec_file.path)
     if not show_hash:
-        sys.stdout.write(render(spec_file.spec).dockerfile)
+        sys.stdout.write(render(spec_file.spec, lock=lock).dockerfile)
         return
-    rendered = render(spec_file.spec, _base_identity(spec_file.spec.base))
+    rendered = render(spec_file.spec, _base_identity(spec_file.spec.base), lock)
     sys.stdout.write(
         f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
     )
