@@ -429,47 +429,6 @@ def ssh_config(paths: Paths) -> None:
         sys.stdout.write(found.config_block() + "\n")
 
 
-# ---- lock: pin what the specs' packages resolved to (issue 14) -----------------------------
-
-
-@app.command()
-def lock(
-    paths: Paths,
-    update: Annotated[
-        bool, typer.Option("--update", help="Rebuild from the spec alone and pin anew.")
-    ] = False,
-    check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 when a lock no longer matches its spec.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="With --update: show what moves, write nothing.")
-    ] = False,
-) -> None:
-    """Write lock files beside the specs: the base's identity and every package's version."""
-    from devenv import locker
-
-    if check:
-        fine, problems = locker.check(paths)
-        sys.stdout.write("".join(f"{line}\n" for line in fine))
-        if problems:
-            fail("\n".join(problems) + "\n  hint: run `devenv lock --update` and commit the lock")
-        return
-    if dry_run and not update:
-        fail("devenv: --dry-run goes with --update (it shows what an update would move)")
-    from devenv.cli import ui
-
-    reporter = ui.ConsoleReporter()
-    with reporter.live():
-        found = locker.work_out(paths, reporter, update)
-    for locked in found:
-        if not dry_run:
-            locker.write(locked)
-        verb = "would write" if dry_run else "wrote"
-        count = len(locked.lock.packages)
-        sys.stdout.write(f"{locked.env}: {verb} {locked.path} ({count} packages)\n")
-        sys.stdout.write("".join(f"  {line}\n" for line in locked.moved or ["nothing moved"]))
-
-
 def _register_image_commands() -> None:
     """login, logout, push, export, import, tag, images, prune: registries and bundles."""
     from devenv.cli.images import register
@@ -478,6 +437,16 @@ def _register_image_commands() -> None:
 
 
 _register_image_commands()
+
+
+def _register_lock_command() -> None:
+    """lock: pin what the specs' packages resolved to (see README "Rebuild exactly")."""
+    from devenv.cli.locks import register
+
+    register(app)
+
+
+_register_lock_command()
 
 
 def _die(message: str, code: int = 1) -> NoReturn:
