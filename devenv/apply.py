@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire, folder_network
 from devenv.engine_api import EngineAPI
-from devenv.errors import ConflictError, DevenvError, HostFileError, ImageMissing, Interrupted
+from devenv.errors import (
+    BuildError,
+    ConflictError,
+    DevenvError,
+    HostFileError,
+    ImageMissing,
+    Interrupted,
+)
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.host import Host
 from devenv.hostprep import check_ports, prepare_host
 from devenv.images import cache as image_cache
+from devenv.lock import lock_path, unserved_error
 from devenv.observed import Observed, ObservedContainer
 from devenv.plan import Action, Plan, plan, with_discards
 from devenv.readiness import Clock, default_wait, wait_until_up
@@ -80,7 +89,7 @@ class Applier:
     def _replan(self, want: DesiredEnv) -> tuple[DesiredEnv, list[Action], Observed]:
         """After waiting for another apply of this env: look again, plan again."""
         observed = self.engine.observe([want.name])
-        want = desire(want.spec_file, observed, self.host)
+        want = desire(want.spec_file, observed, self.host, want.lock is not None)
         fresh = plan([want], observed, takeover=self.takeover)
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
@@ -156,7 +165,8 @@ class Applier:
         if not want.base_present:
             self._ensure_base(want)
             images = self.engine.images()
-            want = desire(want.spec_file, Observed(observed.containers, images), self.host)
+            seen = Observed(observed.containers, images)
+            want = desire(want.spec_file, seen, self.host, want.lock is not None)
             existing = next((i for i in images if want.image in i.tags), None)
             if existing is not None:
                 return want, existing.id
@@ -166,9 +176,12 @@ class Applier:
         log = self.host.env_dir(want.name) / "build.log"
         network = "host" if _uses_loopback(spec.apt.mirror) else None
         pause_point("build")
-        self.engine.build(
-            want, log, lambda line: self.reporter.build_line(want.name, line), network
-        )
+        try:
+            self.engine.build(
+                want, log, lambda line: self.reporter.build_line(want.name, line), network
+            )
+        except BuildError as exc:
+            raise _unserved(want, exc) or exc from None
         image_cache.push_built(self.engine, want, self.reporter, self.host)
         return want, "built"
 
@@ -303,6 +316,14 @@ def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bo
         and live.labels.get(L.CONFIG_HASH) == want.config_hash
         and live.labels.get(L.BUILD_HASH) == want.rendered.build_hash
     )
+
+
+def _unserved(want: DesiredEnv, failed: BuildError) -> DevenvError | None:
+    """A pinned install that failed because the mirror lacks versions, said as such."""
+    if want.lock is None or not failed.log_path:
+        return None
+    log = Path(failed.log_path).read_text(errors="replace")
+    return unserved_error(want.name, lock_path(want.spec_file.path), log)
 
 
 def mirror_ref(mirror: str, image: str) -> str:

@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 from devenv import __version__, buildcontext
 from devenv import labels as L
+from devenv.errors import DevenvError
 from devenv.host import Host, authorized_keys, shared_host_path
+from devenv.lock import Lock, lock_path, mismatch
+from devenv.lock import read as read_lock
 from devenv.observed import Observed
-from devenv.render import Rendered, base_identity, base_ref, image_tag, render
+from devenv.render import Rendered, base_identity, base_ref, image_tag, packages_for, render
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
 from devenv.spec.variables import fingerprint
@@ -104,6 +107,7 @@ class DesiredEnv:
     shape: ContainerShape
     base_present: bool
     keys: str = ""
+    lock: Lock | None = None
 
     @property
     def name(self) -> str:
@@ -228,7 +232,10 @@ def container_shape(
     )
 
 
-def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
+def desire(
+    spec_file: SpecFile, observed: Observed, host: Host, use_lock: bool = True
+) -> DesiredEnv:
+    """What the env should be; with `use_lock`, built from the lock beside the spec, if any."""
     spec = spec_file.spec
     built = buildcontext.resolve(spec_file) if spec.base.dockerfile else None
     recipe = built.identity if built else None
@@ -236,7 +243,10 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
     identity = recipe or base_identity(
         spec.base, base.id if base else None, list(base.digests) if base else []
     )
-    rendered = render(spec, identity, built.manifest() if built else None)
+    lock = read_lock(spec_file.path) if use_lock else None
+    if lock is not None:
+        check_lock(spec_file, lock, identity if base else None)
+    rendered = render(spec, identity, built.manifest() if built else None, lock)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
     recorded = recorded_config(config, spec_file)
@@ -262,4 +272,25 @@ def desire(spec_file: SpecFile, observed: Observed, host: Host) -> DesiredEnv:
         shape=container_shape(spec_file, host, image, labels),
         base_present=base is not None,
         keys=keys,
+        lock=lock,
     )
+
+
+def check_lock(spec_file: SpecFile, lock: Lock, identity: str | None) -> None:
+    """Refuse a lock that no longer fits its spec, or a base other than the one it pins."""
+    spec, where = spec_file.spec, lock_path(spec_file.path)
+    stale = mismatch(lock, base_ref(spec.base), packages_for(spec))
+    if stale:
+        raise DevenvError(
+            f"{where} no longer matches {spec_file.path.name} ({stale})",
+            f"run `devenv lock --update {spec_file.path}`",
+        )
+    if identity and not lock.base_identity.startswith("ref:") and identity != lock.base_identity:
+        digest = lock.base_identity.removeprefix("digest:")
+        repo = re.sub(r":[^/:]+$", "", (spec.base.image or "").split("@")[0])
+        fetch = f"`docker pull {repo}@{digest}`, " if digest != lock.base_identity else ""
+        raise DevenvError(
+            f"{where} pins the base {lock.base} as {lock.base_identity}, "
+            f"but this engine's is {identity}",
+            f"fetch that base ({fetch}or load it), or run `devenv lock --update {spec_file.path}`",
+        )

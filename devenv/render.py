@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from devenv.lock import Lock, pinned_install_script
 from devenv.spec.models import Base, Spec
 
 CONTEXT_FILES = ("devenv-entrypoint", "devenv-sshd.conf")
@@ -132,7 +133,13 @@ def packages_for(spec: Spec) -> list[str]:
     return packages
 
 
-def render_dockerfile(spec: Spec, identity: str | None = None) -> str:
+VALID_UNTIL_SCRIPT = (
+    "echo 'Acquire::Check-Valid-Until \"false\";' > /etc/apt/apt.conf.d/99devenv-valid-until"
+)
+
+
+def render_dockerfile(spec: Spec, identity: str | None = None, lock: Lock | None = None) -> str:
+    """The Dockerfile; with a lock (that pins packages), its exact versions in one layer."""
     user = spec.user.name if spec.user and spec.user.name != "root" else None
     return str(
         _jinja()
@@ -143,6 +150,8 @@ def render_dockerfile(spec: Spec, identity: str | None = None) -> str:
             apt_mirror=spec.apt.mirror,
             mirror_script=mirror_script(spec.apt.mirror) if spec.apt.mirror else "",
             packages=packages_for(spec),
+            pinned_script=pinned_install_script(lock) if lock and lock.packages else "",
+            valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
             sshd=spec.sshd is not None,
@@ -161,11 +170,15 @@ def build_hash(dockerfile: str, files: dict[str, bytes], base_id: str) -> str:
 
 
 def render(
-    spec: Spec, base_id: str | None = None, base_inputs: dict[str, str] | None = None
+    spec: Spec,
+    base_id: str | None = None,
+    base_inputs: dict[str, str] | None = None,
+    lock: Lock | None = None,
 ) -> Rendered:
     """Render the image recipe; `base_id` from base_identity() (default: the base's name),
-    or for a Dockerfile base its BuildContext.identity, with its manifest as `base_inputs`."""
-    dockerfile = render_dockerfile(spec, base_id)
+    or for a Dockerfile base its BuildContext.identity, with its manifest as `base_inputs`;
+    a lock is a build input through the Dockerfile it renders."""
+    dockerfile = render_dockerfile(spec, base_id, lock)
     folder = templates_dir()
     files = {name: (folder / name).read_bytes() for name in CONTEXT_FILES}
     if spec.sshd is None:

@@ -55,7 +55,9 @@ def changed_files(
     return changed
 
 
-def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> Session:
+def open_session(
+    paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
+) -> Session:
     crash_point()
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()
@@ -64,7 +66,7 @@ def open_session(paths: Sequence[str | Path], engine: Engine | None = None) -> S
     session = Session(specs, problems, engine, host, observed)
     for spec_file in specs:
         try:
-            session.desired.append(desire(spec_file, observed, host))
+            session.desired.append(desire(spec_file, observed, host, use_locks))
         except DevenvError as exc:  # without the env's name: whoever prints it adds it
             session.failures[spec_file.spec.name] = str(exc)
     return session

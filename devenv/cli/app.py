@@ -100,7 +100,9 @@ def render(
     ] = None,
     more: Annotated[list[str] | None, typer.Argument(help="More specs (--as compose).")] = None,
 ) -> None:
-    """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag)."""
+    """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag);
+    with a lock file beside the spec, the pinned one apply builds."""
+    from devenv.lock import read as read_lock
     from devenv.render import image_tag, render
     from devenv.spec.loader import load_one
 
@@ -110,10 +112,11 @@ def render(
         render_as(as_format, [path, *(more or [])], _base_identity)
         return
     spec_file = load_one(path)
+    lock = read_lock(spec_file.path)
     if not show_hash:
-        sys.stdout.write(render(spec_file.spec, _recipe(spec_file)).dockerfile)
+        sys.stdout.write(render(spec_file.spec, _recipe(spec_file), lock=lock).dockerfile)
         return
-    rendered = render(spec_file.spec, _base_identity(spec_file))
+    rendered = render(spec_file.spec, _base_identity(spec_file), lock=lock)
     sys.stdout.write(
         f"{rendered.build_hash}  {image_tag(spec_file.spec.name, rendered.build_hash)}\n"
     )
@@ -517,6 +520,16 @@ def _register_image_commands() -> None:
 
 
 _register_image_commands()
+
+
+def _register_lock_command() -> None:
+    """lock: pin what the specs' packages resolved to (see README "Rebuild exactly")."""
+    from devenv.cli.locks import register
+
+    register(app)
+
+
+_register_lock_command()
 
 
 def _crash(exc: Exception) -> NoReturn:

@@ -22,14 +22,15 @@ if TYPE_CHECKING:
     from devenv.session import Session
 
 
-def built_session(paths: Sequence[str], reporter: Reporter) -> Session:
+def built_session(paths: Sequence[str], reporter: Reporter, use_locks: bool = True) -> Session:
     """A session whose envs' images all exist: envs never built are built first (through
-    the applier, so the image cache and base handling are the same as in apply)."""
+    the applier, so the image cache and base handling are the same as in apply); without
+    `use_locks`, from the specs alone, ignoring their lock files."""
     from devenv.apply import Applier
     from devenv.plan import Action, Plan
     from devenv.session import open_session
 
-    session = _checked(open_session(paths))
+    session = _checked(open_session(paths, use_locks=use_locks))
     missing = [w for w in session.desired if session.observed.image(w.image) is None]
     if not missing:
         return session
@@ -42,7 +43,9 @@ def built_session(paths: Sequence[str], reporter: Reporter) -> Session:
         first = failed[0]
         prefix = "" if first.message.startswith(f"{first.env}:") else f"{first.env}: "
         raise DevenvError(prefix + first.message)
-    return open_session(paths, session.engine)  # the base may have changed the build hash
+    return open_session(
+        paths, session.engine, use_locks
+    )  # the base may have changed the build hash
 
 
 def _checked(session: Session) -> Session:

@@ -20,6 +20,7 @@ from devenv.engine import split_ref
 from devenv.errors import DevenvError, SpecError, host_file_errors
 from devenv.host import host_path
 from devenv.images import bundle as B
+from devenv.lock import lock_path
 from devenv.spec.keys import is_literal_key
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
             )
         )
         contents.files[members[want.spec_file.path]] = want.spec_file.path
+        _add_lock_file(want.spec_file, root, contents)
         _add_key_files(want.spec_file, root, contents)
         save += [want.image, *([base.id] if base else [])]
     with host_file_errors("write the bundle", out):
@@ -77,6 +79,14 @@ def _digest_of(repo_digests: tuple[str, ...]) -> str:
     """The digest the build hash names a pulled base by (see render.base_identity)."""
     digests = sorted(d.split("@", 1)[1] for d in repo_digests if "@" in d)
     return digests[0] if digests else ""
+
+
+def _add_lock_file(spec_file: SpecFile, root: Path, contents: B.Contents) -> None:
+    """The lock beside the spec travels with it (import writes it back beside the spec)."""
+    path = lock_path(spec_file.path)
+    member = B.member_for(root, path)
+    if member is not None and path.is_file():
+        contents.files[member] = path
 
 
 def _add_key_files(spec_file: SpecFile, root: Path, contents: B.Contents) -> None:

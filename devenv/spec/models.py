@@ -54,6 +54,11 @@ class Apt(Model):
     packages: list[PackageName] = Field(
         default_factory=list, description="Debian package names [=version]"
     )
+    check_valid_until: bool = Field(
+        True,
+        description="false lets apt read archives whose Release files expired "
+        "(the Debian snapshot archive, for a lock's old versions)",
+    )
 
     @field_validator("mirror")
     @classmethod

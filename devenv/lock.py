@@ -1,0 +1,206 @@
+"""Lock files: what a spec's packages resolved to, pinned beside it. Pure: no engine.
+
+A lock (`php.lock` beside `php.yaml`) names the base by its identity (see
+render.base_identity) and every Debian package the built image adds to its base, with
+its exact version. It is YAML, sorted, with every value quoted (a Debian version such as
+`1:2.30` would otherwise read as a number), so it diffs well in review.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devenv.errors import DevenvError
+
+SUFFIX = ".lock"
+FORMAT_VERSION = 1
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?")  # with an optional :arch
+VERSION_RE = re.compile(r"[A-Za-z0-9.+~:-]+")
+IDENTITY_RE = re.compile(r"(digest|recipe|id):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
+MISSING_MARK = "devenv-lock-missing:"
+LOCAL_NOTE = "a local image ID: no registry serves this base, so only this engine can rebuild it"
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The base's identity, the spec's own package names, and every added package's version."""
+
+    base: str  # the base as the spec names it, e.g. debian:bookworm
+    base_identity: str  # digest:…, recipe:…, id:… (see render.base_identity)
+    requested: tuple[str, ...]  # the spec's package names (no versions), sorted
+    packages: dict[str, str] = field(hash=False)  # name → exact version
+
+    def pins(self) -> list[str]:
+        """`name=version` for each locked package, sorted: what apt installs."""
+        return [f"{name}={self.packages[name]}" for name in sorted(self.packages)]
+
+
+def lock_path(spec_path: Path) -> Path:
+    """php.yaml → php.lock, beside it."""
+    return spec_path.with_suffix(SUFFIX)
+
+
+def requested_names(packages: list[str]) -> tuple[str, ...]:
+    """The spec's packages without any `=version`, sorted and unique."""
+    return tuple(sorted({p.split("=", 1)[0] for p in packages}))
+
+
+def dump(lock: Lock, env: str, version: str) -> str:
+    """The lock file's text: a header, then sorted, quoted YAML."""
+    q = json.dumps
+    lines = [
+        f"# Written by `devenv lock` (devenv {version}) for env {env}: edit the spec, not this.",
+        "# apply installs exactly these versions on exactly this base; refresh with",
+        "# `devenv lock --update`, check with `devenv lock --check`.",
+        f"format_version: {FORMAT_VERSION}",
+        f"base: {q(lock.base)}",
+        f"base_identity: {q(lock.base_identity)}",
+    ]
+    if lock.base_identity.startswith("id:"):
+        lines.append(f"# base_identity is {LOCAL_NOTE}")
+    lines.append("requested: [" + ", ".join(q(n) for n in lock.requested) + "]")
+    lines.append("packages:" + ("" if lock.packages else " {}"))
+    lines += [f"  {q(name)}: {q(lock.packages[name])}" for name in sorted(lock.packages)]
+    return "\n".join(lines) + "\n"
+
+
+def _text(value: object, pattern: re.Pattern[str], what: str, where: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise DevenvError(
+            f"{where}: {what} {value!r} is not valid",
+            "rewrite the lock with `devenv lock --update`",
+        )
+    return value
+
+
+def parse(text: str, where: str) -> Lock:
+    """A lock from its text; any malformed part is one DevenvError naming the file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None
+    hint = "rewrite it with `devenv lock --update`"
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise DevenvError(f"{where} is not a devenv lock file of format {FORMAT_VERSION}", hint)
+    packages, requested = data.get("packages"), data.get("requested")
+    if not isinstance(packages, dict) or not isinstance(requested, list):
+        raise DevenvError(f"{where} lacks its 'packages' mapping or 'requested' list", hint)
+    pins = {
+        _text(name, NAME_RE, "package name", where): _text(v, VERSION_RE, "version", where)
+        for name, v in packages.items()
+    }
+    wanted = tuple(sorted(_text(n, NAME_RE, "package name", where) for n in requested))
+    unpinned = [n for n in wanted if n not in pins]
+    if unpinned:
+        raise DevenvError(f"{where} requests {', '.join(unpinned)} but pins no version", hint)
+    base = _text(data.get("base"), re.compile(r"[A-Za-z0-9._/:@-]+"), "base", where)
+    identity = _text(data.get("base_identity"), IDENTITY_RE, "base_identity", where)
+    return Lock(base, identity, wanted, pins)
+
+
+def read(spec_path: Path) -> Lock | None:
+    """The lock beside `spec_path`, or None when there is none."""
+    path = lock_path(spec_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DevenvError(f"{path} cannot be read ({exc})") from None
+    return parse(text, str(path))
+
+
+def added_packages(base: dict[str, str], image: dict[str, str]) -> dict[str, str]:
+    """What the image adds to its base: packages the base lacks or has at another version."""
+    return {name: v for name, v in sorted(image.items()) if base.get(name) != v}
+
+
+def parse_dpkg_list(text: str) -> dict[str, str]:
+    """`dpkg-query -W -f '${Package}\\t${Version}[\\t${db:Status-Status}]\\n'` output →
+    name → version, for installed packages (not those removed with their config kept)."""
+    found = {}
+    for line in text.splitlines():
+        parts = [part.strip() for part in line.split("\t")]
+        installed = len(parts) == 2 or (len(parts) > 2 and parts[2] == "installed")
+        if len(parts) >= 2 and parts[0] and parts[1] and installed:
+            found[parts[0]] = parts[1]
+    return found
+
+
+def mismatch(lock: Lock, base: str, packages: list[str]) -> str | None:
+    """Why the lock no longer fits the spec (its base or package list changed), or None."""
+    wanted = requested_names(packages)
+    added = sorted(set(wanted) - set(lock.requested))
+    removed = sorted(set(lock.requested) - set(wanted))
+    why = []
+    if lock.base != base:
+        why.append(f"base {lock.base} → {base}")
+    if added:
+        why.append(f"packages added: {', '.join(added)}")
+    if removed:
+        why.append(f"packages removed: {', '.join(removed)}")
+    return "; ".join(why) or None
+
+
+def moved(old: Lock | None, new: Lock) -> list[str]:
+    """What an update changes, one line each: `jq 1.6-2.1+deb12u2 → 1.6-2.1+deb12u3`."""
+    before = old.packages if old else {}
+    lines = []
+    if old is not None and old.base_identity != new.base_identity:
+        lines.append(f"base {old.base_identity} → {new.base_identity}")
+    for name in sorted(set(before) | set(new.packages)):
+        was, now = before.get(name), new.packages.get(name)
+        if was == now:
+            continue
+        if was is None:
+            lines.append(f"{name} + {now}")
+        elif now is None:
+            lines.append(f"{name} - {was}")
+        else:
+            lines.append(f"{name} {was} → {now}")
+    return lines
+
+
+def pinned_install_script(lock: Lock) -> str:
+    """One layer: refresh the lists, name every pinned version the mirror lacks (on one
+    line apply can find), else install exactly those versions."""
+    import shlex
+
+    words = " ".join(shlex.quote(pin) for pin in lock.pins())
+    return (
+        "apt-get update; missing=; "
+        f"for p in {words}; do "
+        # apt-cache show exits 0 for an unknown version, printing nothing
+        'apt-cache show "$p" 2>/dev/null | grep -q "^Version: " || missing="$missing $p"; done; '
+        f'if [ -n "$missing" ]; then echo "{MISSING_MARK}$missing"; exit 100; fi; '
+        f"apt-get install -y --no-install-recommends --allow-downgrades {words}; "
+        "rm -rf /var/lib/apt/lists/*"
+    )
+
+
+def missing_pins(build_log: str) -> list[str]:
+    """The `name=version` pins a failed pinned install reported missing, from its log."""
+    for line in build_log.splitlines():
+        if line.startswith(MISSING_MARK):
+            return line[len(MISSING_MARK) :].split()
+    return []
+
+
+def unserved_error(env: str, where: Path, build_log: str) -> DevenvError | None:
+    """One sentence naming the pinned versions the mirror no longer serves, with the ways
+    out; None when the build failed for another reason."""
+    missing = missing_pins(build_log)
+    if not missing:
+        return None
+    listed = ", ".join(pin.replace("=", " ", 1) for pin in missing)
+    return DevenvError(
+        f"{env}: the apt mirror no longer serves {listed}, pinned in {where}",
+        "set apt.mirror to the Debian snapshot archive of the day it was locked (e.g. "
+        "http://snapshot.debian.org/archive/debian/20250520T000000Z) with "
+        "apt.check_valid_until: false, or run `devenv lock --update` to pin what it serves now",
+    )
