@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 
+from devenv.connection import cli_env
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.spec.loader import load_one
@@ -50,6 +51,5 @@ def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
             "install docker.io or docker-ce-cli",
         )
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    return subprocess.run(
-        exec_argv(spec.name, user, spec.workdir, command, tty), check=False
-    ).returncode
+    argv = exec_argv(spec.name, user, spec.workdir, command, tty)
+    return subprocess.run(argv, check=False, env=cli_env(engine.connection)).returncode

@@ -25,8 +25,9 @@ def port_taken(bind: str, port: int, protocol: str) -> bool:
     return False
 
 
-def check_ports(want: DesiredEnv, observed: Observed) -> None:
-    """Refuse, before changing anything, host ports that someone else already holds."""
+def check_ports(want: DesiredEnv, observed: Observed, local: bool = True) -> None:
+    """Refuse, before changing anything, host ports that someone else already holds (on a
+    remote engine only its containers are checked here; the engine refuses the rest)."""
     own = [c for c in observed.containers if c.env == want.name]  # replaced or removed here
     mine = {(p.bind, p.host, p.protocol) for c in own for p in c.ports}
     for port in want.spec_file.spec.ports:
@@ -46,7 +47,7 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
                 f"{want.name}: host port {port.bind}:{port.host} is already taken "
                 f"by container {owner.name!r}"
             )
-        if port_taken(port.bind, port.host, port.protocol):
+        if local and port_taken(port.bind, port.host, port.protocol):
             raise ConflictError(
                 f"{want.name}: host port {port.bind}:{port.host} is already taken by another process"
             )
