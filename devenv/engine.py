@@ -78,6 +78,8 @@ def _client(connection: Connection) -> tuple[Any, Server]:
     api = docker.APIClient(
         **connection.client_kwargs(), tls=tls, version=MIN_API_VERSION, timeout=120
     )
+    if connection.ssh_jump:  # the SDK adds "-p 22", which would override ~/.ssh/config's Port
+        api._custom_adapter.ssh_host = connection.ssh_jump
     raw = api.version(api_version=False)
     api._version = str(raw.get("ApiVersion") or MIN_API_VERSION)
     return api, Server.from_version(raw)
