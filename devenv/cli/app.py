@@ -449,31 +449,13 @@ def ssh_config(paths: Paths) -> None:
         sys.stdout.write(found.config_block() + "\n")
 
 
-@app.command()
-def doctor(
-    paths: Annotated[list[str] | None, typer.Argument(help="Also check these specs.")] = None,
-    as_json: Json = False,
-) -> None:
-    """Check the engine and this host (and the specs' needs): one line each, with a hint."""
-    import json
-
-    from devenv.checkup import run
-    from devenv.doctor import healthy, render
-
-    findings = run(paths or [])
-    if as_json:
-        sys.stdout.write(json.dumps([f.to_dict() for f in findings], indent=2) + "\n")
-    else:
-        sys.stdout.write(render(findings))
-    if not healthy(findings):
-        raise typer.Exit(1)
-
-
 def _register_image_commands() -> None:
     """login, logout, push, export, import, tag, images, prune: registries and bundles."""
+    from devenv.cli.doctor import register as register_doctor
     from devenv.cli.images import register
 
     register(app)
+    register_doctor(app)
 
 
 _register_image_commands()
