@@ -59,7 +59,7 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(
-            f"{what}: cannot reach the engine at {current_where()} ({_explain(exc)})",
+            f"{what}: cannot reach the Docker engine at {current_where()} ({_explain(exc)})",
             current_hint(),
         ) from None
 
