@@ -108,7 +108,7 @@ class Applier:
                 self._remove(action)
             return "removed"
         if kinds & {"create", "recreate"}:
-            check_ports(want, observed)
+            check_ports(want, observed, self.engine.connection.local)
         keep_or_discard(self.engine, self.reporter, want.name, actions, self.force, self.snapshot)
         how = ""
         if "build" in kinds:

@@ -33,6 +33,7 @@ NOISE_FILES = (
     "/etc/shadow-",
     "/etc/gshadow",
     "/etc/gshadow-",
+    "/etc/.pwd.lock",
     "/etc/subuid",
     "/etc/subgid",
     "/home/*",

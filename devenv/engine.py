@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from devenv import labels as L
 from devenv.buildfiles import BuildLog, build_context
 from devenv.buildstream import follow
-from devenv.connection import Connection, connection
+from devenv.connection import Connection, current_hint, current_where, resolve
 from devenv.desired import ContainerShape, DesiredEnv
 from devenv.engine_api import ContainerState
 from devenv.errors import (
@@ -31,24 +31,15 @@ from devenv.errors import (
     host_file_errors,
 )
 from devenv.images.registry import explain, scrub
-from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.observed import Observed, ObservedContainer, ObservedImage, short_name
+from devenv.refs import label_instructions, split_ref
 
+__all__ = ["Engine", "engine_errors", "label_instructions", "split_ref"]
+from devenv.server import Server, rootless
+
+MIN_API_VERSION = "1.24"  # used only for the first /version call, which sets the real one
 # Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
 TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
-
-
-def _tls_config(engine: Connection) -> Any:
-    """docker-py's TLS settings for `engine` (False: none), as kwargs_from_env makes them."""
-    if not engine.tls or engine.cert_dir is None:
-        return False
-    import docker.tls
-
-    folder = engine.cert_dir
-    return docker.tls.TLSConfig(
-        client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
-        ca_cert=str(folder / "ca.pem"),
-        verify=engine.verify,
-    )
 
 
 def _explain(exc: BaseException) -> str:
@@ -81,9 +72,8 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
         raise EngineError(
-            f"{what}: cannot reach the Docker engine at {connection().url} ({_explain(exc)})",
-            "start it (e.g. `sudo systemctl start docker` or scripts/engine-up), "
-            "check DOCKER_HOST, or join the docker group",
+            f"{what}: cannot reach the Docker engine at {current_where()} ({_explain(exc)})",
+            current_hint(),
         ) from None
     except OSError as exc:  # a local file: its own words, never "cannot reach the engine"
         if isinstance(exc.filename, str):
@@ -94,24 +84,70 @@ def engine_errors(what: str) -> Iterator[None]:
         ) from None
 
 
+def _client(connection: Connection) -> tuple[Any, Server]:
+    """A low-level client for `connection`, and the engine's /version (asked once, which also
+    picks the API version, as version="auto" would)."""
+    import docker
+    import docker.tls
+
+    tls: Any = False
+    if connection.tls is not None:
+        files = connection.tls
+        cert = (files.cert, files.key) if files.cert and files.key else None
+        tls = docker.tls.TLSConfig(client_cert=cert, ca_cert=files.ca, verify=files.verify)
+    api = docker.APIClient(
+        **connection.client_kwargs(), tls=tls, version=MIN_API_VERSION, timeout=120
+    )
+    if connection.ssh_jump:  # the SDK adds "-p 22", which would override ~/.ssh/config's Port
+        api._custom_adapter.ssh_host = connection.ssh_jump
+    raw = api.version(api_version=False)
+    api._version = str(raw.get("ApiVersion") or MIN_API_VERSION)
+    return api, Server.from_version(raw)
+
+
 class Engine:
     """A thin adapter over docker-py's low-level API; decides nothing."""
 
-    def __init__(self, api: Any = None) -> None:
+    def __init__(self, api: Any = None, connection: Connection | None = None) -> None:
         self._api = api
+        self._connection = connection
+        self._server: Server | None = None
+        self._info: dict[str, Any] | None = None
+
+    # ---- connection (settings from devenv.connection; /version asked once) --------------
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = resolve()
+        return self._connection
 
     @property
     def api(self) -> Any:
         if self._api is None:
-            import docker
-
-            engine = connection()
             with engine_errors("connecting"):
-                # version="auto" asks the engine once, so old and new engines both work
-                self._api = docker.APIClient(
-                    base_url=engine.url, tls=_tls_config(engine), timeout=120
-                )
+                self._api, self._server = _client(self.connection)
         return self._api
+
+    @property
+    def server(self) -> Server:
+        """Which engine answers (Docker Engine, Podman, Docker Desktop), from its /version."""
+        if self._server is None:
+            api = self.api
+            if self._server is None:  # an injected client: ask it
+                with engine_errors("asking the engine's version"):
+                    self._server = Server.from_version(api.version(api_version=False))
+        return self._server
+
+    def info(self) -> dict[str, Any]:
+        """The engine's /info (storage, rootless, OS), asked at most once."""
+        if self._info is None:
+            with engine_errors("asking the engine about itself"):
+                self._info = dict(self.api.info())
+        return self._info
+
+    @property
+    def rootless(self) -> bool:
+        return rootless(self.info())
 
     # ---- observe -------------------------------------------------------------------------
     def observe(self, names: list[str]) -> Observed:
@@ -186,12 +222,15 @@ class Engine:
             stream = self.api.build(
                 tag=tag, rm=True, forcerm=True, decode=True, labels=labels, **source
             )
-            return follow(stream, log, log_path, what, on_line)
+            image_id = follow(stream, log, log_path, what, on_line)
+            if not image_id:  # Podman's builds (buildah) report no aux ID
+                image_id = str(self.api.inspect_image(tag)["Id"])
+            return image_id
 
     def package_versions(self, image: str) -> str:
         """`dpkg-query -W` of `image` (name TAB version per line), from a throwaway,
         labelled container that runs nothing else and is removed at once."""
-        labels = {**L.extra_labels(), L.MANAGED: "true", L.KIND: "lock-probe"}
+        labels = L.ownership({L.KIND: "lock-probe"})
         query = ["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n"]
         with engine_errors(f"listing the packages of {image}"):
             made = self.api.create_container(
@@ -242,6 +281,9 @@ class Engine:
                 restart_policy={"Name": shape.restart_policy},
                 network_mode=networks[0] if networks else None,
             )
+            keep_id = self.server.podman and self.rootless
+            if keep_id:  # the host user keeps its uid inside: what it makes in shared folders
+                host_config["UsernsMode"] = "keep-id"  # is its own; root still starts the box
             endpoints = (
                 api.create_networking_config(
                     {networks[0]: api.create_endpoint_config(aliases=[shape.name])}
@@ -259,6 +301,7 @@ class Engine:
                 ports=[(p.container, p.protocol) for p in shape.ports],
                 host_config=host_config,
                 hostname=shape.name,
+                user="0:0" if keep_id else None,
                 detach=True,
                 networking_config=endpoints,
             )
@@ -408,10 +451,9 @@ class Engine:
         import datetime
 
         rows = []
-        with engine_errors("listing snapshots"):
-            found = self.api.images(filters={"label": [f"{L.MANAGED}=true", f"{L.KIND}=snapshot"]})
+        found = self.devenv_images({L.KIND: "snapshot"})
         for raw in found:
-            for ref in raw.get("RepoTags") or []:
+            for ref in map(short_name, raw.get("RepoTags") or []):
                 stamp = datetime.datetime.fromtimestamp(
                     raw.get("Created", 0), datetime.timezone.utc
                 )
@@ -493,9 +535,14 @@ class Engine:
 
     def devenv_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
         """Summaries (size, created, tags, labels) of devenv's images carrying `labels` too."""
-        wanted = [f"{L.MANAGED}=true", *(f"{k}={v}" for k, v in sorted(labels.items()))]
         with engine_errors("listing images"):
-            return list(self.api.images(filters={"label": wanted}))
+            found = self.api.images(filters={"label": f"{L.MANAGED}=true"})
+        # the other labels are matched here: Podman's API finds nothing for two label filters
+        return [
+            raw
+            for raw in found
+            if all((raw.get("Labels") or {}).get(k) == v for k, v in labels.items())
+        ]
 
     def all_containers(self) -> list[dict[str, Any]]:
         """Every container, stopped too, as one listing call: what images are in use."""
@@ -532,18 +579,6 @@ def _start_failure(exc: BaseException) -> str:
         where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
         return f"host port {where} is already taken by another process or container"
     return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    """'reg:5000/a/b:tag' → ('reg:5000/a/b', 'tag'); no tag → 'latest'."""
-    if "@" in ref:
-        repo, digest = ref.split("@", 1)
-        return repo, digest
-    head, _, last = ref.rpartition("/")
-    if ":" in last:
-        name, tag = last.split(":", 1)
-        return (f"{head}/{name}" if head else name), tag
-    return ref, "latest"
 
 
 def _registry_error(ref: str, text: str, action: str) -> RegistryError:

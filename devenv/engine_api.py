@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from devenv.observed import Observed, ObservedImage, PublishedPort
 
 if TYPE_CHECKING:
+    from devenv.connection import Connection
     from devenv.desired import ContainerShape, DesiredEnv
 
 
@@ -52,6 +53,8 @@ class ContainerState:
 class EngineAPI(Protocol):
     """The engine calls apply, the work guard and the image cache make (see engine.py)."""
 
+    @property
+    def connection(self) -> Connection: ...
     def observe(self, names: list[str]) -> Observed: ...
     def images(self) -> tuple[ObservedImage, ...]: ...
     def pull(self, ref: str, as_ref: str | None = None) -> None: ...

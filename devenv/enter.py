@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from devenv.connection import Connection, connection
+from devenv.connection import Connection
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.spec.loader import load_one
@@ -59,5 +59,5 @@ def enter(path: str, command: list[str], engine: Engine | None = None) -> int:
             "install docker.io or docker-ce-cli",
         )
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    argv = exec_argv(connection(), spec.name, user, spec.workdir, command, tty)
+    argv = exec_argv(engine.connection, spec.name, user, spec.workdir, command, tty)
     return subprocess.run(argv, check=False).returncode

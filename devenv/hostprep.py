@@ -25,8 +25,9 @@ def port_taken(bind: str, port: int, protocol: str) -> bool:
     return False
 
 
-def check_ports(want: DesiredEnv, observed: Observed) -> None:
-    """Refuse, before changing anything, host ports that someone else already holds."""
+def check_ports(want: DesiredEnv, observed: Observed, local: bool = True) -> None:
+    """Refuse, before changing anything, host ports that someone else already holds (on a
+    remote engine only its containers are checked here; the engine refuses the rest)."""
     adopt = want.spec_file.spec.adopt or "-"
     own = [  # replaced or removed here (an adopted container too)
         c for c in observed.containers if c.env == want.name or c.id.startswith(adopt)
@@ -49,7 +50,7 @@ def check_ports(want: DesiredEnv, observed: Observed) -> None:
                 f"host port {port.bind}:{port.host} is already taken by container {owner.name!r}",
                 env=want.name,
             )
-        if port_taken(port.bind, port.host, port.protocol):
+        if local and port_taken(port.bind, port.host, port.protocol):
             raise ConflictError(
                 f"host port {port.bind}:{port.host} is already taken by another process",
                 env=want.name,

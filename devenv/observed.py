@@ -87,7 +87,7 @@ class ObservedContainer:
             name=(raw.get("Names") or ["/?"])[0].lstrip("/"),
             state=raw.get("State", "unknown"),
             image_id=raw.get("ImageID", ""),
-            image=raw.get("Image", ""),
+            image=short_name(raw.get("Image", "")),
             labels=dict(raw.get("Labels") or {}),
             ports=tuple(sorted(set(ports), key=lambda p: (p.container, p.protocol, p.bind))),
             mounts=frozenset(mount_key(m) for m in raw.get("Mounts") or []),
@@ -134,4 +134,17 @@ class Observed:
         for image in self.images:
             if wanted in image.tags or ref in image.digests or image.id == ref:
                 return image
+        wanted = short_name(wanted)  # Podman lists docker.io/library/debian, localhost/devenv/x
+        for image in self.images:
+            if any(short_name(tag) == wanted for tag in (*image.tags, *image.digests)):
+                return image
         return None
+
+
+def short_name(ref: str) -> str:
+    """The name the docker CLI would show: 'docker.io/library/debian:12' → 'debian:12',
+    'localhost/devenv/x:1' → 'devenv/x:1' (Podman's fully qualified forms)."""
+    for prefix in ("docker.io/library/", "docker.io/", "localhost/"):
+        if ref.startswith(prefix):
+            return ref.removeprefix(prefix)
+    return ref

@@ -16,6 +16,7 @@ from devenv.guards import crash_point
 from devenv.host import Host
 from devenv.observed import Observed
 from devenv.plan import Action, Plan, plan, with_discards
+from devenv.remote import with_remote_notes
 from devenv.spec.loader import SpecFile, load_tolerant
 
 
@@ -35,9 +36,13 @@ class Session:
         """The plan; destructive actions also name the in-container work they would lose."""
         projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
         the_plan = plan(self.desired, self.observed, projects, takeover)
-        return with_discards(
+        the_plan = with_discards(
             the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
         )
+        connection = self.engine.connection
+        if not connection.local:
+            the_plan = with_remote_notes(the_plan, self.desired, connection.machine)
+        return the_plan
 
 
 def changed_files(

@@ -29,6 +29,7 @@ class SshLogin:
     user: str
     known_hosts: Path
     identity: Path | None
+    jump: str | None = None  # ProxyJump through a remote engine's machine
 
     @property
     def alias(self) -> str:
@@ -47,6 +48,8 @@ class SshLogin:
         ]
         if self.identity:
             opts += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"]
+        if self.jump:
+            opts += ["-o", f"ProxyJump={self.jump}"]
         return opts
 
     def argv(self, command: list[str], tty: bool) -> list[str]:
@@ -67,10 +70,16 @@ class SshLogin:
         ]
         if self.identity:
             lines += [f"  IdentityFile {self.identity}", "  IdentitiesOnly yes"]
+        if self.jump:
+            lines.append(f"  ProxyJump {self.jump}")
         return "\n".join(lines) + "\n"
 
 
-def ssh_login(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -> SshLogin:
+def ssh_login(
+    spec_file: SpecFile, live: ObservedContainer | None, host: Host, jump: str | None = None
+) -> SshLogin:
+    """How to log in to the env; `jump` is a remote engine's machine, the published port's
+    address being one on that machine."""
     spec = spec_file.spec
     if spec.sshd is None or spec.user is None:
         raise DevenvError(f"{spec.name} has no sshd", "add `sshd: true` and a `user` to its spec")
@@ -96,6 +105,7 @@ def ssh_login(spec_file: SpecFile, live: ObservedContainer | None, host: Host) -
         spec.user.name,
         known_hosts(host),
         _identity(spec_file),
+        jump,
     )
 
 

@@ -52,7 +52,12 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _global(
     host: Annotated[
-        str | None, typer.Option("--host", "-H", envvar="DOCKER_HOST", help="Docker engine URL.")
+        str | None,
+        typer.Option("--host", "-H", help="Engine URL (beats --context and DOCKER_HOST)."),
+    ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option("--context", "-c", help="Docker context (beats DOCKER_HOST/DOCKER_CONTEXT)."),
     ] = None,
     version: Annotated[
         bool,
@@ -61,10 +66,13 @@ def _global(
         ),
     ] = False,
 ) -> None:
-    if host:
-        import os
+    if host or context:
+        from devenv.connection import apply_flags
 
-        os.environ["DOCKER_HOST"] = host
+        try:
+            apply_flags(host, context)
+        except DevenvError as exc:
+            fail(f"devenv: {exc.message}\n  hint: {exc.hint}")
 
 
 @app.command()
@@ -176,6 +184,14 @@ def _confirm_destructive(what: list[str], yes: bool) -> None:
         fail("devenv: nothing changed")
 
 
+def _say_engine(engine: Any) -> None:
+    """One line on stderr naming the engine, unless it is the usual local Docker (its
+    /version was already asked when connecting: this costs no call)."""
+    connection, server = engine.connection, engine.server
+    if server.product != "Docker Engine" or connection.source != "default socket":
+        sys.stderr.write(f"devenv: engine: {server} at {connection.describe()}\n")
+
+
 def _report_problems(problems: list[Problem]) -> None:
     for problem in problems:
         sys.stderr.write(f"{problem}\n")
@@ -214,6 +230,7 @@ def plan(
     from devenv.session import open_session
 
     session = open_session(paths)
+    _say_engine(session.engine)
     _report_problems(session.problems)
     the_plan = session.plan(prune, takeover)
     if as_json:
@@ -321,9 +338,12 @@ def status(
     import json
 
     from devenv.cli import ui
+    from devenv.engine import Engine
     from devenv.status import collect
 
-    rows = collect(paths or [])
+    engine = Engine()
+    rows = collect(paths or [], engine)
+    _say_engine(engine)
     if as_json:
         ui.print_json(json.dumps([row.to_dict() for row in rows], indent=2))
     else:
@@ -479,9 +499,12 @@ def _ssh_logins(specs: list[SpecFile]) -> list[SshLogin]:
     from devenv.host import Host
     from devenv.ssh import ssh_login
 
-    observed = Engine().observe([s.spec.name for s in specs])
+    engine = Engine()
+    observed = engine.observe([s.spec.name for s in specs])
     host = Host.current()
-    return [ssh_login(s, observed.named(s.spec.name), host) for s in specs]
+    connection = engine.connection
+    jump = None if connection.local else (connection.ssh_jump or connection.machine)
+    return [ssh_login(s, observed.named(s.spec.name), host, jump) for s in specs]
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -511,12 +534,14 @@ def ssh_config(paths: Paths) -> None:
 
 def _register_image_commands() -> None:
     """login, logout, push, export, import, tag, images, prune: registries and bundles;
-    init and which: bringing existing setups in."""
+    init and which: bringing existing setups in; doctor: engine and host checks."""
     from devenv.cli import porting
+    from devenv.cli.doctor import register as register_doctor
     from devenv.cli.images import register
 
     register(app)
     porting.register(app)
+    register_doctor(app)
 
 
 _register_image_commands()

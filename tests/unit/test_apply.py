@@ -13,6 +13,7 @@ import pytest
 
 from devenv import apply as apply_module
 from devenv.apply import Applier
+from devenv.connection import DOCKER_SOCKET_URL, Connection
 from devenv.desired import ContainerShape, DesiredEnv, desire
 from devenv.engine_api import ContainerState, EngineAPI
 from devenv.errors import DevenvError, Interrupted
@@ -62,6 +63,7 @@ class FakeEngine:
         self.fail: dict[tuple[str, ...], DevenvError] = {}
         self.states: dict[str, ContainerState] = {}
         self.output = b"starting\nboom: no such file\n"
+        self.connection = Connection(DOCKER_SOCKET_URL, "default socket")
 
     def _call(self, method: str, *args: Any) -> None:
         self.calls.append((method, *args))

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devenv.connection import DEFAULT_URL, connection
+from collections.abc import Mapping
+
+from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
+from devenv.connection import Connection, resolve
 from devenv.enter import exec_argv
+
+
+def connection(environ: Mapping[str, str]) -> Connection:
+    """The engine for `environ` alone, with Docker's socket taken to answer."""
+    return resolve({"HOME": "/nonexistent", **environ}, answers=lambda _path: True)
 
 
 def test_the_local_socket_by_default_and_docker_host_when_set() -> None:
@@ -33,7 +41,7 @@ def test_tls_as_the_sdk_and_cli_read_it(tmp_path: Path) -> None:
         f"--tlskey={tmp_path / 'key.pem'}",
     ]
     unverified = connection({**environ, "DOCKER_TLS_VERIFY": ""})  # "" means no, as in docker
-    assert unverified.tls and not unverified.verify
+    assert unverified.tls is not None and not unverified.tls.verify
     assert "--tls" in unverified.cli_args() and "--tlsverify" not in unverified.cli_args()
 
 

@@ -1,0 +1,266 @@
+"""Every engine people use, one end-to-end box each: Docker over ssh://, Podman rootful (through
+a docker context) and Podman rootless (as a non-root user); and `devenv doctor` on each.
+
+The engines come up through scripts/podman-up and scripts/ssh-engine (idempotent)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
+
+ROOTFUL = "unix:///run/podman/podman.sock"
+ROOTLESS_USER = "devenv-rootless"
+SSH_ALIAS = "devenv-remote"
+BOX = """\
+name: {name}
+base: debian:bookworm
+ports: ["{port}:22"]
+sshd: {{authorized_keys: [{key}]}}
+user: dev
+shared: ["./work:/work"]
+"""
+
+
+def _script(*argv: str) -> str:
+    proc = subprocess.run(
+        ["bash", *argv], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+    )
+    if proc.returncode != 0:
+        problem = f"{argv[0]} failed: {proc.stderr.strip()[-800:]}"
+        if os.environ.get("CI"):
+            pytest.fail(problem, pytrace=False)
+        pytest.skip(problem)
+    return proc.stdout
+
+
+@pytest.fixture(scope="session")
+def podman(docker_client) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Rootful and rootless Podman services; what this run made on them goes at the end."""
+    if os.geteuid() != 0:
+        pytest.skip("the engine matrix sets up services as root")
+    _script("scripts/podman-up", ROOTLESS_USER)
+    yield
+    uid = pwd.getpwnam(ROOTLESS_USER).pw_uid
+    for url in (ROOTFUL, f"unix:///tmp/podman-run-{uid}/podman/podman.sock"):
+        with contextlib.suppress(Exception):
+            _clean_engine(url)
+
+
+def _clean_engine(url: str) -> None:
+    import docker
+
+    api = docker.APIClient(base_url=url, timeout=120)
+    for raw in api.containers(all=True, filters={"label": RUN_LABEL}):
+        api.remove_container(raw["Id"], force=True)
+    for raw in api.images(filters={"label": RUN_LABEL}):
+        with contextlib.suppress(Exception):
+            api.remove_image(raw["Id"], force=True)
+    for raw in api.networks(filters={"label": RUN_LABEL}):
+        with contextlib.suppress(Exception):
+            api.remove_network(raw["Id"])
+
+
+@pytest.fixture(scope="session")
+def ssh_engine(docker_client) -> str:  # type: ignore[no-untyped-def]
+    if os.geteuid() != 0:
+        pytest.skip("the ssh engine is set up as root")
+    _script("scripts/ssh-engine", "2201", SSH_ALIAS)
+    return f"ssh://{SSH_ALIAS}"
+
+
+def _keypair(folder: Path) -> Path:
+    (folder / ".ssh").mkdir(parents=True, exist_ok=True)
+    key = folder / ".ssh" / "id_ed25519"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    return key
+
+
+def box_spec(folder: Path, name: str) -> Path:
+    spec = folder / f"{name}.yaml"
+    spec.write_text(BOX.format(name=name, port=free_port(), key=f"{_keypair(folder)}.pub"))
+    return spec
+
+
+def walk_the_box(
+    devenv: Callable[..., Result], spec: Path, engine_word: str
+) -> tuple[Path, Result]:
+    """apply (sshd, port, shared folder) → ssh login → shell touch → status → converged plan
+    → destroy; returns the file made in the shared folder and the first plan."""
+    first = devenv("plan", str(spec))
+    assert first.code == 0, first.err
+    assert engine_word in first.err, first.err
+    applied = devenv("apply", "--yes", str(spec))
+    assert applied.code == 0, applied.out + applied.err
+    login = devenv("ssh", str(spec), "--", "id", "-un")
+    assert login.code == 0 and login.out.strip() == "dev", login.err
+    touched = devenv("shell", str(spec), "--", "touch", "/work/made-inside")
+    assert touched.code == 0, touched.err
+    made = spec.parent / "work" / "made-inside"
+    assert made.is_file()
+    status = devenv("status", "--json", str(spec))
+    (row,) = json.loads(status.out)
+    assert row["state"] == "running" and row["in_sync"] is True, row
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    gone = devenv("destroy", "--yes", str(spec))
+    assert gone.code == 0 and f"{spec.stem}: removed" in gone.out, gone.err
+    assert made.is_file()  # shared folders are never touched
+    return made, first
+
+
+def test_docker_over_ssh(devenv, devenv_env, ssh_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    devenv_env["DOCKER_HOST"] = ssh_engine
+    devenv_env["HOME"] = str(tmp_path)
+    made, plan = walk_the_box(devenv, box_spec(tmp_path, unique("ssh")), "(DOCKER_HOST)")
+    assert f"shared {tmp_path / 'work'} → /work: the engine runs on {SSH_ALIAS}" in plan.out
+    assert made.stat().st_uid == 1000  # devenv runs as root here: its box user is uid 1000
+
+
+def test_ssh_config_jumps_through_the_engine_host(devenv, devenv_env, ssh_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    devenv_env["DOCKER_HOST"] = ssh_engine
+    devenv_env["HOME"] = str(tmp_path)
+    spec = box_spec(tmp_path, unique("jump"))
+    assert devenv("apply", "--yes", str(spec)).code == 0
+    block = devenv("ssh-config", str(spec))
+    assert f"  ProxyJump {SSH_ALIAS}\n" in block.out, block.out
+    # -F replaces ~/.ssh/config, for the jump too: add the engine host's block the user has
+    config = tmp_path / "ssh_config"
+    root_config = Path(pwd.getpwuid(0).pw_dir) / ".ssh" / "config"
+    config.write_text(block.out + "\n" + root_config.read_text())
+    login = subprocess.run(
+        ["ssh", "-F", str(config), "-o", "BatchMode=yes", spec.stem, "id", "-un"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert login.returncode == 0 and login.stdout.strip() == "dev", login.stderr
+    assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def _context(config_dir: Path, name: str, host: str) -> None:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = config_dir / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    endpoint = {"Host": host, "SkipTLSVerify": False}
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": name, "Metadata": {}, "Endpoints": {"docker": endpoint}})
+    )
+
+
+def test_podman_rootful_through_a_context(devenv, devenv_env, podman, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "docker-config"
+    _context(config, "pod", ROOTFUL)
+    devenv_env["DOCKER_CONFIG"] = str(config)
+    devenv_env["DOCKER_CONTEXT"] = "pod"
+    devenv_env["DOCKER_HOST"] = "unix:///nowhere.sock"  # DOCKER_HOST beats DOCKER_CONTEXT…
+    assert devenv("status").code == 1
+    del devenv_env["DOCKER_HOST"]
+    devenv_env["HOME"] = str(tmp_path)
+    made, _ = walk_the_box(devenv, box_spec(tmp_path, unique("pod")), "Podman")
+    assert made.stat().st_uid == 1000
+    # …and --context beats DOCKER_HOST, as in docker
+    devenv_env["DOCKER_HOST"] = "unix:///nowhere.sock"
+    status = devenv("--context", "pod", "status")
+    assert status.code == 0 and "Podman" in status.err and "(context pod)" in status.err
+
+
+@pytest.fixture(scope="session")
+def rootless_run(podman) -> Callable[..., Result]:  # type: ignore[no-untyped-def]
+    """Run devenv as the rootless test user, with its own runtime dir and state."""
+    user = pwd.getpwnam(ROOTLESS_USER)
+    prefix = Path(sys.base_prefix).resolve()
+    for folder in [prefix, *prefix.parents]:  # the interpreter may live under /root
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod(mode | 0o001)
+    runtime = f"/tmp/podman-run-{user.pw_uid}"
+
+    def run(*args: str, home: Path) -> Result:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "XDG_RUNTIME_DIR": runtime,
+            "DEVENV_LABELS": RUN_LABEL,
+            "DEVENV_STATE_DIR": str(home / "state"),
+            "PYTHONPATH": str(ROOT),
+        }
+        proc = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                ROOTLESS_USER,
+                "--",
+                "env",
+                "-i",
+                *(f"{k}={v}" for k, v in env.items()),
+                sys.executable,
+                "-m",
+                "devenv",
+                *args,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def test_podman_rootless_files_belong_to_the_host_user(rootless_run) -> None:  # type: ignore[no-untyped-def]
+    user = pwd.getpwnam(ROOTLESS_USER)
+    folder = Path(tempfile.mkdtemp(prefix="devenv-rootless-"))
+    try:
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "key")], check=True
+        )
+        shutil.chown(folder, user.pw_uid, user.pw_gid)
+        for item in folder.iterdir():
+            shutil.chown(item, user.pw_uid, user.pw_gid)
+
+        def devenv(*args: str) -> Result:
+            return rootless_run(*args, home=folder)
+
+        name = unique("rl")
+        spec = folder / f"{name}.yaml"
+        spec.write_text(BOX.format(name=name, port=free_port(), key=folder / "key.pub"))
+        shutil.chown(spec, user.pw_uid, user.pw_gid)
+        made, _ = walk_the_box(devenv, spec, "(rootless Podman socket)")
+        # keep-id: the box's user is the host user, numerically
+        assert (made.stat().st_uid, made.stat().st_gid) == (user.pw_uid, user.pw_gid)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_doctor_on_docker_podman_and_no_engine(devenv, devenv_env, podman) -> None:  # type: ignore[no-untyped-def]
+    devenv_env.pop("DOCKER_HOST", None)
+    docker = devenv("doctor", "--json")
+    engine = json.loads(docker.out)[0]
+    assert engine["ok"] and engine["message"].startswith("Docker Engine "), docker.out
+    devenv_env["DOCKER_HOST"] = ROOTFUL
+    found = devenv("doctor")
+    assert found.out.startswith("ok  engine: Podman "), found.out
+    assert "rootful" in found.out.splitlines()[0]
+    devenv_env["DOCKER_HOST"] = "unix:///nowhere/engine.sock"
+    none = devenv("doctor")
+    assert none.code == 1
+    assert none.out.startswith(
+        "FIX engine: no engine answers at unix:///nowhere/engine.sock (DOCKER_HOST)"
+    ), none.out
