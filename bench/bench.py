@@ -82,7 +82,7 @@ def measure(args: argparse.Namespace, compose: list[str]) -> list[S.Row]:
             box.up()
             for key in args.only:
                 rows.append(SCENARIOS[key](box, args.repeat, ports[2:]))
-                sys.stderr.write(f"bench: {key} done\n")
+                sys.stderr.write(f"bench: {json.dumps(rows[-1].to_dict())}\n")
         finally:
             left = box.clean()
             for problem in left:
