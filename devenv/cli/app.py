@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from devenv.errors import Problem
     from devenv.plan import Plan
     from devenv.session import Session
-    from devenv.spec.loader import SpecFile
-    from devenv.ssh import SshLogin
 
 
 class _Group(typer.core.TyperGroup):
@@ -264,6 +262,26 @@ Snapshot = Annotated[
 ]
 
 
+Push = Annotated[bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")]
+WaitTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-timeout",
+        min=0,
+        help="Seconds to wait for each box to be up (default: enough for its checks).",
+    ),
+]
+
+
+def _push_what_is_built() -> None:
+    """apply --push: the image cache pushes each image apply builds (see images/cache.py)."""
+    import os
+
+    from devenv.images.cache import PUSH_VARIABLE
+
+    os.environ[PUSH_VARIABLE] = "1"
+
+
 @app.command()
 def apply(
     paths: Paths,
@@ -273,17 +291,8 @@ def apply(
     force: Force = False,
     snapshot: Snapshot = False,
     takeover: Takeover = False,
-    push: Annotated[
-        bool, typer.Option("--push", help="Push what is built to the spec's image_cache.")
-    ] = False,
-    wait_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--wait-timeout",
-            min=0,
-            help="Seconds to wait for each box to be up (default: enough for its checks).",
-        ),
-    ] = None,
+    push: Push = False,
+    wait_timeout: WaitTimeout = None,
 ) -> None:
     """Make the engine match the specs: build, create, replace, start."""
     import json
@@ -296,11 +305,7 @@ def apply(
 
     terminate_as_interrupt()
     if push:
-        import os
-
-        from devenv.images.cache import PUSH_VARIABLE
-
-        os.environ[PUSH_VARIABLE] = "1"
+        _push_what_is_built()
     session = open_session(paths)
     _report_problems(session.problems)
     the_plan = session.plan(prune, takeover)
@@ -351,87 +356,6 @@ def status(
 
 
 @app.command()
-def logs(
-    path: OnePath,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new output.")
-    ] = False,
-    tail: Annotated[
-        int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="Only output since then: 10m, 1h, 2024-05-01T10:00Z."),
-    ] = None,
-) -> None:
-    """The box's output (its command's and sshd's), as `docker logs` shows it."""
-    import time
-
-    from devenv.engine import Engine
-    from devenv.logs import box_output, parse_since
-
-    start = parse_since(since, time.time()) if since is not None else None
-    try:
-        for chunk in box_output(Engine(), path, tail, start, follow):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
-    except BrokenPipeError:  # `devenv logs … | head`: the reader has what it wanted
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
-    """(env, container id) for each spec's live, devenv-owned container."""
-    from devenv.engine import Engine
-    from devenv.spec.loader import load_all
-
-    names = [s.spec.name for s in load_all(paths)]
-    observed = Engine().observe(names)
-    found = []
-    for name in names:
-        live = observed.named(name)
-        if live is None or not live.owned:
-            sys.stderr.write(f"devenv: {name}: no devenv container (apply it first)\n")
-            continue
-        found.append((name, live.id))
-    return found
-
-
-DONE = {"start": "started", "stop": "stopped", "restart": "restarted"}
-
-
-def _lifecycle(paths: list[str], verb: str) -> None:
-    from devenv.engine import Engine
-
-    engine = Engine()
-    found = _containers_of(paths)
-    for name, container in found:
-        getattr(engine, verb)(container)
-        sys.stdout.write(f"{name}: {DONE[verb]}\n")
-    if not found:
-        raise typer.Exit(1)
-
-
-@app.command()
-def start(paths: Paths) -> None:
-    """Start stopped envs."""
-    _lifecycle(paths, "start")
-
-
-@app.command()
-def stop(paths: Paths) -> None:
-    """Stop envs (apply starts them again: the spec says they run)."""
-    _lifecycle(paths, "stop")
-
-
-@app.command()
-def restart(paths: Paths) -> None:
-    """Restart envs."""
-    _lifecycle(paths, "restart")
-
-
-@app.command()
 def destroy(
     paths: Paths,
     yes: Yes = False,
@@ -460,85 +384,15 @@ def destroy(
         sys.stdout.write(line + "\n")
 
 
-@app.command()
-def snapshots(as_json: Json = False) -> None:
-    """List snapshot images (containers' changed files kept by --snapshot)."""
-    import json
-
-    from devenv.engine import Engine
-
-    rows = Engine().snapshots()
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    if not rows:
-        sys.stdout.write("No snapshots.\n")
-    for row in rows:
-        sys.stdout.write(f"{row['ref']}  env={row['env']}  created={row['created']}\n")
-
-
-Command = Annotated[list[str] | None, typer.Argument(help="Run this instead of a shell.")]
-
-
-def _after_dashes(command: list[str] | None) -> list[str]:
-    """`devenv shell PATH -- CMD…`: the words after `--`, as given."""
-    argv = list(command or [])
-    return argv[1:] if argv[:1] == ["--"] else argv
-
-
-@app.command(context_settings={"allow_interspersed_args": False})
-def shell(path: OnePath, command: Command = None) -> None:
-    """A shell in the env (as its user, in its workdir), or CMD with its exit code."""
-    from devenv.enter import enter
-
-    raise typer.Exit(enter(path, _after_dashes(command)))
-
-
-def _ssh_logins(specs: list[SpecFile]) -> list[SshLogin]:
-    from devenv.engine import Engine
-    from devenv.host import Host
-    from devenv.ssh import ssh_login
-
-    engine = Engine()
-    observed = engine.observe([s.spec.name for s in specs])
-    host = Host.current()
-    connection = engine.connection
-    jump = None if connection.local else (connection.ssh_jump or connection.machine)
-    return [ssh_login(s, observed.named(s.spec.name), host, jump) for s in specs]
-
-
-@app.command(context_settings={"allow_interspersed_args": False})
-def ssh(path: OnePath, command: Command = None) -> None:
-    """Log in to an env over SSH (its published port 22, its host key checked)."""
-    import shutil
-    import subprocess
-
-    from devenv.spec.loader import load_one
-
-    argv = _after_dashes(command)
-    (found,) = _ssh_logins([load_one(path)])
-    if shutil.which("ssh") is None:
-        fail("devenv: the ssh client is not installed (apt-get install openssh-client)")
-    tty = sys.stdin.isatty() and sys.stdout.isatty()
-    raise typer.Exit(subprocess.run(found.argv(argv, tty), check=False).returncode)
-
-
-@app.command("ssh-config")
-def ssh_config(paths: Paths) -> None:
-    """Print ~/.ssh/config blocks, so `ssh NAME` and editors' remote features just work."""
-    from devenv.spec.loader import load_all
-
-    for found in _ssh_logins(load_all(paths)):
-        sys.stdout.write(found.config_block() + "\n")
-
-
 def _register_image_commands() -> None:
-    """login, logout, push, export, import, tag, images, prune: registries and bundles;
-    init and which: bringing existing setups in; doctor: engine and host checks."""
-    from devenv.cli import porting
+    """start, stop, restart, snapshots; logs, shell, ssh: getting in; login, logout, push, export, import, tag, images, prune:
+    registries and bundles; init and which: bringing existing setups in; doctor: checks."""
+    from devenv.cli import entering, lifecycle, porting
     from devenv.cli.doctor import register as register_doctor
     from devenv.cli.images import register
 
+    lifecycle.register(app)
+    entering.register(app)
     register(app)
     porting.register(app)
     register_doctor(app)

@@ -25,3 +25,6 @@ def ask(question: str) -> bool:
     sys.stderr.write(f"{question} [y/N]: ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+Command = Annotated[list[str] | None, typer.Argument(help="Run this instead of a shell.")]

@@ -1,111 +1,33 @@
-"""The only module that imports docker: observe, pull, build, create, swap, remove.
+"""The engine adapter: observe, build, create, start, swap, remove, exec, logs; images
+travel through its ImageTransfer half. Observation costs a constant number of listing calls
+however many envs and fields there are; where the engine is comes from devenv.connection,
+as for every `docker` command line devenv runs."""
 
-Every SDK or transport error leaves this module as one DevenvError sentence. Observation
-costs a constant number of listing calls however many envs and fields there are. Where the
-engine is comes from devenv.connection, as for every `docker` command line devenv runs.
-"""
-
-from __future__ import annotations
-
-import contextlib
 import dataclasses
-import re
-import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from devenv import labels as L
 from devenv.buildfiles import BuildLog, build_context
 from devenv.buildstream import follow
-from devenv.connection import Connection, current_hint, current_where, resolve
+from devenv.connection import Connection, resolve
 from devenv.desired import ContainerShape, DesiredEnv
+from devenv.engine.client import make_client
+from devenv.engine.faults import engine_errors, start_failure
+from devenv.engine.transfer import ImageTransfer
 from devenv.engine_api import ContainerState
 from devenv.errors import (
-    STATE_PATH,
     DevenvError,
     EngineError,
-    HostFileError,
     ImageMissing,
-    RegistryError,
-    host_file_errors,
 )
-from devenv.images.registry import explain, scrub
-from devenv.observed import Observed, ObservedContainer, ObservedImage, short_name
-from devenv.refs import label_instructions, split_ref
-
-__all__ = ["Engine", "engine_errors", "label_instructions", "split_ref"]
+from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.refs import split_ref
 from devenv.server import Server, rootless
 
-MIN_API_VERSION = "1.24"  # used only for the first /version call, which sets the real one
-# Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
-TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
 
-
-def _explain(exc: BaseException) -> str:
-    """The shortest true sentence about a transport or API failure."""
-    text = str(getattr(exc, "explanation", None) or exc)
-    if isinstance(exc, PermissionError) or "Permission denied" in text:
-        return "permission denied"
-    if "No such file or directory" in text or "FileNotFoundError" in text:
-        return "no engine socket there"
-    if "Connection refused" in text:
-        return "connection refused"
-    if "Read timed out" in text or "timed out" in text:
-        return "the engine did not answer in time"
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-@contextlib.contextmanager
-def engine_errors(what: str) -> Iterator[None]:
-    """Turn SDK/transport exceptions raised while doing `what` into one EngineError."""
-    import docker.errors
-    import requests.exceptions
-
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise EngineError(f"{what}: image not found ({_explain(exc)})") from None
-    except docker.errors.NotFound as exc:
-        raise EngineError(f"{what}: not found ({_explain(exc)})") from None
-    except docker.errors.APIError as exc:
-        raise EngineError(f"{what}: the engine said: {_explain(exc)}") from None
-    except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
-        raise EngineError(
-            f"{what}: cannot reach the Docker engine at {current_where()} ({_explain(exc)})",
-            current_hint(),
-        ) from None
-    except OSError as exc:  # a local file: its own words, never "cannot reach the engine"
-        if isinstance(exc.filename, str):
-            raise HostFileError("use", exc.filename, exc) from None
-        raise DevenvError(
-            f"{what}: a file on this machine could not be used ({exc.strerror or exc})",
-            f"check the free space and permissions of devenv's files, {STATE_PATH}",
-        ) from None
-
-
-def _client(connection: Connection) -> tuple[Any, Server]:
-    """A low-level client for `connection`, and the engine's /version (asked once, which also
-    picks the API version, as version="auto" would)."""
-    import docker
-    import docker.tls
-
-    tls: Any = False
-    if connection.tls is not None:
-        files = connection.tls
-        cert = (files.cert, files.key) if files.cert and files.key else None
-        tls = docker.tls.TLSConfig(client_cert=cert, ca_cert=files.ca, verify=files.verify)
-    api = docker.APIClient(
-        **connection.client_kwargs(), tls=tls, version=MIN_API_VERSION, timeout=120
-    )
-    if connection.ssh_jump:  # the SDK adds "-p 22", which would override ~/.ssh/config's Port
-        api._custom_adapter.ssh_host = connection.ssh_jump
-    raw = api.version(api_version=False)
-    api._version = str(raw.get("ApiVersion") or MIN_API_VERSION)
-    return api, Server.from_version(raw)
-
-
-class Engine:
+class Engine(ImageTransfer):
     """A thin adapter over docker-py's low-level API; decides nothing."""
 
     def __init__(self, api: Any = None, connection: Connection | None = None) -> None:
@@ -125,7 +47,7 @@ class Engine:
     def api(self) -> Any:
         if self._api is None:
             with engine_errors("connecting"):
-                self._api, self._server = _client(self.connection)
+                self._api, self._server = make_client(self.connection)
         return self._api
 
     @property
@@ -339,7 +261,7 @@ class Engine:
             try:
                 self.api.start(container)
             except docker.errors.APIError as exc:
-                raise EngineError(_start_failure(exc)) from None
+                raise EngineError(start_failure(exc)) from None
 
     def state(self, container: str) -> ContainerState:
         with engine_errors(f"inspecting {container[:12]}"):
@@ -446,21 +368,6 @@ class Engine:
             raise EngineError(f"{argv[0]} in a container of {image} exited with {code}")
         return bytes(out).decode(errors="replace")
 
-    def snapshots(self) -> list[dict[str, str]]:
-        """devenv's snapshot images, newest first."""
-        import datetime
-
-        rows = []
-        found = self.devenv_images({L.KIND: "snapshot"})
-        for raw in found:
-            for ref in map(short_name, raw.get("RepoTags") or []):
-                stamp = datetime.datetime.fromtimestamp(
-                    raw.get("Created", 0), datetime.timezone.utc
-                )
-                env = (raw.get("Labels") or {}).get(L.ENV, "")
-                rows.append({"ref": ref, "env": env, "created": stamp.isoformat(), "id": raw["Id"]})
-        return sorted(rows, key=lambda r: r["created"], reverse=True)
-
     def remove_volume(self, name: str) -> None:
         with engine_errors(f"removing volume {name}"):
             self.api.remove_volume(name)
@@ -469,119 +376,3 @@ class Engine:
         with engine_errors(f"inspecting volume {name}"):
             found = self.api.volumes(filters={"name": name}).get("Volumes") or []
         return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
-
-    def login(self, registry: str, username: str, password: str) -> None:
-        """Have the engine log in to `registry` (it contacts it), so a wrong password fails
-        here, before anything is stored; the password never reaches an error message."""
-        import docker.errors
-
-        with engine_errors(f"logging in to {registry}"):
-            try:
-                self.api.login(username=username, password=password, registry=registry, reauth=True)
-            except docker.errors.APIError as exc:
-                raise _registry_error(registry, scrub(_explain(exc), password), "login") from None
-
-    def pull_from_registry(
-        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
-    ) -> str:
-        """Pull `ref` with progress events; return its image id. Failures are RegistryError."""
-        import docker.errors
-
-        repo, tag = split_ref(ref)
-        with engine_errors(f"pulling {ref}"):
-            try:
-                for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
-                    if "error" in event:
-                        raise _registry_error(ref, str(event["error"]), "pulling")
-                    on_event(event)
-            except docker.errors.APIError as exc:
-                raise _registry_error(ref, _explain(exc), "pulling") from None
-            return str(self.api.inspect_image(ref)["Id"])
-
-    def push_to_registry(
-        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
-    ) -> str:
-        """Push `ref` with progress events, using docker's stored login; return its digest."""
-        import docker.errors
-
-        repo, tag = split_ref(ref)
-        digest = ""
-        with engine_errors(f"pushing {ref}"):
-            try:
-                for event in self.api.push(repo, tag=tag, stream=True, decode=True):
-                    if "error" in event:
-                        raise _registry_error(ref, str(event["error"]), "pushing")
-                    digest = str((event.get("aux") or {}).get("Digest") or digest)
-                    on_event(event)
-            except docker.errors.APIError as exc:
-                raise _registry_error(ref, _explain(exc), "pushing") from None
-        return digest
-
-    def inspect_image(self, ref: str) -> dict[str, Any] | None:
-        """What the engine knows of the image `ref` names (id, labels, size), or None."""
-        import docker.errors
-
-        with engine_errors(f"inspecting image {ref}"):
-            try:
-                return dict(self.api.inspect_image(ref))
-            except docker.errors.NotFound:
-                return None
-
-    def tag(self, source: str, ref: str) -> None:
-        """Give the image `source` names one more name, `ref` (moving `ref` if it existed)."""
-        repo, tag = split_ref(ref)
-        with engine_errors(f"tagging {source} as {ref}"):
-            self.api.tag(source, repo, tag, force=True)
-
-    def devenv_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
-        """Summaries (size, created, tags, labels) of devenv's images carrying `labels` too."""
-        with engine_errors("listing images"):
-            found = self.api.images(filters={"label": f"{L.MANAGED}=true"})
-        # the other labels are matched here: Podman's API finds nothing for two label filters
-        return [
-            raw
-            for raw in found
-            if all((raw.get("Labels") or {}).get(k) == v for k, v in labels.items())
-        ]
-
-    def all_containers(self) -> list[dict[str, Any]]:
-        """Every container, stopped too, as one listing call: what images are in use."""
-        with engine_errors("listing containers"):
-            return list(self.api.containers(all=True))
-
-    def save_images(self, names: list[str], out: BinaryIO) -> None:
-        """`docker save` of `names` (tags keep their names; ids load untagged) into `out`."""
-        with engine_errors("saving images"):
-            api = self.api
-            response = api._get(api._url("/images/get"), params={"names": names}, stream=True)
-            api._raise_for_status(response)
-            for chunk in response.iter_content(chunk_size=1 << 20):
-                with host_file_errors("write the images to", str(getattr(out, "name", "a file"))):
-                    out.write(chunk)
-
-    def load_images(self, chunks: Iterable[bytes]) -> list[str]:
-        """`docker load` from a stream of chunks; return what the engine says it loaded."""
-        loaded = []
-        with engine_errors("loading images"):
-            for event in self.api.load_image(iter(chunks)) or []:
-                if "error" in event:
-                    raise EngineError(f"loading images: the engine said: {event['error']}")
-                found = re.search(r"Loaded image(?: ID)?: (\S+)", str(event.get("stream", "")))
-                if found:
-                    loaded.append(found.group(1))
-        return loaded
-
-
-def _start_failure(exc: BaseException) -> str:
-    text = str(getattr(exc, "explanation", None) or exc)
-    taken = re.search(r"(?:Bind for |listen \w+ )([0-9.:\[\]a-f]+?):(\d+)", text)
-    if taken or "port is already allocated" in text or "address already in use" in text:
-        where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
-        return f"host port {where} is already taken by another process or container"
-    return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
-
-
-def _registry_error(ref: str, text: str, action: str) -> RegistryError:
-    """One sentence for a registry failure, with its kind (see devenv.registry.explain)."""
-    kind, message, hint = explain(ref, text, action)
-    return RegistryError(message, kind, hint)

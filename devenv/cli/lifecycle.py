@@ -1,0 +1,77 @@
+"""A box's life after apply: start, stop, restart, and the snapshots its changes were kept in.
+Wiring only, like app.py; `register(app)` adds the commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from devenv.cli.options import Json, Paths
+
+
+def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
+    """(env, container id) for each spec's live, devenv-owned container."""
+    from devenv.engine import Engine
+    from devenv.spec.loader import load_all
+
+    names = [s.spec.name for s in load_all(paths)]
+    observed = Engine().observe(names)
+    found = []
+    for name in names:
+        live = observed.named(name)
+        if live is None or not live.owned:
+            sys.stderr.write(f"devenv: {name}: no devenv container (apply it first)\n")
+            continue
+        found.append((name, live.id))
+    return found
+
+
+DONE = {"start": "started", "stop": "stopped", "restart": "restarted"}
+
+
+def _lifecycle(paths: list[str], verb: str) -> None:
+    from devenv.engine import Engine
+
+    engine = Engine()
+    found = _containers_of(paths)
+    for name, container in found:
+        getattr(engine, verb)(container)
+        sys.stdout.write(f"{name}: {DONE[verb]}\n")
+    if not found:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add start, stop, restart and snapshots to `app`."""
+
+    @app.command()
+    def start(paths: Paths) -> None:
+        """Start stopped envs."""
+        _lifecycle(paths, "start")
+
+    @app.command()
+    def stop(paths: Paths) -> None:
+        """Stop envs (apply starts them again: the spec says they run)."""
+        _lifecycle(paths, "stop")
+
+    @app.command()
+    def restart(paths: Paths) -> None:
+        """Restart envs."""
+        _lifecycle(paths, "restart")
+
+    @app.command()
+    def snapshots(as_json: Json = False) -> None:
+        """List snapshot images (containers' changed files kept by --snapshot)."""
+        import json
+
+        from devenv.engine import Engine
+
+        rows = Engine().snapshots()
+        if as_json:
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+            return
+        if not rows:
+            sys.stdout.write("No snapshots.\n")
+        for row in rows:
+            sys.stdout.write(f"{row['ref']}  env={row['env']}  created={row['created']}\n")

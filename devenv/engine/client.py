@@ -1,0 +1,32 @@
+"""The SDK client for a connection: TLS, the user's OpenSSH for ssh://, and the engine's
+/version asked once (which also picks the API version, as version="auto" would)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devenv.connection import Connection
+from devenv.server import Server
+
+MIN_API_VERSION = "1.24"  # used only for the first /version call, which sets the real one
+
+
+def make_client(connection: Connection) -> tuple[Any, Server]:
+    """A low-level client for `connection`, and the engine's /version (asked once, which also
+    picks the API version, as version="auto" would)."""
+    import docker
+    import docker.tls
+
+    tls: Any = False
+    if connection.tls is not None:
+        files = connection.tls
+        cert = (files.cert, files.key) if files.cert and files.key else None
+        tls = docker.tls.TLSConfig(client_cert=cert, ca_cert=files.ca, verify=files.verify)
+    api = docker.APIClient(
+        **connection.client_kwargs(), tls=tls, version=MIN_API_VERSION, timeout=120
+    )
+    if connection.ssh_jump:  # the SDK adds "-p 22", which would override ~/.ssh/config's Port
+        api._custom_adapter.ssh_host = connection.ssh_jump
+    raw = api.version(api_version=False)
+    api._version = str(raw.get("ApiVersion") or MIN_API_VERSION)
+    return api, Server.from_version(raw)

@@ -1,0 +1,73 @@
+"""Engine faults as sentences: every SDK or transport error leaves the adapter as one
+DevenvError; a local file's fault never reads as an unreachable engine."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+from collections.abc import Iterator
+
+from devenv.connection import current_hint, current_where
+from devenv.errors import STATE_PATH, DevenvError, EngineError, HostFileError, RegistryError
+from devenv.images.registry import explain
+
+# Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
+TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
+
+
+def explain_failure(exc: BaseException) -> str:
+    """The shortest true sentence about a transport or API failure."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    if isinstance(exc, PermissionError) or "Permission denied" in text:
+        return "permission denied"
+    if "No such file or directory" in text or "FileNotFoundError" in text:
+        return "no engine socket there"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Read timed out" in text or "timed out" in text:
+        return "the engine did not answer in time"
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+@contextlib.contextmanager
+def engine_errors(what: str) -> Iterator[None]:
+    """Turn SDK/transport exceptions raised while doing `what` into one EngineError."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise EngineError(f"{what}: image not found ({explain_failure(exc)})") from None
+    except docker.errors.NotFound as exc:
+        raise EngineError(f"{what}: not found ({explain_failure(exc)})") from None
+    except docker.errors.APIError as exc:
+        raise EngineError(f"{what}: the engine said: {explain_failure(exc)}") from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
+        raise EngineError(
+            f"{what}: cannot reach the Docker engine at {current_where()} ({explain_failure(exc)})",
+            current_hint(),
+        ) from None
+    except OSError as exc:  # a local file: its own words, never "cannot reach the engine"
+        if isinstance(exc.filename, str):
+            raise HostFileError("use", exc.filename, exc) from None
+        raise DevenvError(
+            f"{what}: a file on this machine could not be used ({exc.strerror or exc})",
+            f"check the free space and permissions of devenv's files, {STATE_PATH}",
+        ) from None
+
+
+def start_failure(exc: BaseException) -> str:
+    text = str(getattr(exc, "explanation", None) or exc)
+    taken = re.search(r"(?:Bind for |listen \w+ )([0-9.:\[\]a-f]+?):(\d+)", text)
+    if taken or "port is already allocated" in text or "address already in use" in text:
+        where = f"{taken.group(1)}:{taken.group(2)}" if taken else "a published port"
+        return f"host port {where} is already taken by another process or container"
+    return f"the container did not start: {text.strip().splitlines()[0] if text.strip() else exc}"
+
+
+def registry_error(ref: str, text: str, action: str) -> RegistryError:
+    """One sentence for a registry failure, with its kind (see devenv.registry.explain)."""
+    kind, message, hint = explain(ref, text, action)
+    return RegistryError(message, kind, hint)

@@ -1,0 +1,141 @@
+"""The adapter's image traffic: registries (login, pull, push), tags, listings, snapshots and
+`docker save`/`load` for bundles. A mixin of Engine, apart so each file stays readable."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO
+
+from devenv import labels as L
+from devenv.engine.faults import engine_errors, explain_failure, registry_error
+from devenv.errors import EngineError, host_file_errors
+from devenv.images.registry import scrub
+from devenv.observed import short_name
+from devenv.refs import split_ref
+
+
+class ImageTransfer:
+    """Image methods of Engine; `api` is the SDK client Engine provides."""
+
+    @property
+    def api(self) -> Any:
+        raise NotImplementedError
+
+    def snapshots(self) -> list[dict[str, str]]:
+        """devenv's snapshot images, newest first."""
+        import datetime
+
+        rows = []
+        found = self.devenv_images({L.KIND: "snapshot"})
+        for raw in found:
+            for ref in map(short_name, raw.get("RepoTags") or []):
+                stamp = datetime.datetime.fromtimestamp(
+                    raw.get("Created", 0), datetime.timezone.utc
+                )
+                env = (raw.get("Labels") or {}).get(L.ENV, "")
+                rows.append({"ref": ref, "env": env, "created": stamp.isoformat(), "id": raw["Id"]})
+        return sorted(rows, key=lambda r: r["created"], reverse=True)
+
+    def login(self, registry: str, username: str, password: str) -> None:
+        """Have the engine log in to `registry` (it contacts it), so a wrong password fails
+        here, before anything is stored; the password never reaches an error message."""
+        import docker.errors
+
+        with engine_errors(f"logging in to {registry}"):
+            try:
+                self.api.login(username=username, password=password, registry=registry, reauth=True)
+            except docker.errors.APIError as exc:
+                raise registry_error(
+                    registry, scrub(explain_failure(exc), password), "login"
+                ) from None
+
+    def pull_from_registry(
+        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
+    ) -> str:
+        """Pull `ref` with progress events; return its image id. Failures are RegistryError."""
+        import docker.errors
+
+        repo, tag = split_ref(ref)
+        with engine_errors(f"pulling {ref}"):
+            try:
+                for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise registry_error(ref, str(event["error"]), "pulling")
+                    on_event(event)
+            except docker.errors.APIError as exc:
+                raise registry_error(ref, explain_failure(exc), "pulling") from None
+            return str(self.api.inspect_image(ref)["Id"])
+
+    def push_to_registry(
+        self, ref: str, on_event: Callable[[dict[str, Any]], None] = lambda _e: None
+    ) -> str:
+        """Push `ref` with progress events, using docker's stored login; return its digest."""
+        import docker.errors
+
+        repo, tag = split_ref(ref)
+        digest = ""
+        with engine_errors(f"pushing {ref}"):
+            try:
+                for event in self.api.push(repo, tag=tag, stream=True, decode=True):
+                    if "error" in event:
+                        raise registry_error(ref, str(event["error"]), "pushing")
+                    digest = str((event.get("aux") or {}).get("Digest") or digest)
+                    on_event(event)
+            except docker.errors.APIError as exc:
+                raise registry_error(ref, explain_failure(exc), "pushing") from None
+        return digest
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        """What the engine knows of the image `ref` names (id, labels, size), or None."""
+        import docker.errors
+
+        with engine_errors(f"inspecting image {ref}"):
+            try:
+                return dict(self.api.inspect_image(ref))
+            except docker.errors.NotFound:
+                return None
+
+    def tag(self, source: str, ref: str) -> None:
+        """Give the image `source` names one more name, `ref` (moving `ref` if it existed)."""
+        repo, tag = split_ref(ref)
+        with engine_errors(f"tagging {source} as {ref}"):
+            self.api.tag(source, repo, tag, force=True)
+
+    def devenv_images(self, labels: dict[str, str]) -> list[dict[str, Any]]:
+        """Summaries (size, created, tags, labels) of devenv's images carrying `labels` too."""
+        with engine_errors("listing images"):
+            found = self.api.images(filters={"label": f"{L.MANAGED}=true"})
+        # the other labels are matched here: Podman's API finds nothing for two label filters
+        return [
+            raw
+            for raw in found
+            if all((raw.get("Labels") or {}).get(k) == v for k, v in labels.items())
+        ]
+
+    def all_containers(self) -> list[dict[str, Any]]:
+        """Every container, stopped too, as one listing call: what images are in use."""
+        with engine_errors("listing containers"):
+            return list(self.api.containers(all=True))
+
+    def save_images(self, names: list[str], out: BinaryIO) -> None:
+        """`docker save` of `names` (tags keep their names; ids load untagged) into `out`."""
+        with engine_errors("saving images"):
+            api = self.api
+            response = api._get(api._url("/images/get"), params={"names": names}, stream=True)
+            api._raise_for_status(response)
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                with host_file_errors("write the images to", str(getattr(out, "name", "a file"))):
+                    out.write(chunk)
+
+    def load_images(self, chunks: Iterable[bytes]) -> list[str]:
+        """`docker load` from a stream of chunks; return what the engine says it loaded."""
+        loaded = []
+        with engine_errors("loading images"):
+            for event in self.api.load_image(iter(chunks)) or []:
+                if "error" in event:
+                    raise EngineError(f"loading images: the engine said: {event['error']}")
+                found = re.search(r"Loaded image(?: ID)?: (\S+)", str(event.get("stream", "")))
+                if found:
+                    loaded.append(found.group(1))
+        return loaded
