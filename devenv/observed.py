@@ -30,18 +30,23 @@ class ObservedContainer:
     image: str = ""
     ports: tuple[PublishedPort, ...] = ()
     mounts: frozenset[str] = frozenset()
-    restarts: int | None = None  # inspected only when the box is not running
+    restarts: int | None = None  # inspected only when the box is not running steadily
     exit_code: int | None = None
+    status: str = ""  # the listing's words, e.g. "Up 2 hours", "Up Less than a second"
 
     @property
     def unsettled(self) -> bool:
-        """Not running: worth one inspect for its exit code and restarts (a running box is
-        not inspected, so a converged plan costs the same few calls however many envs)."""
-        return self.state != "running"
+        """Not running, or started less than a second ago (a crash loop's brief up-phase):
+        worth one inspect for its exit code and restarts. A box running steadily is not
+        inspected, so a converged plan costs the same few calls however many envs."""
+        return self.state != "running" or self.status.startswith("Up Less than a second")
 
     @property
     def failing(self) -> bool:
-        """Crash-looping or dead: not up, whatever the spec says."""
+        """Crash-looping or dead: not up, whatever the spec says (a loop is caught in its
+        up-phase too: just started, and restarted before)."""
+        if self.state == "running":
+            return self.unsettled and bool(self.restarts)
         return self.state in ("restarting", "dead")
 
     @property
@@ -50,7 +55,7 @@ class ObservedContainer:
         code = "" if self.exit_code is None else f"exit {self.exit_code}"
         if self.state == "dead":
             return f"dead ({code})" if code else "dead"
-        if self.state == "restarting":
+        if self.state == "restarting" or (self.state == "running" and self.failing):
             s = "" if self.restarts == 1 else "s"
             restarts = f"{self.restarts} restart{s}" if self.restarts else ""
             details = ", ".join(x for x in (code, restarts) if x)
@@ -86,6 +91,7 @@ class ObservedContainer:
             id=raw["Id"],
             name=(raw.get("Names") or ["/?"])[0].lstrip("/"),
             state=raw.get("State", "unknown"),
+            status=str(raw.get("Status") or ""),
             image_id=raw.get("ImageID", ""),
             image=short_name(raw.get("Image", "")),
             labels=dict(raw.get("Labels") or {}),
