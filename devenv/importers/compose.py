@@ -14,6 +14,7 @@ import yaml
 from devenv.errors import DevenvError
 from devenv.importers.draft import (
     Draft,
+    add_published,
     compose_reference,
     dockerfile_base,
     has_variable,
@@ -116,15 +117,7 @@ def _port(draft: Draft, entry: Any) -> None:
         draft.add("ports", port_entry(target, host, bind, str(entry.get("protocol") or "tcp")))
         return
     text = str(entry)
-    m = re.fullmatch(
-        r"(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", text
-    )
-    if not m:
-        draft.note(f"port {text}: not a form devenv maps (ranges, variables)")
-        return
-    bind = (m.group(1) or "0.0.0.0").strip("[]")
-    host = int(m.group(2)) if m.group(2) else None
-    draft.add("ports", port_entry(int(m.group(3)), host, bind, m.group(4) or "tcp"))
+    add_published(draft, text, "port")
 
 
 def _volume(

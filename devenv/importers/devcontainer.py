@@ -15,6 +15,7 @@ from devenv.importers import jsonc
 from devenv.importers.draft import (
     NOT_YET,
     Draft,
+    add_published,
     dockerfile_base,
     has_variable,
     host_path,
@@ -309,15 +310,7 @@ def apply_flag(draft: Draft, key: str, value: str, out_dir: Path) -> None:
 
 def publish(draft: Draft, value: str) -> None:
     """`-p [BIND:][HOST:]CONTAINER[/proto]` into a ports entry."""
-    m = re.fullmatch(
-        r"(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?", value
-    )
-    if not m:
-        draft.note(f"-p {value}: not a form devenv maps (ranges?)")
-        return
-    bind = (m.group(1) or "0.0.0.0").strip("[]")
-    host = int(m.group(2)) if m.group(2) else None
-    draft.add("ports", port_entry(int(m.group(3)), host, bind, m.group(4) or "tcp"))
+    add_published(draft, value, "-p")
 
 
 def volume_flag(draft: Draft, value: str, out_dir: Path) -> None:

@@ -152,6 +152,23 @@ def port_entry(
     )
 
 
+PUBLISH_RE = re.compile(
+    r"(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:/(tcp|udp))?"
+)
+
+
+def add_published(draft: Draft, text: str, what: str) -> None:
+    """`[BIND:][HOST:]CONTAINER[/proto]` (docker run -p, Compose's short form) as a ports
+    entry; without a bind address it is every interface, as the engine would publish it."""
+    m = PUBLISH_RE.fullmatch(text)
+    if not m:
+        draft.note(f"{what} {text}: not a form devenv maps (ranges, variables)")
+        return
+    bind = (m.group(1) or "0.0.0.0").strip("[]")
+    host = int(m.group(2)) if m.group(2) else None
+    draft.add("ports", port_entry(int(m.group(3)), host, bind, m.group(4) or "tcp"))
+
+
 def shared_entry(host: str, container: str, readonly: bool = False) -> Any:
     """A `shared:` entry, short when the host path allows it."""
     if ":" in host:
