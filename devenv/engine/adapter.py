@@ -297,6 +297,30 @@ class Engine(ImageTransfer):
             found = self.api.exec_inspect(exec_id)
         return None if found.get("Running") else int(found.get("ExitCode") or 0)
 
+    def exec_lines(
+        self,
+        container: str,
+        argv: list[str],
+        user: str | None,
+        workdir: str | None,
+        on_line: Callable[[str], None],
+    ) -> int:
+        """Run `argv` in the container as `user` in `workdir`; each line of its output (stdout
+        and stderr) to `on_line` as it comes; its exit code."""
+        with engine_errors(f"running {argv[0]} in {container[:12]}"):
+            made = self.api.exec_create(
+                container, argv, user=user or "", workdir=workdir, stdout=True, stderr=True
+            )
+            pending = b""
+            for chunk in self.api.exec_start(made["Id"], stream=True):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    on_line(line.decode(errors="replace"))
+            if pending:
+                on_line(pending.decode(errors="replace"))
+            code = self.api.exec_inspect(made["Id"]).get("ExitCode")
+        return int(code or 0)
+
     def stop(self, container: str, timeout: int = 10) -> None:
         with engine_errors(f"stopping {container[:12]}"):
             self.api.stop(container, timeout=timeout)
