@@ -311,13 +311,15 @@ class Engine(ImageTransfer):
             made = self.api.exec_create(
                 container, argv, user=user or "", workdir=workdir, stdout=True, stderr=True
             )
-            pending = b""
-            for chunk in self.api.exec_start(made["Id"], stream=True):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    on_line(line.decode(errors="replace"))
-            if pending:
-                on_line(pending.decode(errors="replace"))
+            pending = [b"", b""]  # stdout's and stderr's unfinished lines
+            for chunks in self.api.exec_start(made["Id"], stream=True, demux=True):
+                for index, chunk in enumerate(chunks):
+                    *lines, pending[index] = (pending[index] + (chunk or b"")).split(b"\n")
+                    for line in lines:
+                        on_line(line.decode(errors="replace"))
+            for rest in pending:
+                if rest:
+                    on_line(rest.decode(errors="replace"))
             code = self.api.exec_inspect(made["Id"]).get("ExitCode")
         return int(code or 0)
 
