@@ -403,6 +403,7 @@ def test_render_as_devcontainer_and_compose_describe_the_same_box(tmp_path: Path
         "base: debian:bookworm\nports: ['8080:80']\nshared: ['./src:/work']\n"
         "volumes: [{name: box-data, container: /data}]\nenv: {A: '1'}\nworkdir: /work\n"
         "user: dev\ncommand: [sleep, infinity]\n"
+        "hooks: {create: ['make deps', [touch, /tmp/made]], start: [[make, serve]]}\n"
     )
     dc = run_cli("render", "--as", "devcontainer", spec)
     assert dc.returncode == 0, dc.stderr
@@ -411,6 +412,9 @@ def test_render_as_devcontainer_and_compose_describe_the_same_box(tmp_path: Path
     assert data["workspaceFolder"] == "/work" and ",target=/work," in data["workspaceMount"] + ","
     assert data["mounts"] == ["source=box-data,target=/data,type=volume"]
     assert data["containerEnv"]["A"] == "1" and data["remoteUser"] == "dev"
+    # several hooks one after another (an object of commands would run them in parallel)
+    assert data["postCreateCommand"] == "( make deps\n) && touch /tmp/made"
+    assert data["postStartCommand"] == ["make", "serve"]
     cf = run_cli("render", "--as", "compose", spec)
     service = yaml.safe_load(cf.stdout)["services"]["box"]
     assert service["image"] == data["image"] and service["ports"] == ["127.0.0.1:8080:80"]
