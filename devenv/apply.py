@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from devenv import labels as L
 from devenv.desired import DesiredEnv, desire, folder_network
@@ -23,6 +24,7 @@ from devenv.errors import (
     Interrupted,
 )
 from devenv.guards import env_lock, pause_point, signals_held
+from devenv.hooks import HookFailed, run_hooks
 from devenv.host import Host
 from devenv.hostprep import check_ports, prepare_host
 from devenv.images import cache as image_cache
@@ -36,6 +38,10 @@ from devenv.session import changed_files
 from devenv.workguard import keep_or_discard
 
 LEFT_FOR_INSPECTION = "the container is left for inspection: devenv logs {spec}"
+HOOK_LEFT = (
+    "the container is left for inspection (devenv shell {spec}); once the hook is fixed, "
+    "devenv destroy {spec} && devenv apply {spec} runs the create hooks again"
+)
 ROLLED_BACK = "the old container runs again, unchanged; fix the spec and apply again"
 STOPPED_WAITING = "interrupted while waiting for the new box; the old one runs again, unchanged"
 
@@ -140,6 +146,7 @@ class Applier:
                 self.reporter.step(want.name, "starting")
                 self.engine.start(action.container)
                 self._prove_up(want, action.container, LEFT_FOR_INSPECTION)
+                self._hooks(want, action.container, ("start",), LEFT_FOR_INSPECTION)
                 done.append("started")
             elif action.kind == "remove":
                 self._remove(action)
@@ -152,6 +159,20 @@ class Applier:
         try:
             wait_until_up(self.engine, want, container, timeout, self.clock)
         except DevenvError as exc:
+            raise DevenvError(exc.message, hint.format(spec=want.spec_file.path)) from None
+
+    def _hooks(
+        self,
+        want: DesiredEnv,
+        container: str,
+        which: tuple[Literal["create", "start"], ...],
+        hint: str,
+    ) -> None:
+        """Run the spec's hooks in the box that is up; a failing one fails with `hint`."""
+        try:
+            for kind in which:
+                run_hooks(self.engine, self.reporter, want, container, kind)
+        except HookFailed as exc:
             raise DevenvError(exc.message, hint.format(spec=want.spec_file.path)) from None
 
     def _build(self, want: DesiredEnv, observed: Observed) -> tuple[DesiredEnv, str]:
@@ -250,6 +271,7 @@ class Applier:
                 self.engine.remove(container)
                 raise
         self._prove_up(want, container, LEFT_FOR_INSPECTION)
+        self._hooks(want, container, ("create", "start"), HOOK_LEFT)
 
     def _recreate(self, want: DesiredEnv, old: str) -> None:
         """Create-before-destroy: the old container is removed only once the new one is up."""
@@ -273,6 +295,7 @@ class Applier:
                 self.engine.remove(old)
         try:
             self._prove_up(want, new, ROLLED_BACK)
+            self._hooks(want, new, ("create", "start"), ROLLED_BACK)
         except (DevenvError, KeyboardInterrupt) as exc:
             cause = exc if isinstance(exc, DevenvError) else Interrupted(STOPPED_WAITING)
             with signals_held():

@@ -6,6 +6,7 @@ the canonical container config (devenv.desired.container_config)."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 import yaml
@@ -73,7 +74,9 @@ def _publish(entry: str) -> str:
     return f"[{bind}]:{host}:{container}" if ":" in bind else entry
 
 
-def devcontainer(name: str, image: str, config: dict[str, Any]) -> str:
+def devcontainer(
+    name: str, image: str, config: dict[str, Any], hooks: dict[str, list[Any]] | None = None
+) -> str:
     """devcontainer.json text (JSON; notes as // comments, which the CLI reads)."""
     data: dict[str, Any] = {"name": name, "image": image}
     if config["ports"]:
@@ -99,6 +102,12 @@ def devcontainer(name: str, image: str, config: dict[str, Any]) -> str:
         data["containerEnv"] = env
     if config["user"]:
         data["remoteUser"] = config["user"]["name"]
+    for kind, key in (("create", "postCreateCommand"), ("start", "postStartCommand")):
+        commands = (hooks or {}).get(kind) or []
+        if len(commands) == 1:
+            data[key] = commands[0]  # a string for a shell, a list run as is: the same forms
+        elif commands:  # one after another, as devenv runs them (an object would run in parallel)
+            data[key] = " && ".join(_shell(c) for c in commands)
     data["init"] = True
     data["overrideCommand"] = False
     note = "// written by devenv render --as devcontainer; the spec is the source of truth\n"
@@ -106,6 +115,10 @@ def devcontainer(name: str, image: str, config: dict[str, Any]) -> str:
     if config["command"]:
         note += f"// command {json.dumps(config['command'])}: the image's CMD runs instead (the CLI has no command key)\n"
     return note + body + "\n"
+
+
+def _shell(command: str | list[str]) -> str:
+    return f"( {command}\n)" if isinstance(command, str) else shlex.join(command)
 
 
 def compose_service(image: str, config: dict[str, Any], name: str) -> dict[str, Any]:

@@ -14,6 +14,9 @@ class Reporter(Protocol):
     def build_line(self, env: str, line: str) -> None:
         """One line of build output, shown while the build runs."""
 
+    def output_line(self, env: str, line: str) -> None:
+        """One line a command in the box printed (a hook's output), shown as it comes."""
+
     def waiting(self, env: str) -> None:
         """Another devenv holds `env`'s lock; this one waits for it."""
 
@@ -25,6 +28,9 @@ class SilentReporter:
         pass
 
     def build_line(self, env: str, line: str) -> None:
+        pass
+
+    def output_line(self, env: str, line: str) -> None:
         pass
 
     def waiting(self, env: str) -> None:

@@ -94,7 +94,8 @@ def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | N
     elif len(boxes) != 1:
         raise DevenvError("--as devcontainer describes one box", "give one spec file")
     else:
-        sys.stdout.write(exporters.devcontainer(*boxes[0][:3]))
+        hooks = specs[0].spec.hooks.model_dump()
+        sys.stdout.write(exporters.devcontainer(*boxes[0][:3], hooks))
 
 
 def register(app: typer.Typer) -> None:

@@ -92,6 +92,9 @@ class ConsoleReporter:
         elif line.startswith("Step "):
             err.print(f"  {escape(env)}: {escape(line[:160])}", style="dim")
 
+    def output_line(self, env: str, line: str) -> None:
+        err.print(f"  {escape(env)}: {escape(line)}", style="dim", highlight=False)
+
     def waiting(self, env: str) -> None:
         err.print(f"[yellow]{escape(env)}: another devenv is applying this env; waiting…[/]")
 

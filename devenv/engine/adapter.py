@@ -297,6 +297,32 @@ class Engine(ImageTransfer):
             found = self.api.exec_inspect(exec_id)
         return None if found.get("Running") else int(found.get("ExitCode") or 0)
 
+    def exec_lines(
+        self,
+        container: str,
+        argv: list[str],
+        user: str | None,
+        workdir: str | None,
+        on_line: Callable[[str], None],
+    ) -> int:
+        """Run `argv` in the container as `user` in `workdir`; each line of its output (stdout
+        and stderr) to `on_line` as it comes; its exit code."""
+        with engine_errors(f"running {argv[0]} in {container[:12]}"):
+            made = self.api.exec_create(
+                container, argv, user=user or "", workdir=workdir, stdout=True, stderr=True
+            )
+            pending = [b"", b""]  # stdout's and stderr's unfinished lines
+            for chunks in self.api.exec_start(made["Id"], stream=True, demux=True):
+                for index, chunk in enumerate(chunks):
+                    *lines, pending[index] = (pending[index] + (chunk or b"")).split(b"\n")
+                    for line in lines:
+                        on_line(line.decode(errors="replace"))
+            for rest in pending:
+                if rest:
+                    on_line(rest.decode(errors="replace"))
+            code = self.api.exec_inspect(made["Id"]).get("ExitCode")
+        return int(code or 0)
+
     def stop(self, container: str, timeout: int = 10) -> None:
         with engine_errors(f"stopping {container[:12]}"):
             self.api.stop(container, timeout=timeout)

@@ -1,6 +1,6 @@
-"""devcontainer.json → a Draft: image or build, ports, mounts, env, user, workspace, runArgs. Pure
-but for reading the file; `build` becomes a Dockerfile base; what the spec cannot hold yet
-(lifecycle commands, features, customizations) is named in the draft's notes."""
+"""devcontainer.json → a Draft: image or build, ports, mounts, env, user, workspace, runArgs,
+lifecycle commands (hooks). Pure but for reading the file; `build` becomes a Dockerfile base;
+what the spec cannot hold (features, customizations) is named in the draft's notes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from devenv.importers.draft import (
     spec_name,
     variables_note,
 )
+from devenv.importers.lifecycle import lifecycle_hooks
 
 HOOKS = (
     "initializeCommand",
@@ -96,9 +97,9 @@ class _Vars:
 
     def __call__(self, text: str) -> str:
         text = LOCAL_ENV_RE.sub(lambda m: self.environ.get(m.group(1), m.group(2) or ""), text)
-        return self._folders(text)
+        return self.folders(text)
 
-    def _folders(self, text: str) -> str:
+    def folders(self, text: str) -> str:
         for key, value in self.values.items():
             text = text.replace("${" + key + "}", value)
         return text
@@ -108,7 +109,7 @@ class _Vars:
         (the value stays out of the spec); None when another variable remains."""
         out, last = "", 0
         for m in [*LOCAL_ENV_RE.finditer(text), None]:
-            piece = self._folders(text[last : m.start() if m else len(text)])
+            piece = self.folders(text[last : m.start() if m else len(text)])
             if has_variable(piece):
                 return None
             out += literal(piece)
@@ -140,6 +141,7 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     _env(draft, config, resolve)
     _user(draft, config.get("remoteUser") or config.get("containerUser"))
     _run_args(draft, [str(a) for a in config.get("runArgs") or []], resolve, out_dir)
+    lifecycle_hooks(draft, config, resolve.folders)
     _unsupported(draft, config)
     variables_note(draft)
     return draft
@@ -335,13 +337,5 @@ def _unsupported(draft: Draft, config: dict[str, Any]) -> None:
     custom = config.get("customizations") or {}
     if custom:
         draft.note(f"customizations ({', '.join(custom)}): editor settings, not carried")
-    for hook in HOOKS:
-        if config.get(hook):
-            draft.note(f"{hook} (hooks): {NOT_YET}: {_short(config[hook])}")
     for key in sorted(set(config) - IGNORED - {"dockerComposeFile", "service"}):
         draft.note(f"{key}: no spec key for it")
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -31,6 +31,7 @@ ORDER = (
     "workdir",
     "command",
     "networks",
+    "hooks",
 )
 
 

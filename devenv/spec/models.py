@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from devenv.spec.base import Base as Base  # re-exported: the spec's models live here
 from devenv.spec.base import Model
+from devenv.spec.hooks import Hooks
 from devenv.spec.keys import is_literal_key, key_problem
 from devenv.spec.ready import Ready
 from devenv.spec.rules import (
@@ -333,6 +334,9 @@ class Spec(Model):
         "written by `devenv init --from CONTAINER`",
     )
     ready: Ready | None = Field(None, description="what proves the box is up: a port or a command")
+    hooks: Hooks = Field(
+        default_factory=Hooks, description="commands run in the box after create and start"
+    )
 
     @field_validator("name")
     @classmethod

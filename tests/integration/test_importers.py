@@ -3,9 +3,12 @@ applied and talking by name, and `render --as` read by the Dev Containers CLI an
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,6 +126,7 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
         workdir: /work
         user: dev
         command: [sleep, infinity]
+        hooks: {{create: [make deps]}}
         """,
     )
     as_compose = devenv("render", "--as", "compose", str(spec))
@@ -148,3 +152,75 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
     config = json.loads(read.stdout)["configuration"]
     assert config["image"] == service["image"] and config["remoteUser"] == "dev"
     assert config["containerEnv"]["A"] == "1" and config["workspaceFolder"] == "/work"
+    assert config["postCreateCommand"] == "make deps"
+
+
+DEVCONTAINER = """\
+// as VS Code writes it: comments and trailing commas
+{
+  "name": "NAME",
+  "build": {"dockerfile": "Dockerfile", "args": {"FLAVOUR": "bookworm"},},
+  "features": {"ghcr.io/devcontainers/features/node:1": {"version": "lts"},},
+  "forwardPorts": [PORT,],
+  "mounts": ["source=${localWorkspaceFolder}/data,target=/data,type=bind",],
+  "containerEnv": {"GREETING": "from-container-env",},  /* a block comment */
+  "remoteUser": "dev",
+  "postCreateCommand": "echo \\"$(id -un) $PWD\\" > /tmp/made-by-post-create",
+  "postStartCommand": "nohup perl /usr/local/bin/listen.pl PORT >/dev/null 2>&1 &",
+}
+"""
+DOCKERFILE = """\
+FROM debian:bookworm
+ARG FLAVOUR
+RUN echo "built from the Dockerfile ($FLAVOUR)" > /etc/from-dockerfile
+COPY listen.pl /usr/local/bin/listen.pl
+"""
+LISTEN = """\
+use IO::Socket::INET;
+my $s = IO::Socket::INET->new(LocalPort => $ARGV[0], Listen => 5, ReuseAddr => 1) or die $!;
+while (my $c = $s->accept) { print $c "hello from the box\\n"; close $c; }
+"""
+
+
+def _greeting(port: int) -> str:
+    """What the box's listener says on the forwarded port (it starts in the background)."""
+    for _ in range(50):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                return conn.recv(64).decode()
+        except OSError:
+            time.sleep(0.2)
+    return ""
+
+
+def test_a_devcontainer_json_applied_is_true_in_the_box(
+    devenv: Callable[..., Result], tmp_path: Path
+) -> None:
+    name, port = unique("dc"), free_port()
+    folder = tmp_path / "proj" / ".devcontainer"
+    folder.mkdir(parents=True)
+    (folder / "devcontainer.json").write_text(
+        DEVCONTAINER.replace("NAME", name).replace("PORT", str(port))
+    )
+    (folder / "Dockerfile").write_text(DOCKERFILE)
+    (folder / "listen.pl").write_text(LISTEN)
+    (tmp_path / "proj" / "data").mkdir()
+    (tmp_path / "proj" / "data" / "note.txt").write_text("from the host\n")
+    spec = tmp_path / "envs" / f"{name}.yaml"
+    made = devenv("init", "--from", str(folder / "devcontainer.json"), "-o", str(spec))
+    assert made.code == 0, made.err
+    assert "ghcr.io/devcontainers/features/node:1" in made.out  # a feature: named, not carried
+    applied = devenv("apply", str(spec), "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert "create hook" in applied.err and "start hook" in applied.err
+    box = functools.partial(_docker, "exec", name)
+    assert box("cat", "/etc/from-dockerfile") == "built from the Dockerfile (bookworm)\n"
+    assert _greeting(port) == "hello from the box\n"
+    assert _docker("port", name, str(port)).strip() == f"127.0.0.1:{port}"
+    assert box("cat", "/data/note.txt") == "from the host\n"
+    assert box("printenv", "GREETING") == "from-container-env\n"
+    user = devenv("shell", str(spec), "--", "id", "-un")
+    assert user.code == 0 and user.out == "dev\n", user.err
+    assert box("cat", "/tmp/made-by-post-create") == "dev /workspaces/proj\n"
+    again = devenv("plan", "--detailed-exitcode", str(spec))
+    assert again.code == 0, again.out + again.err

@@ -63,6 +63,7 @@ class FakeEngine:
         self.fail: dict[tuple[str, ...], DevenvError] = {}
         self.states: dict[str, ContainerState] = {}
         self.output = b"starting\nboom: no such file\n"
+        self.exit_codes: dict[tuple[str, ...], int] = {}  # a command's exit code (default 0)
         self.connection = Connection(DOCKER_SOCKET_URL, "default socket")
 
     def _call(self, method: str, *args: Any) -> None:
@@ -142,6 +143,18 @@ class FakeEngine:
     def exec_result(self, exec_id: str) -> int | None:
         self._call("exec_result", exec_id)
         return 1
+
+    def exec_lines(
+        self,
+        container: str,
+        argv: list[str],
+        user: str | None,
+        workdir: str | None,
+        on_line: Callable[[str], None],
+    ) -> int:
+        self._call("exec_lines", container, tuple(argv), user, workdir)
+        on_line(f"ran {argv[-1]}")
+        return self.exit_codes.get(tuple(argv), 0)
 
     def pull_from_registry(self, ref: str, on_event: Any = None) -> str:
         self._call("pull_from_registry", ref)

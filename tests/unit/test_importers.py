@@ -90,9 +90,35 @@ def test_devcontainer_maps_image_ports_mounts_env_user_and_workspace(tmp_path: P
     assert data["user"] == "vscode" and data["workdir"] == "/workspaces/proj"
     notes = "\n".join(d.notes)
     assert "--cap-add=SYS_PTRACE" in notes and "ghcr.io/devcontainers/features/node:1" in notes
-    assert (
-        "customizations (vscode)" in notes and "postCreateCommand (hooks): not carried yet" in notes
+    assert "customizations (vscode)" in notes and "postCreateCommand" not in notes
+    assert data["hooks"] == {"create": ["pip install -r requirements.txt"]}
+
+
+def test_devcontainer_lifecycle_commands_become_hooks_in_spec_order(tmp_path: Path) -> None:
+    path = write_dc(
+        tmp_path,
+        """\
+        {
+          "image": "debian:bookworm",
+          "postStartCommand": ["make", "serve"],
+          "postCreateCommand": {"deps": "npm ci", "db": ["make", "db", 3]},
+          "onCreateCommand": "echo ${containerWorkspaceFolder} > /tmp/ws",
+          "updateContentCommand": "",
+          "initializeCommand": "git pull",
+          "postAttachCommand": "code .",
+        }
+        """,
     )
+    d = devcontainer.read(path, tmp_path / "envs", environ={})
+    data = written(tmp_path, d)
+    assert data["hooks"] == {
+        "create": ["echo /workspaces/proj > /tmp/ws", "npm ci", ["make", "db", "3"]],
+        "start": [["make", "serve"]],
+    }
+    notes = "\n".join(d.notes)
+    assert "postCreateCommand (deps, db): run one after another" in notes
+    assert "initializeCommand (git pull): not carried: runs on the host" in notes
+    assert "postAttachCommand (code .): not carried" in notes
 
 
 def test_devcontainer_build_becomes_a_dockerfile_base_and_variables_are_reported(
@@ -346,6 +372,7 @@ def test_fixtures_from_real_repositories_become_valid_specs(tmp_path: Path) -> N
     assert built["dockerfile"].endswith("try-python/.devcontainer/Dockerfile")
     assert built["context"].endswith("try-python") and built["args"] == {"VARIANT": "3"}
     assert any("settings" in n for n in try_python.draft.notes)
+    assert try_python.draft.keys["hooks"] == {"create": ["pip3 install -r requirements.txt"]}
     (template,) = init_from(str(FIXTURES / "templates-python"), str(tmp_path / "b"), None)
     assert template.draft.keys["base"] == "debian:bookworm"
     wordpress = init_from(str(FIXTURES / "wordpress-mysql"), str(tmp_path / "c"), None)
@@ -376,6 +403,7 @@ def test_render_as_devcontainer_and_compose_describe_the_same_box(tmp_path: Path
         "base: debian:bookworm\nports: ['8080:80']\nshared: ['./src:/work']\n"
         "volumes: [{name: box-data, container: /data}]\nenv: {A: '1'}\nworkdir: /work\n"
         "user: dev\ncommand: [sleep, infinity]\n"
+        "hooks: {create: ['make deps', [touch, /tmp/made]], start: [[make, serve]]}\n"
     )
     dc = run_cli("render", "--as", "devcontainer", spec)
     assert dc.returncode == 0, dc.stderr
@@ -384,6 +412,9 @@ def test_render_as_devcontainer_and_compose_describe_the_same_box(tmp_path: Path
     assert data["workspaceFolder"] == "/work" and ",target=/work," in data["workspaceMount"] + ","
     assert data["mounts"] == ["source=box-data,target=/data,type=volume"]
     assert data["containerEnv"]["A"] == "1" and data["remoteUser"] == "dev"
+    # several hooks one after another (an object of commands would run them in parallel)
+    assert data["postCreateCommand"] == "( make deps\n) && touch /tmp/made"
+    assert data["postStartCommand"] == ["make", "serve"]
     cf = run_cli("render", "--as", "compose", spec)
     service = yaml.safe_load(cf.stdout)["services"]["box"]
     assert service["image"] == data["image"] and service["ports"] == ["127.0.0.1:8080:80"]
