@@ -37,6 +37,7 @@ from devenv.spec.rules import (
     USER_RE,
     USER_RULE,
     VOLUME_RULE,
+    command_words,
 )
 from devenv.spec.rules import container_path as _container_path
 from devenv.spec.rules import full_match as _full
@@ -373,18 +374,7 @@ class Spec(Model):
     @field_validator("command", mode="before")
     @classmethod
     def _command_short(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            import shlex
-
-            try:
-                return shlex.split(v)
-            except ValueError as exc:
-                raise ValueError(f"command cannot be split into words: {exc}") from None
-        if isinstance(v, list):  # `[sleep, 10]`: YAML numbers are words of the command too
-            return [
-                str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in v
-            ]
-        return v
+        return command_words(v)
 
     @field_validator("command")
     @classmethod

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from devenv.spec.rules import command_words
 
 
 class Ready(BaseModel):
@@ -22,16 +23,7 @@ class Ready(BaseModel):
     @field_validator("command", mode="before")
     @classmethod
     def _command_short(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            try:
-                return shlex.split(v)
-            except ValueError as exc:
-                raise ValueError(f"ready command cannot be split into words: {exc}") from None
-        if isinstance(v, list):  # YAML numbers are words of the command too
-            return [
-                str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in v
-            ]
-        return v
+        return command_words(v, "ready command")
 
     @field_validator("command")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -85,3 +86,20 @@ STAGE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
 STAGE_RULE = "use a build stage name: a letter, then letters, digits, '_', '.' or '-' (e.g. dev)"
 ARG_RULE = "use letters, digits and '_', not starting with a digit (e.g. PYTHON_VERSION)"
 BUILD_PATH_RULE = "use a path with no control character, relative to the spec (e.g. ./Dockerfile)"
+
+
+def command_words(value: Any, what: str = "command") -> Any:
+    """A command as the spec may write it, as argv: a string is split like a shell would
+    (`php -S 0.0.0.0:80`), and YAML numbers in a list are words too (`[sleep, 10]`)."""
+    if isinstance(value, str):
+        import shlex
+
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"{what} cannot be split into words: {exc}") from None
+    if isinstance(value, list):
+        return [
+            str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in value
+        ]
+    return value
