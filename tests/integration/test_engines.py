@@ -1,7 +1,9 @@
-"""Every engine people use, one end-to-end box each: Docker over ssh://, Podman rootful (through
-a docker context) and Podman rootless (as a non-root user); and `devenv doctor` on each.
+"""Every engine people use, one end-to-end box each: Docker over ssh:// and over TLS (tcp://,
+client certificates, and a context carrying them), Podman rootful (through a docker context)
+and Podman rootless (as a non-root user); and `devenv doctor` on each.
 
-The engines come up through scripts/podman-up and scripts/ssh-engine (idempotent)."""
+The engines come up through scripts/podman-up, scripts/ssh-engine (idempotent) and the
+tls_engine fixture (socat in front of the local engine's socket)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
+from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
 
 ROOTFUL = "unix:///run/podman/podman.sock"
 ROOTLESS_USER = "devenv-rootless"
@@ -149,6 +152,61 @@ def test_ssh_config_jumps_through_the_engine_host(devenv, devenv_env, ssh_engine
     )
     assert login.returncode == 0 and login.stdout.strip() == "dev", login.stderr
     assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def test_docker_over_tls_and_a_context_with_its_certificates(
+    devenv, devenv_env, tls_engine: TlsEngine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    certs = tls_engine.certs
+    devenv_env["DOCKER_CONFIG"] = str(tmp_path / "docker-config")  # no current context here
+    tls_env = {
+        "DOCKER_HOST": tls_engine.url,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(certs),
+    }
+    devenv_env.update(tls_env)
+    name = unique("tls")
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(f'name: {name}\nbase: debian:bookworm\nports: ["{free_port()}:8000"]\n')
+    status = devenv("status")
+    assert status.code == 0 and f"at {tls_engine.url} (DOCKER_HOST)" in status.err, status.err
+    applied = devenv("apply", "--yes", str(spec))
+    assert applied.code == 0 and f"✓ {name}: built, created" in applied.out, applied.err
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    assert devenv("shell", str(spec), "--", "true").code == 0  # docker CLI given the TLS flags
+    # the same engine through a context that carries the TLS material, as docker writes it
+    material = f"ca={certs}/ca.pem,cert={certs}/cert.pem,key={certs}/key.pem"
+    subprocess.run(
+        ["docker", "context", "create", "tlsctx", "--docker", f"host={tls_engine.url},{material}"],
+        env={**os.environ, "DOCKER_CONFIG": devenv_env["DOCKER_CONFIG"]},
+        check=True,
+        capture_output=True,
+    )
+    for variable in tls_env:
+        del devenv_env[variable]
+    status = devenv("--context", "tlsctx", "status", "--json", str(spec))
+    assert "(context tlsctx)" in status.err, status.err
+    (row,) = json.loads(status.out)
+    assert row["state"] == "running" and row["in_sync"] is True, row
+    assert devenv("--context", "tlsctx", "shell", str(spec), "--", "true").code == 0
+    gone = devenv("--context", "tlsctx", "destroy", "--yes", str(spec))
+    assert gone.code == 0 and f"{name}: removed" in gone.out, gone.err
+
+
+def test_a_client_certificate_the_engine_never_signed_is_one_sentence(
+    devenv, devenv_env, tls_engine: TlsEngine
+) -> None:  # type: ignore[no-untyped-def]
+    devenv_env["DOCKER_HOST"] = tls_engine.url
+    devenv_env["DOCKER_TLS_VERIFY"] = "1"
+    devenv_env["DOCKER_CERT_PATH"] = str(tls_engine.stranger)
+    refused = devenv("status")
+    assert refused.code == 1
+    assert refused.err.splitlines() == [
+        f"devenv: connecting: cannot reach the Docker engine at {tls_engine.url} (DOCKER_HOST)"
+        " (TLS: the engine does not trust the client certificate)",
+        f"  hint: check the address and the TLS files in {tls_engine.stranger}: ca.pem (the"
+        " engine's CA), cert.pem and key.pem (a client pair that CA signed)",
+    ], refused.err
 
 
 def _context(config_dir: Path, name: str, host: str) -> None:
