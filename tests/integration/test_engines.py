@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
+from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
 from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
 
 ROOTFUL = "unix:///run/podman/podman.sock"
@@ -99,10 +100,14 @@ def box_spec(folder: Path, name: str) -> Path:
 
 
 def walk_the_box(
-    devenv: Callable[..., Result], spec: Path, engine_word: str
+    devenv: Callable[..., Result],
+    spec: Path,
+    engine_word: str,
+    before_destroy: Callable[[], None] = lambda: None,
 ) -> tuple[Path, Result]:
     """apply (sshd, port, shared folder) → ssh login → shell touch → status → converged plan
-    → destroy; returns the file made in the shared folder and the first plan."""
+    → (`before_destroy`) → destroy; returns the file made in the shared folder and the
+    first plan."""
     first = devenv("plan", str(spec))
     assert first.code == 0, first.err
     assert engine_word in first.err, first.err
@@ -118,6 +123,7 @@ def walk_the_box(
     (row,) = json.loads(status.out)
     assert row["state"] == "running" and row["in_sync"] is True, row
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    before_destroy()
     gone = devenv("destroy", "--yes", str(spec))
     assert gone.code == 0 and f"{spec.stem}: removed" in gone.out, gone.err
     assert made.is_file()  # shared folders are never touched
@@ -219,7 +225,31 @@ def _context(config_dir: Path, name: str, host: str) -> None:
     )
 
 
-def test_podman_rootful_through_a_context(devenv, devenv_env, podman, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def podman_image_commands(
+    devenv: Callable[..., Result], spec: Path, registry: Registry, bundle: Path
+) -> None:
+    """logs, images, push, the work guard and a snapshot, export: on the walked box."""
+    name = spec.stem
+    (row,) = json.loads(devenv("images", "--json", str(spec)).out)
+    assert row["tags"] == [f"devenv/{name}:{row['build_hash'][:12]}"] and row["in_use_by"] == [name]
+    pushed = devenv("push", str(spec), "--to", f"{registry.address}/pod")
+    assert pushed.code == 0, pushed.err  # plain HTTP on 127.0.0.1, as dockerd allows
+    assert f"{name}: pushed {registry.address}/pod/{name}:latest (sha256:" in pushed.out
+    said = "echo tuned > /etc/tuned.conf; echo said-by-pid-1 > /proc/1/fd/1"  # the box's output
+    subprocess.run(
+        ["docker", "--host", ROOTFUL, "exec", "-u", "0", name, "sh", "-c", said], check=True
+    )
+    assert devenv("logs", str(spec)).out == "said-by-pid-1\n"
+    spec.write_text(spec.read_text().replace('ports: ["', f'ports: ["{free_port()}:8000", "'))
+    refused = devenv("apply", "--yes", str(spec))
+    assert refused.code == 1 and "/etc/tuned.conf" in refused.err, refused.err
+    assert devenv("apply", "--yes", "--snapshot", str(spec)).code == 0
+    snapshots = json.loads(devenv("snapshots", "--json").out)
+    assert [s["env"] for s in snapshots].count(name) == 1, snapshots
+    assert devenv("export", str(spec), "-o", str(bundle)).code == 0
+
+
+def test_podman_rootful_through_a_context(devenv, devenv_env, podman, registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "docker-config"
     _context(config, "pod", ROOTFUL)
     devenv_env["DOCKER_CONFIG"] = str(config)
@@ -228,8 +258,20 @@ def test_podman_rootful_through_a_context(devenv, devenv_env, podman, tmp_path) 
     assert devenv("status").code == 1
     del devenv_env["DOCKER_HOST"]
     devenv_env["HOME"] = str(tmp_path)
-    made, _ = walk_the_box(devenv, box_spec(tmp_path, unique("pod")), "Podman")
+    spec, bundle = box_spec(tmp_path, unique("pod")), tmp_path / "bundle.tar"
+    made, _ = walk_the_box(
+        devenv, spec, "Podman", lambda: podman_image_commands(devenv, spec, registry, bundle)
+    )
     assert made.stat().st_uid == 1000
+    # the bundle's round trip onto the same engine: its image gone, then back without a build
+    assert (
+        f"removed image devenv/{spec.stem}:"
+        in devenv("destroy", "--yes", "--images", str(spec)).out
+    )
+    imported = devenv("import", str(bundle), "--to", str(tmp_path / "elsewhere"))
+    assert imported.code == 0 and f"loaded devenv/{spec.stem}:" in imported.out, imported.err
+    plan = devenv("plan", str(tmp_path / "elsewhere" / spec.name))
+    assert f"+ {spec.stem}: create" in plan.out and "build" not in plan.out, plan.out
     # …and --context beats DOCKER_HOST, as in docker
     devenv_env["DOCKER_HOST"] = "unix:///nowhere.sock"
     status = devenv("--context", "pod", "status")

@@ -90,3 +90,14 @@ def test_tls_faults_in_words() -> None:
         explain_failure(OSError(nested)) == "TLS: the engine does not trust the client certificate"
     )
     assert connection({"DOCKER_HOST": "tcp://h:2376"}).tls is None
+
+
+def test_podman_pushes_to_a_registry_on_this_machine_over_plain_http() -> None:
+    from devenv.engine.transfer import local_registry, pushed_digest
+
+    assert local_registry("127.0.0.1:5000/team/x") and local_registry("localhost:5000/x")
+    assert not local_registry("registry.example.com/team/x") and not local_registry("team/x")
+    digest = "sha256:" + "a" * 64
+    assert pushed_digest({"aux": {"Digest": digest}}) == digest  # Docker
+    assert pushed_digest({"status": f"latest: digest: {digest} size: 581"}) == digest  # Podman
+    assert pushed_digest({"status": "Pushed"}) is None
