@@ -237,7 +237,7 @@ def reach_hint(connection: Connection) -> str:
             "(key, known_hosts, and docker on that machine)"
         )
     if connection.scheme in ("tcp", "https", "http"):
-        return "check the address and, for TLS, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH"
+        return _tcp_hint(connection)
     if "podman" in connection.url:
         return (
             "start it: `podman system service --time=0 "
@@ -247,6 +247,20 @@ def reach_hint(connection: Connection) -> str:
     return (
         "start Docker (e.g. `sudo systemctl start docker`) or Podman's service, "
         "set DOCKER_HOST or --context, or join the docker group"
+    )
+
+
+def _tcp_hint(connection: Connection) -> str:
+    tls = connection.tls
+    if tls is None:
+        return (
+            "check the address; an engine that wants TLS (port 2376) needs DOCKER_TLS_VERIFY=1 "
+            "and DOCKER_CERT_PATH (or a context with TLS material)"
+        )
+    folder = Path(tls.cert or tls.ca or ".").parent
+    return (
+        f"check the address and the TLS files in {folder}: ca.pem (the engine's CA), "
+        "cert.pem and key.pem (a client pair that CA signed)"
     )
 
 

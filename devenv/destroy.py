@@ -10,6 +10,7 @@ from devenv import labels as L
 from devenv.desired import folder_network
 from devenv.discards import discarded
 from devenv.engine import Engine
+from devenv.observed import short_name
 from devenv.render import image_repo
 from devenv.spec.loader import load_all
 from devenv.workguard import discard_refused, take_snapshot
@@ -53,7 +54,7 @@ def teardowns(paths: Sequence[str], engine: Engine | None = None) -> list[Teardo
             tag
             for image in observed.images
             if L.owned(image.labels)
-            for tag in image.tags
+            for tag in map(short_name, image.tags)  # Podman: docker.io/devenv/x:1
             if tag.startswith(prefix)
         )
         found.append(target)

@@ -48,6 +48,9 @@ NOISE_FILES = (
 )
 # skeleton files change owner (not content) when the user's uid is mapped at start
 CHOWNED_ON_START = ("/home/*/.bashrc", "/home/*/.profile", "/home/*/.bash_logout")
+# the engine mounts hosts, hostname and resolv.conf here: Podman reports the folder itself as
+# changed although nothing in it is (a change inside would be a leaf of its own)
+MOUNT_PARENTS = ("/etc",)
 MODIFIED = 0
 
 
@@ -78,7 +81,9 @@ def discarded(diff: Sequence[dict[str, Any]], mounts: Iterable[str]) -> list[str
             continue  # a mount point, or a folder the engine made to hold one
         if any(_match(path, pattern) for pattern in NOISE_FILES):
             continue
-        if kinds[path] == MODIFIED and any(_match(path, p) for p in CHOWNED_ON_START):
+        if kinds[path] == MODIFIED and any(
+            _match(path, p) for p in (*CHOWNED_ON_START, *MOUNT_PARENTS)
+        ):
             continue
         kept.append(path)
     return kept

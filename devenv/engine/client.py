@@ -25,8 +25,25 @@ def make_client(connection: Connection) -> tuple[Any, Server]:
     api = docker.APIClient(
         **connection.client_kwargs(), tls=tls, version=MIN_API_VERSION, timeout=120
     )
+    if connection.tls is not None:
+        _pin_verify(api)
     if connection.ssh_jump:  # the SDK adds "-p 22", which would override ~/.ssh/config's Port
         api._custom_adapter.ssh_host = connection.ssh_jump
     raw = api.version(api_version=False)
     api._version = str(raw.get("ApiVersion") or MIN_API_VERSION)
     return api, Server.from_version(raw)
+
+
+def _pin_verify(api: Any) -> None:
+    """Keep the engine's own CA (or no check) for every request: requests otherwise lets
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace it (docker/docker-py#2433), and an engine
+    with its own CA then fails verification although `docker` reaches it."""
+    verify = api.verify
+    merge = api.merge_environment_settings
+
+    def pinned(*args: Any) -> Any:
+        settings = merge(*args)
+        settings["verify"] = verify
+        return settings
+
+    api.merge_environment_settings = pinned

@@ -19,6 +19,9 @@ TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)
 def explain_failure(exc: BaseException) -> str:
     """The shortest true sentence about a transport or API failure."""
     text = str(getattr(exc, "explanation", None) or exc)
+    tls = tls_failure(text)
+    if tls:
+        return tls
     if isinstance(exc, PermissionError) or "Permission denied" in text:
         return "permission denied"
     if "No such file or directory" in text or "FileNotFoundError" in text:
@@ -28,6 +31,27 @@ def explain_failure(exc: BaseException) -> str:
     if "Read timed out" in text or "timed out" in text:
         return "the engine did not answer in time"
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+TLS_FAULTS = (
+    ("CERTIFICATE_VERIFY_FAILED", "TLS: the engine's certificate is not signed by the CA given"),
+    ("alert unknown ca", "TLS: the engine does not trust the client certificate"),
+    ("alert bad certificate", "TLS: the engine rejected the client certificate"),
+    ("alert certificate required", "TLS: the engine wants a client certificate"),
+    ("certificate required", "TLS: the engine wants a client certificate"),
+    ("Path to a certificate and key", "TLS: the client certificate or key file is missing"),
+    ("Invalid CA certificate", "TLS: the CA certificate file is missing"),
+    ("WRONG_VERSION_NUMBER", "TLS: the engine does not speak TLS on that port"),
+    (
+        "Connection reset by peer",
+        "the engine closed the connection, as a TLS port does to plain HTTP",
+    ),
+)
+
+
+def tls_failure(text: str) -> str | None:
+    """TLS handshake and material faults in words (the SDK's text is a nest of reprs)."""
+    return next((words for needle, words in TLS_FAULTS if needle in text), None)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from devenv.errors import EngineError, host_file_errors
 from devenv.images.registry import scrub
 from devenv.observed import short_name
 from devenv.refs import split_ref
+from devenv.server import Server
 
 
 class ImageTransfer:
@@ -20,6 +21,10 @@ class ImageTransfer:
 
     @property
     def api(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def server(self) -> Server:
         raise NotImplementedError
 
     def snapshots(self) -> list[dict[str, str]]:
@@ -77,14 +82,35 @@ class ImageTransfer:
         digest = ""
         with engine_errors(f"pushing {ref}"):
             try:
-                for event in self.api.push(repo, tag=tag, stream=True, decode=True):
+                for event in self._push_events(repo, tag):
                     if "error" in event:
                         raise registry_error(ref, str(event["error"]), "pushing")
-                    digest = str((event.get("aux") or {}).get("Digest") or digest)
+                    digest = pushed_digest(event) or digest
                     on_event(event)
             except docker.errors.APIError as exc:
                 raise registry_error(ref, explain_failure(exc), "pushing") from None
         return digest
+
+    def _push_events(self, repo: str, tag: str) -> Iterable[dict[str, Any]]:
+        """The engine's push progress. Podman is told not to insist on HTTPS for a registry
+        on this machine (its compat API's tlsVerify), as dockerd never does for 127.0.0.0/8."""
+        api = self.api
+        if not (self.server.podman and local_registry(repo)):
+            events: Iterable[dict[str, Any]] = api.push(repo, tag=tag, stream=True, decode=True)
+            return events
+        from docker import auth
+
+        header = auth.get_config_header(api, auth.resolve_repository_name(repo)[0])
+        response = api._post_json(
+            api._url("/images/{0}/push", repo),
+            None,
+            headers={"X-Registry-Auth": header} if header else {},
+            stream=True,
+            params={"tag": tag, "tlsVerify": "false"},
+        )
+        api._raise_for_status(response)
+        streamed: Iterable[dict[str, Any]] = api._stream_helper(response, decode=True)
+        return streamed
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
         """What the engine knows of the image `ref` names (id, labels, size), or None."""
@@ -107,11 +133,15 @@ class ImageTransfer:
         with engine_errors("listing images"):
             found = self.api.images(filters={"label": f"{L.MANAGED}=true"})
         # the other labels are matched here: Podman's API finds nothing for two label filters
-        return [
+        picked = [
             raw
             for raw in found
             if all((raw.get("Labels") or {}).get(k) == v for k, v in labels.items())
         ]
+        if self.server.podman:  # docker.io/devenv/x:1 is the devenv/x:1 devenv named
+            for raw in picked:
+                raw["RepoTags"] = [short_name(t) for t in raw.get("RepoTags") or []]
+        return picked
 
     def all_containers(self) -> list[dict[str, Any]]:
         """Every container, stopped too, as one listing call: what images are in use."""
@@ -136,6 +166,23 @@ class ImageTransfer:
                 if "error" in event:
                     raise EngineError(f"loading images: the engine said: {event['error']}")
                 found = re.search(r"Loaded image(?: ID)?: (\S+)", str(event.get("stream", "")))
-                if found:
-                    loaded.append(found.group(1))
+                if found:  # Podman names them all on one line: docker.io/devenv/x:1,sha256:…
+                    loaded += [short_name(name) for name in found.group(1).split(",")]
         return loaded
+
+
+LOCAL_REGISTRY = re.compile(r"(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?/")
+
+
+def local_registry(repo: str) -> bool:
+    """Whether `repo` names a registry on this machine (plain HTTP allowed, as in dockerd)."""
+    return LOCAL_REGISTRY.match(repo) is not None
+
+
+def pushed_digest(event: dict[str, Any]) -> str | None:
+    """The manifest digest a push event reports: Docker's aux field, Podman's status line."""
+    found = (event.get("aux") or {}).get("Digest")
+    if found:
+        return str(found)
+    said = re.search(r"digest: (sha256:[0-9a-f]{64})", str(event.get("status") or ""))
+    return said.group(1) if said else None

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from devenv.errors import DevenvError
+from devenv.observed import short_name
 
 FORMAT = "devenv-bundle"
 FORMAT_VERSION = 1
@@ -315,7 +316,8 @@ def check_images(
     members, entries = _image_archive(tar, member, where)
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise DevenvError(f"{where} is corrupt: images.tar has a malformed manifest")
-    tags = {t for e in entries for t in e.get("RepoTags") or []}
+    # Podman's archives name images as it stores them: docker.io/devenv/x:1 for devenv/x:1
+    tags = {short_name(t) for e in entries for t in e.get("RepoTags") or []}
     for env in manifest.envs:
         if env.image not in tags:
             raise DevenvError(f"{where} is corrupt: images.tar does not hold {env.image}")

@@ -1,7 +1,9 @@
-"""Every engine people use, one end-to-end box each: Docker over ssh://, Podman rootful (through
-a docker context) and Podman rootless (as a non-root user); and `devenv doctor` on each.
+"""Every engine people use, one end-to-end box each: Docker over ssh:// and over TLS (tcp://,
+client certificates, and a context carrying them), Podman rootful (through a docker context)
+and Podman rootless (as a non-root user); and `devenv doctor` on each.
 
-The engines come up through scripts/podman-up and scripts/ssh-engine (idempotent)."""
+The engines come up through scripts/podman-up, scripts/ssh-engine (idempotent) and the
+tls_engine fixture (socat in front of the local engine's socket)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
+from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
+from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
 
 ROOTFUL = "unix:///run/podman/podman.sock"
 ROOTLESS_USER = "devenv-rootless"
@@ -96,10 +100,14 @@ def box_spec(folder: Path, name: str) -> Path:
 
 
 def walk_the_box(
-    devenv: Callable[..., Result], spec: Path, engine_word: str
+    devenv: Callable[..., Result],
+    spec: Path,
+    engine_word: str,
+    before_destroy: Callable[[], None] = lambda: None,
 ) -> tuple[Path, Result]:
     """apply (sshd, port, shared folder) → ssh login → shell touch → status → converged plan
-    → destroy; returns the file made in the shared folder and the first plan."""
+    → (`before_destroy`) → destroy; returns the file made in the shared folder and the
+    first plan."""
     first = devenv("plan", str(spec))
     assert first.code == 0, first.err
     assert engine_word in first.err, first.err
@@ -115,6 +123,7 @@ def walk_the_box(
     (row,) = json.loads(status.out)
     assert row["state"] == "running" and row["in_sync"] is True, row
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    before_destroy()
     gone = devenv("destroy", "--yes", str(spec))
     assert gone.code == 0 and f"{spec.stem}: removed" in gone.out, gone.err
     assert made.is_file()  # shared folders are never touched
@@ -151,6 +160,61 @@ def test_ssh_config_jumps_through_the_engine_host(devenv, devenv_env, ssh_engine
     assert devenv("destroy", "--yes", str(spec)).code == 0
 
 
+def test_docker_over_tls_and_a_context_with_its_certificates(
+    devenv, devenv_env, tls_engine: TlsEngine, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    certs = tls_engine.certs
+    devenv_env["DOCKER_CONFIG"] = str(tmp_path / "docker-config")  # no current context here
+    tls_env = {
+        "DOCKER_HOST": tls_engine.url,
+        "DOCKER_TLS_VERIFY": "1",
+        "DOCKER_CERT_PATH": str(certs),
+    }
+    devenv_env.update(tls_env)
+    name = unique("tls")
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(f'name: {name}\nbase: debian:bookworm\nports: ["{free_port()}:8000"]\n')
+    status = devenv("status")
+    assert status.code == 0 and f"at {tls_engine.url} (DOCKER_HOST)" in status.err, status.err
+    applied = devenv("apply", "--yes", str(spec))
+    assert applied.code == 0 and f"✓ {name}: built, created" in applied.out, applied.err
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    assert devenv("shell", str(spec), "--", "true").code == 0  # docker CLI given the TLS flags
+    # the same engine through a context that carries the TLS material, as docker writes it
+    material = f"ca={certs}/ca.pem,cert={certs}/cert.pem,key={certs}/key.pem"
+    subprocess.run(
+        ["docker", "context", "create", "tlsctx", "--docker", f"host={tls_engine.url},{material}"],
+        env={**os.environ, "DOCKER_CONFIG": devenv_env["DOCKER_CONFIG"]},
+        check=True,
+        capture_output=True,
+    )
+    for variable in tls_env:
+        del devenv_env[variable]
+    status = devenv("--context", "tlsctx", "status", "--json", str(spec))
+    assert "(context tlsctx)" in status.err, status.err
+    (row,) = json.loads(status.out)
+    assert row["state"] == "running" and row["in_sync"] is True, row
+    assert devenv("--context", "tlsctx", "shell", str(spec), "--", "true").code == 0
+    gone = devenv("--context", "tlsctx", "destroy", "--yes", str(spec))
+    assert gone.code == 0 and f"{name}: removed" in gone.out, gone.err
+
+
+def test_a_client_certificate_the_engine_never_signed_is_one_sentence(
+    devenv, devenv_env, tls_engine: TlsEngine
+) -> None:  # type: ignore[no-untyped-def]
+    devenv_env["DOCKER_HOST"] = tls_engine.url
+    devenv_env["DOCKER_TLS_VERIFY"] = "1"
+    devenv_env["DOCKER_CERT_PATH"] = str(tls_engine.stranger)
+    refused = devenv("status")
+    assert refused.code == 1
+    assert refused.err.splitlines() == [
+        f"devenv: connecting: cannot reach the Docker engine at {tls_engine.url} (DOCKER_HOST)"
+        " (TLS: the engine does not trust the client certificate)",
+        f"  hint: check the address and the TLS files in {tls_engine.stranger}: ca.pem (the"
+        " engine's CA), cert.pem and key.pem (a client pair that CA signed)",
+    ], refused.err
+
+
 def _context(config_dir: Path, name: str, host: str) -> None:
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta = config_dir / "contexts" / "meta" / digest
@@ -161,7 +225,31 @@ def _context(config_dir: Path, name: str, host: str) -> None:
     )
 
 
-def test_podman_rootful_through_a_context(devenv, devenv_env, podman, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def podman_image_commands(
+    devenv: Callable[..., Result], spec: Path, registry: Registry, bundle: Path
+) -> None:
+    """logs, images, push, the work guard and a snapshot, export: on the walked box."""
+    name = spec.stem
+    (row,) = json.loads(devenv("images", "--json", str(spec)).out)
+    assert row["tags"] == [f"devenv/{name}:{row['build_hash'][:12]}"] and row["in_use_by"] == [name]
+    pushed = devenv("push", str(spec), "--to", f"{registry.address}/pod")
+    assert pushed.code == 0, pushed.err  # plain HTTP on 127.0.0.1, as dockerd allows
+    assert f"{name}: pushed {registry.address}/pod/{name}:latest (sha256:" in pushed.out
+    said = "echo tuned > /etc/tuned.conf; echo said-by-pid-1 > /proc/1/fd/1"  # the box's output
+    subprocess.run(
+        ["docker", "--host", ROOTFUL, "exec", "-u", "0", name, "sh", "-c", said], check=True
+    )
+    assert devenv("logs", str(spec)).out == "said-by-pid-1\n"
+    spec.write_text(spec.read_text().replace('ports: ["', f'ports: ["{free_port()}:8000", "'))
+    refused = devenv("apply", "--yes", str(spec))
+    assert refused.code == 1 and "/etc/tuned.conf" in refused.err, refused.err
+    assert devenv("apply", "--yes", "--snapshot", str(spec)).code == 0
+    snapshots = json.loads(devenv("snapshots", "--json").out)
+    assert [s["env"] for s in snapshots].count(name) == 1, snapshots
+    assert devenv("export", str(spec), "-o", str(bundle)).code == 0
+
+
+def test_podman_rootful_through_a_context(devenv, devenv_env, podman, registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "docker-config"
     _context(config, "pod", ROOTFUL)
     devenv_env["DOCKER_CONFIG"] = str(config)
@@ -170,8 +258,20 @@ def test_podman_rootful_through_a_context(devenv, devenv_env, podman, tmp_path) 
     assert devenv("status").code == 1
     del devenv_env["DOCKER_HOST"]
     devenv_env["HOME"] = str(tmp_path)
-    made, _ = walk_the_box(devenv, box_spec(tmp_path, unique("pod")), "Podman")
+    spec, bundle = box_spec(tmp_path, unique("pod")), tmp_path / "bundle.tar"
+    made, _ = walk_the_box(
+        devenv, spec, "Podman", lambda: podman_image_commands(devenv, spec, registry, bundle)
+    )
     assert made.stat().st_uid == 1000
+    # the bundle's round trip onto the same engine: its image gone, then back without a build
+    assert (
+        f"removed image devenv/{spec.stem}:"
+        in devenv("destroy", "--yes", "--images", str(spec)).out
+    )
+    imported = devenv("import", str(bundle), "--to", str(tmp_path / "elsewhere"))
+    assert imported.code == 0 and f"loaded devenv/{spec.stem}:" in imported.out, imported.err
+    plan = devenv("plan", str(tmp_path / "elsewhere" / spec.name))
+    assert f"+ {spec.stem}: create" in plan.out and "build" not in plan.out, plan.out
     # …and --context beats DOCKER_HOST, as in docker
     devenv_env["DOCKER_HOST"] = "unix:///nowhere.sock"
     status = devenv("--context", "pod", "status")

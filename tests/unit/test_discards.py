@@ -159,3 +159,9 @@ def test_result_is_sorted_whatever_the_engine_order() -> None:
 )
 def test_describe_names_a_few_and_counts_the_rest(files: list[str], text: str) -> None:
     assert describe(files) == text
+
+
+def test_podmans_etc_changed_alone_is_its_mount_points_not_work() -> None:
+    assert discarded(diff(("/etc", MODIFIED)), []) == []
+    assert discarded(diff(("/etc", MODIFIED), "/etc/motd"), []) == ["/etc/motd"]
+    assert discarded(diff(("/etc", MODIFIED), ("/etc/issue", DELETED)), []) == ["/etc/issue"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
 from devenv.connection import Connection, resolve
 from devenv.enter import exec_argv
@@ -60,3 +62,42 @@ def test_shell_runs_docker_against_that_engine() -> None:
         "php",
         "id",
     ]
+
+
+def test_the_engines_ca_wins_over_requests_ca_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docker
+
+    from devenv.engine.client import _pin_verify
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    tls = docker.tls.TLSConfig(ca_cert=str(ca), verify=True)
+    api = docker.APIClient(base_url="tcp://10.0.0.5:2376", tls=tls, version="1.41")
+    url = "https://10.0.0.5:2376/version"
+    assert api.merge_environment_settings(url, {}, None, None, None)["verify"] != str(ca)
+    _pin_verify(api)  # docker/docker-py#2433: the variable replaced the engine's CA
+    assert api.merge_environment_settings(url, {}, None, None, None)["verify"] == str(ca)
+
+
+def test_tls_faults_in_words() -> None:
+    from devenv.engine.faults import explain_failure
+
+    nested = "HTTPSConnectionPool(…) (Caused by SSLError(SSLError(1, '[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:2580)')))"
+    assert (
+        explain_failure(OSError(nested)) == "TLS: the engine does not trust the client certificate"
+    )
+    assert connection({"DOCKER_HOST": "tcp://h:2376"}).tls is None
+
+
+def test_podman_pushes_to_a_registry_on_this_machine_over_plain_http() -> None:
+    from devenv.engine.transfer import local_registry, pushed_digest
+
+    assert local_registry("127.0.0.1:5000/team/x") and local_registry("localhost:5000/x")
+    assert not local_registry("registry.example.com/team/x") and not local_registry("team/x")
+    digest = "sha256:" + "a" * 64
+    assert pushed_digest({"aux": {"Digest": digest}}) == digest  # Docker
+    assert pushed_digest({"status": f"latest: digest: {digest} size: 581"}) == digest  # Podman
+    assert pushed_digest({"status": "Pushed"}) is None
