@@ -152,6 +152,12 @@ class Applier:
                 self._remove(action)
         return done
 
+    def started(self, want: DesiredEnv, container: str) -> None:
+        """A box started outside a plan (`devenv start`, `restart`): proven up, as after
+        apply's own starts, and its start hooks run."""
+        self._prove_up(want, container, LEFT_FOR_INSPECTION)
+        self._hooks(want, container, ("start",), LEFT_FOR_INSPECTION)
+
     def _prove_up(self, want: DesiredEnv, container: str, hint: str) -> None:
         """Wait until the box is up (see devenv.readiness); else fail with its evidence."""
         self.reporter.step(want.name, "waiting for the box to be up")

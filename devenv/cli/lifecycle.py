@@ -8,6 +8,7 @@ import sys
 import typer
 
 from devenv.cli.options import Json, Paths
+from devenv.errors import DevenvError
 
 
 def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
@@ -42,13 +43,52 @@ def _lifecycle(paths: list[str], verb: str) -> None:
         raise typer.Exit(1)
 
 
+def _start(paths: list[str], verb: str) -> None:
+    """start/restart: each box proven up and its start hooks run, as apply does; a box whose
+    spec cannot be worked out now (say, a variable unset) is only started, and says so."""
+    from devenv.apply import Applier
+    from devenv.cli import ui
+    from devenv.session import open_session
+
+    session = open_session(paths)
+    reporter = ui.ConsoleReporter()
+    applier = Applier(session.engine, session.host, reporter)
+    failed = not session.desired and not session.failures
+    for spec_file in session.specs:
+        name = spec_file.spec.name
+        live = session.observed.named(name)
+        if live is None or not live.owned:
+            sys.stderr.write(f"devenv: {name}: no devenv container (apply it first)\n")
+            failed = True
+            continue
+        getattr(session.engine, verb)(live.id)
+        want = next((d for d in session.desired if d.name == name), None)
+        if want is None:
+            why = session.failures.get(name, "its spec could not be read")
+            sys.stderr.write(f"devenv: {name}: {DONE[verb]}, not checked ({why})\n")
+            continue
+        try:
+            with reporter.live():
+                applier.started(want, live.id)
+        except DevenvError as exc:
+            said = exc.headline if exc.env else f"{name}: {exc.message}"
+            sys.stderr.write(
+                f"devenv: {said}" + (f"\n  hint: {exc.hint}" if exc.hint else "") + "\n"
+            )
+            failed = True
+            continue
+        sys.stdout.write(f"{name}: {DONE[verb]}\n")
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add start, stop, restart and snapshots to `app`."""
 
     @app.command()
     def start(paths: Paths) -> None:
-        """Start stopped envs."""
-        _lifecycle(paths, "start")
+        """Start stopped envs; each is proven up and its start hooks run, as apply does."""
+        _start(paths, "start")
 
     @app.command()
     def stop(paths: Paths) -> None:
@@ -57,8 +97,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def restart(paths: Paths) -> None:
-        """Restart envs."""
-        _lifecycle(paths, "restart")
+        """Restart envs; each is proven up and its start hooks run, as apply does."""
+        _start(paths, "restart")
 
     @app.command()
     def snapshots(as_json: Json = False) -> None:

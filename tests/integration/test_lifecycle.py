@@ -196,3 +196,30 @@ def test_render_hash_names_the_tag_apply_builds(devenv, spec_dir, name) -> None:
     assert rendered.code == 0 and rendered.err == ""
     (action,) = [a for a in plan_json(devenv, spec)["actions"] if a["kind"] == "create"]
     assert rendered.out.split()[1] == action["image"]
+
+
+def test_start_and_restart_prove_the_box_and_run_its_start_hooks(devenv, spec_dir, name) -> None:  # type: ignore[no-untyped-def]
+    """Regression: `devenv start` said "started" without waiting for the box or running the
+    spec's start hooks, which run "after each start"."""
+    spec = spec_dir(
+        name,
+        f"name: {name}\nhooks:\n  start: ['echo up >> /var/tmp/starts']\n",
+    )
+    assert devenv("apply", str(spec)).code == 0
+    assert devenv("stop", str(spec)).code == 0
+    started = devenv("start", str(spec))
+    assert started.code == 0 and f"{name}: started" in started.out, started.err
+    assert devenv("restart", str(spec)).code == 0
+    count = devenv("shell", str(spec), "--", "wc", "-l", "/var/tmp/starts")
+    assert count.out.split()[0] == "3"  # apply, start, restart
+    assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def test_start_of_a_box_whose_command_dies_fails_with_its_evidence(devenv, spec_dir, name) -> None:  # type: ignore[no-untyped-def]
+    spec = spec_dir(name, f"name: {name}\ncommand: [sh, -c, 'echo gone; exit 4']\n")
+    assert devenv("apply", str(spec)).code == 1  # left for inspection
+    devenv("stop", str(spec))
+    started = devenv("start", str(spec))
+    assert started.code == 1 and "exit" in started.err and "4" in started.err, started.err
+    assert f"{name}: started" not in started.out
+    assert devenv("destroy", "--yes", str(spec)).code == 0
