@@ -62,8 +62,9 @@ class HookFailed(DevenvError):
         lines = [line for line in tail if line.strip()]
         output = "\n    ".join(lines)
         super().__init__(
-            f"{env}: the {which} hook `{shown}` exited with code {code}"
-            + (f"\n  last output:\n    {output}" if lines else "\n  (no output)")
+            f"the {which} hook `{shown}` exited with code {code}"
+            + (f"\n  last output:\n    {output}" if lines else "\n  (no output)"),
+            env=env,
         )
 
 

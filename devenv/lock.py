@@ -199,8 +199,9 @@ def unserved_error(env: str, where: Path, build_log: str) -> DevenvError | None:
         return None
     listed = ", ".join(pin.replace("=", " ", 1) for pin in missing)
     return DevenvError(
-        f"{env}: the apt mirror no longer serves {listed}, pinned in {where}",
+        f"the apt mirror no longer serves {listed}, pinned in {where}",
         "set apt.mirror to the Debian snapshot archive of the day it was locked (e.g. "
         "http://snapshot.debian.org/archive/debian/20250520T000000Z) with "
         "apt.check_valid_until: false, or run `devenv lock --update` to pin what it serves now",
+        env=env,
     )

@@ -54,7 +54,11 @@ def work_out(paths: Sequence[str], reporter: Reporter, update: bool) -> list[Loc
         spec = want.spec_file.spec
         base = session.observed.image(base_ref(spec.base))
         if base is None:
-            raise DevenvError(f"{want.name}: its base {base_ref(spec.base)} is not on this engine")
+            raise DevenvError(
+                f"its base {base_ref(spec.base)} is not on this engine",
+                f"run: devenv apply {want.spec_file.path}",
+                env=want.name,
+            )
         reporter.step(want.name, f"reading the package versions of {want.image}")
         image = parse_dpkg_list(session.engine.package_versions(want.image))
         before = parse_dpkg_list(session.engine.package_versions(base.id))

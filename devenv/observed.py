@@ -52,7 +52,9 @@ class ObservedContainer:
     @property
     def condition(self) -> str:
         """The run state in words: "running", "restarting (exit 3, 5 restarts)", …"""
-        code = "" if self.exit_code is None else f"exit {self.exit_code}"
+        # a box caught running (a crash loop's up-phase) has no exit code of its own yet
+        known = self.exit_code is not None and self.state != "running"
+        code = f"exit {self.exit_code}" if known else ""
         if self.state == "dead":
             return f"dead ({code})" if code else "dead"
         if self.state == "restarting" or (self.state == "running" and self.failing):

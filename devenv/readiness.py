@@ -208,6 +208,4 @@ def not_up(engine: EngineAPI, name: str, container: str, why: str, facts: bool =
         why += f" (container: {seen})" if facts else ""
     lines = [CONTROL_RE.sub("", line) for line in output.splitlines() if line.strip()]
     shown = "\n    ".join(lines[-LOG_LINES:])
-    return NotUp(
-        f"{name}: {why}" + (f"\n  last output:\n    {shown}" if shown else "\n  (no output)")
-    )
+    return NotUp(why + (f"\n  last output:\n    {shown}" if shown else "\n  (no output)"), env=name)

@@ -30,8 +30,9 @@ def build_base(
     tag = want.rendered.base
     if not tag.endswith(":" + ctx.digest[:12]):
         raise DevenvError(
-            f"{want.name}: the Dockerfile or its context changed while devenv was planning",
+            "the Dockerfile or its context changed while devenv was planning",
             "run apply again",
+            env=want.name,
         )
     labels = {
         **L.extra_labels(),

@@ -28,7 +28,9 @@ def test_a_dockerfile_base_builds_rebuilds_on_context_changes_only(
     ctx = tmp_path / "docker"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(DOCKERFILE)
-    (ctx / "app.txt").write_text("one\n")
+    # unique per run: the base is content-addressed, and another run's identical base on this
+    # engine would rightly make only devenv's layers rebuild
+    (ctx / "app.txt").write_text(f"one {name}\n")
     (ctx / "notes.log").write_text("ignored\n")
     (ctx / ".dockerignore").write_text("# scratch files\n*.log\n")
     spec = tmp_path / f"{name}.yaml"
@@ -41,7 +43,8 @@ def test_a_dockerfile_base_builds_rebuilds_on_context_changes_only(
     applied = devenv("apply", str(spec), "--yes")
     assert applied.code == 0, applied.out + applied.err
     assert (
-        _docker("exec", name, "cat", "/built.txt", "/opt/app.txt") == "from-the-dockerfile\none\n"
+        _docker("exec", name, "cat", "/built.txt", "/opt/app.txt")
+        == f"from-the-dockerfile\none {name}\n"
     )
     assert "/usr/bin/busybox" in _docker("exec", name, "sh", "-c", "command -v busybox")
     assert f"127.0.0.1:{port}" in _docker("port", name, "80")
@@ -50,12 +53,12 @@ def test_a_dockerfile_base_builds_rebuilds_on_context_changes_only(
     (ctx / "notes.log").write_text("still ignored\n")
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
 
-    (ctx / "app.txt").write_text("two\n")
+    (ctx / "app.txt").write_text(f"two {name}\n")
     planned = devenv("plan", "--detailed-exitcode", str(spec))
     assert planned.code == 2 and "Dockerfile context changed (app.txt)" in planned.out, planned.out
     again = devenv("apply", str(spec), "--yes")
     assert again.code == 0, again.out + again.err
-    assert _docker("exec", name, "cat", "/opt/app.txt") == "two\n"
+    assert _docker("exec", name, "cat", "/opt/app.txt") == f"two {name}\n"
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
 
 

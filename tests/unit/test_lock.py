@@ -138,7 +138,7 @@ def test_an_unserved_pin_is_one_sentence_with_the_ways_out() -> None:
 
     error = unserved_error("php", Path("envs/php.lock"), log)
     assert error is not None
-    assert error.message == (
+    assert error.headline == (
         "php: the apt mirror no longer serves jq 1.6-2.1+deb12u2, a 1, pinned in envs/php.lock"
     )
     assert "snapshot.debian.org" in (error.hint or "") and "lock --update" in (error.hint or "")
