@@ -64,10 +64,11 @@ def _clean(client) -> None:  # type: ignore[no-untyped-def]
     label = {"label": RUN_LABEL}
     for container in client.containers.list(all=True, filters=label):
         container.remove(force=True, v=False)
-    for image in client.images.list(filters=label):
-        for tag in image.tags or [image.id]:
-            with contextlib.suppress(Exception):
-                client.images.remove(tag, force=True)
+    for _ in range(3):  # a base image goes only once the images built on it are gone
+        for image in client.images.list(filters=label):
+            for tag in image.tags or [image.id]:
+                with contextlib.suppress(Exception):
+                    client.images.remove(tag, force=True)
     for volume in client.volumes.list(filters=label):
         volume.remove(force=True)
     for network in client.networks.list(filters=label):
