@@ -1,3 +1,3 @@
-from devenv.cli.app import main
+from devenv.cli.entry import main
 
 main()

@@ -9,31 +9,10 @@ import shutil
 import subprocess
 import sys
 
-from devenv.connection import Connection
+from devenv.dockerexec import exec_argv
 from devenv.engine import Engine
 from devenv.errors import DevenvError
 from devenv.spec.loader import load_one
-
-LOGIN_SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
-
-
-def exec_argv(
-    engine: Connection,
-    name: str,
-    user: str | None,
-    workdir: str | None,
-    command: list[str],
-    tty: bool,
-) -> list[str]:
-    """The `docker exec` command line for entering `name` on `engine`."""
-    argv = ["docker", *engine.cli_args(), "exec", "-i"]
-    if tty:
-        argv.append("-t")
-    if user:
-        argv += ["-u", user]
-    if workdir:
-        argv += ["-w", workdir]
-    return [*argv, name, *(command or ["/bin/sh", "-c", LOGIN_SHELL])]
 
 
 def enter(path: str, command: list[str], engine: Engine | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,3 +157,19 @@ def short_name(ref: str) -> str:
         if ref.startswith(prefix):
             return ref.removeprefix(prefix)
     return ref
+
+
+def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
+    """True when each wanted BIND:HOST:CONTAINER has a live twin (an empty HOST matches any)."""
+    if len(wanted) != len(actual):
+        return False
+    remaining = [a.rsplit(":", 2) for a in actual]  # rsplit: an IPv6 bind holds ':'
+    for entry in wanted:
+        bind, host, rest = entry.rsplit(":", 2)
+        hit = next(
+            (a for a in remaining if a[0] == bind and a[2] == rest and host in ("", a[1])), None
+        )
+        if hit is None:
+            return False
+        remaining.remove(hit)
+    return True

@@ -17,7 +17,7 @@ from devenv import buildcontext
 from devenv import labels as L
 from devenv.desired import DesiredEnv
 from devenv.discards import describe
-from devenv.observed import Observed, ObservedContainer
+from devenv.observed import Observed, ObservedContainer, ports_match
 
 Kind = Literal["build", "create", "recreate", "start", "noop", "remove", "conflict"]
 CHANGES: frozenset[str] = frozenset({"build", "create", "recreate", "start", "remove"})
@@ -135,20 +135,18 @@ def drift_reasons(want: DesiredEnv, live: ObservedContainer) -> list[str]:
     return reasons
 
 
-def ports_match(wanted: Sequence[str], actual: Sequence[str]) -> bool:
-    """True when each wanted BIND:HOST:CONTAINER has a live twin (an empty HOST matches any)."""
-    if len(wanted) != len(actual):
-        return False
-    remaining = [a.rsplit(":", 2) for a in actual]  # rsplit: an IPv6 bind holds ':'
-    for entry in wanted:
-        bind, host, rest = entry.rsplit(":", 2)
-        hit = next(
-            (a for a in remaining if a[0] == bind and a[2] == rest and host in ("", a[1])), None
+def env_warnings(want: DesiredEnv) -> tuple[str, ...]:
+    """What the plan warns about an env whatever its action: exposure beyond this machine."""
+    warnings = tuple(
+        f"port {p} is published on {p.bind}: reachable from the network"
+        for p in want.shape.ports
+        if p.exposed
+    )
+    if want.config.get("docker_socket"):
+        warnings += (
+            "docker_socket: the box can control the Docker engine, i.e. root on this machine",
         )
-        if hit is None:
-            return False
-        remaining.remove(hit)
-    return True
+    return warnings
 
 
 def _conflict(want: DesiredEnv, live: ObservedContainer | None, takeover: bool) -> Action | None:
@@ -170,15 +168,7 @@ def _conflict(want: DesiredEnv, live: ObservedContainer | None, takeover: bool) 
 def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -> list[Action]:
     name = want.name
     live = observed.named(name)
-    warnings = tuple(
-        f"port {p} is published on {p.bind}: reachable from the network"
-        for p in want.shape.ports
-        if p.exposed
-    )
-    if want.config.get("docker_socket"):
-        warnings += (
-            "docker_socket: the box can control the Docker engine, i.e. root on this machine",
-        )
+    warnings = env_warnings(want)
     if live is not None and not live.owned:
         return _foreign_actions(want, live, observed, warnings)
     conflict = _conflict(want, live, takeover)

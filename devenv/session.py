@@ -16,8 +16,10 @@ from devenv.guards import crash_point
 from devenv.host import Host
 from devenv.observed import Observed
 from devenv.plan import Action, Plan, plan, with_discards
+from devenv.quick import inputs
+from devenv.quick.record import remember
 from devenv.remote import with_remote_notes
-from devenv.spec.loader import SpecFile, load_tolerant
+from devenv.spec.loader import SpecFile, discover, load_tolerant
 
 
 @dataclass
@@ -64,14 +66,29 @@ def open_session(
     paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
 ) -> Session:
     crash_point()
+    before = _inputs_before(paths) if use_locks else None
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()
     host = Host.current()
     observed = engine.observe([s.spec.name for s in specs])
     session = Session(specs, problems, engine, host, observed)
+    failed = []
     for spec_file in specs:
         try:
             session.desired.append(desire(spec_file, observed, host, use_locks))
         except DevenvError as exc:  # without the env's name: whoever prints it adds it
             session.failures[spec_file.spec.name] = str(exc)
+            failed.append(str(spec_file.path))
+    if before is not None:
+        remember(session.desired, failed, before, observed, host, engine.connection, engine.server)
     return session
+
+
+def _inputs_before(paths: Sequence[str | Path]) -> dict[str, str] | None:
+    """The fixed inputs of each spec before loading it: the cache pairs a desired state only
+    with the bytes it came from (see devenv.quick.record)."""
+    try:
+        found = [str(p.resolve()) for p in discover(paths)]
+    except (DevenvError, OSError):
+        return None
+    return {path: inputs.fixed(path) for path in found}

@@ -10,7 +10,7 @@ import pytest
 
 from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
 from devenv.connection import Connection, resolve
-from devenv.enter import exec_argv
+from devenv.dockerexec import exec_argv
 
 
 def connection(environ: Mapping[str, str]) -> Connection:

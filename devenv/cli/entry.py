@@ -1,0 +1,21 @@
+"""The `devenv` command: the fast path first (devenv.quick), the full CLI when it cannot
+answer. Nothing heavy is imported before the fast path has had its try."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from devenv.quick.run import attempt
+
+    code = attempt(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    from devenv.cli.app import main as full
+
+    full()
+
+
+if __name__ == "__main__":
+    main()

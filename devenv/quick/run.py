@@ -1,0 +1,151 @@
+"""Answer a converged `plan`/`apply` or a `shell` from the cache and a few engine reads,
+or return None: the full CLI then runs the command (and refreshes the cache)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from urllib.parse import quote
+
+from devenv import labels as L
+from devenv.connection import Connection
+from devenv.errors import DevenvError
+from devenv.observed import Observed, ObservedContainer, ObservedImage
+from devenv.quick import cache, show
+from devenv.quick.argv import Request, parse
+from devenv.quick.verdict import converged, orphans
+from devenv.quick.wire import Unreachable, Wire
+from devenv.server import Server
+
+SPEC_SUFFIXES = (".yaml", ".yml")  # as devenv.spec.loader.discover finds specs
+OFF = "DEVENV_NO_FAST_PATH"  # set: always the full path (tests compare the two)
+
+
+def attempt(argv: list[str]) -> int | None:
+    """The exit code of the command in `argv`, or None if the fast path cannot answer it."""
+    request = None if os.environ.get(OFF) else parse(argv)
+    if request is None:
+        return None
+    try:
+        answer = _shell(request) if request.command == "shell" else _converged(request)
+    except (Unreachable, DevenvError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if answer is None else answer()  # output starts only here: no way back
+
+
+def discover(paths: tuple[str, ...]) -> list[str] | None:
+    """The resolved spec files `paths` name, as the loader finds them; None where the
+    loader would complain (it says so better)."""
+    found: list[str] = []
+    for raw in paths:
+        path = os.path.expanduser(raw)
+        if os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if n.endswith(SPEC_SUFFIXES))
+            specs = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+            if not specs:
+                return None
+            found.extend(specs)
+        elif os.path.exists(path):
+            found.append(path)
+        else:
+            return None
+    return list(dict.fromkeys(os.path.realpath(p) for p in found))
+
+
+def _engine(entries: list[cache.Cached]) -> tuple[Connection, Wire] | None:
+    """The engine every entry was cached for, when it is a unix socket that still resolves."""
+    from devenv.connection import resolve
+
+    connection = resolve()
+    if connection.scheme != "unix" or any(e.engine != connection.url for e in entries):
+        return None
+    return connection, Wire(connection.url.split("://", 1)[1])
+
+
+def _observe(wire: Wire, names: list[str]) -> Observed:
+    """devenv's containers, those bearing the names, and the images: as Engine.observe."""
+    owned = wire.get("/containers/json?all=1", label=[f"{L.MANAGED}=true"])
+    named = wire.get("/containers/json?all=1", name=names)
+    by_id = {raw["Id"]: raw for raw in [*owned, *named]}
+    containers = tuple(ObservedContainer.from_summary(raw) for raw in by_id.values())
+    images = tuple(ObservedImage.from_summary(raw) for raw in wire.get("/images/json"))
+    return Observed(containers, images)
+
+
+def _converged(request: Request) -> Callable[[], int] | None:
+    specs = discover(request.paths)
+    entries = [cache.read(spec) for spec in specs or []]
+    found = [e for e in entries if e is not None]
+    if not found or len(found) != len(entries):
+        return None
+    names = [e.name for e in found]
+    colour = show.plain_terminal(sys.stdout)
+    reached = _engine(found) if len(set(names)) == len(names) else None
+    if reached is None or (colour is None and "--json" not in request.flags):
+        return None
+    connection, wire = reached
+    server = Server.from_version(wire.get("/version"))
+    if any(e.server != str(server) for e in found):
+        return None
+    observed = _observe(wire, names)
+    envs = [(e, converged(e, observed)) for e in found]
+    projects = {os.path.dirname(e.spec) for e in found}
+    if "--prune" in request.flags and orphans(observed, names, projects):
+        return None
+    ready = [(e, live) for e, live in envs if live is not None]
+    if len(ready) != len(envs):
+        return None
+    return functools.partial(_answer, request, ready, connection, server, bool(colour))
+
+
+def _answer(
+    request: Request,
+    envs: list[tuple[cache.Cached, ObservedContainer]],
+    connection: Connection,
+    server: Server,
+    colour: bool,
+) -> int:
+    as_json = "--json" in request.flags
+    if request.command == "plan":
+        if server.product != "Docker Engine" or connection.source != "default socket":
+            show.write(f"devenv: engine: {server} at {connection.describe()}\n", sys.stderr)
+        show.write(show.plan_json(envs) if as_json else show.plan_text(envs, colour))
+        return 0
+    if not as_json:
+        show.write(show.plan_text(envs, colour))
+    show.write(show.outcomes_json(envs) if as_json else show.outcomes_text(envs, colour))
+    return 0
+
+
+def _shell(request: Request) -> Callable[[], int | None] | None:
+    """`docker exec` into a running env of a cached spec (the same command line as
+    devenv.enter); exec'd, so its exit code and signals are the user's directly."""
+    import shutil
+
+    from devenv.dockerexec import exec_argv
+
+    specs = discover(request.paths) or []
+    entry = cache.read(specs[0]) if len(specs) == 1 else None
+    reached = _engine([entry]) if entry is not None else None
+    if entry is None or reached is None or shutil.which("docker") is None:
+        return None
+    connection, wire = reached
+    live = wire.get(f"/containers/{quote(entry.name)}/json")
+    labels = (live.get("Config") or {}).get("Labels") or {}
+    if not L.owned(labels) or not (live.get("State") or {}).get("Running"):
+        return None
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    argv = exec_argv(connection, entry.name, entry.user, entry.workdir, list(request.words), tty)
+    return functools.partial(_exec, argv)
+
+
+def _exec(argv: list[str]) -> int | None:
+    """Become `argv`; if it cannot even start, the full path tries (and explains)."""
+    sys.stdout.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError:
+        return None
+    return None  # not reached: exec replaced this process

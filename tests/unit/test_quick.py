@@ -1,0 +1,329 @@
+# ruff: noqa: F811  (pytest fixtures shared from test_plan are parameters here)
+"""The fast path (devenv.quick): it may say "no changes" only where the full plan says the
+same, its cache is trusted only while every input is unchanged, and it reads only the
+command lines it knows. No engine: observed state as in test_plan, from summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devenv import labels as L
+from devenv.connection import Connection
+from devenv.desired import DesiredEnv, desire
+from devenv.host import Host
+from devenv.observed import Observed
+from devenv.plan import plan
+from devenv.quick import cache, inputs, verdict
+from devenv.quick.argv import Request, parse
+from devenv.quick.record import cached, spec_inputs
+from devenv.server import Server
+from tests.unit.test_plan import (  # noqa: F401 (fixtures)
+    BASE_SUMMARY,
+    BASIC,
+    container_summary,
+    host,
+    image_summary,
+    observe,
+    want,
+)
+
+SERVER = Server("Docker Engine", "20.10.24", "1.41")
+SOCKET = Connection("unix:///var/run/docker.sock", "default socket")
+
+
+def entry_of(want_env: DesiredEnv, observed: Observed, host_: Host) -> cache.Cached:
+    found = cached(want_env, observed, host_, SOCKET, SERVER)
+    assert found is not None
+    return found
+
+
+def _mutations(want_env: DesiredEnv) -> dict[str, Observed]:
+    """The converged engine, and ways it can differ from it, one at a time."""
+    image = image_summary(want_env)
+    base = dict(BASE_SUMMARY)
+
+    def with_container(**edits: Any) -> Observed:
+        summary = {**container_summary(want_env), **edits}
+        return observe(summary, images=[base, image])
+
+    moved = [{**p, "PublicPort": p["PublicPort"] + 1} for p in container_summary(want_env)["Ports"]]
+    labels = dict(want_env.labels)
+    return {
+        "converged": with_container(),
+        "stopped": with_container(State="exited", Ports=[]),
+        "port moved by hand": with_container(Ports=moved),
+        "mount gone": with_container(Mounts=[]),
+        "build hash": with_container(Labels={**labels, L.BUILD_HASH: "0" * 64}),
+        "config hash": with_container(Labels={**labels, L.CONFIG_HASH: "0" * 64}),
+        "other spec": with_container(Labels={**labels, L.SPEC: "/elsewhere/box.yaml"}),
+        "not devenv's": with_container(Labels={}),
+        "other image": with_container(ImageID="sha256:" + "f" * 64),
+        "image gone": observe(container_summary(want_env), images=[base]),
+        "base re-pulled": observe(
+            container_summary(want_env), images=[{**base, "Id": "sha256:" + "a" * 64}, image]
+        ),
+        "leftover": observe(
+            container_summary(want_env),
+            container_summary(want_env, name=f"{want_env.name}.devenv-old", container_id="d" * 64),
+            images=[base, image],
+        ),
+        "just started": with_container(Status="Up Less than a second"),
+        "gone": observe(images=[base, image]),
+    }
+
+
+def test_the_fast_verdict_never_says_converged_where_the_plan_does_not(
+    want: Callable[..., DesiredEnv],
+    host: Host,
+) -> None:
+    original = want(BASIC)
+    entry = entry_of(original, observe(), host)
+    fast = {}
+    for what, observed in _mutations(original).items():
+        # the full path works the desired state out again from what it sees (a new base…)
+        fresh = desire(original.spec_file, observed, host)
+        kinds = [a.kind for a in plan([fresh], observed).actions]
+        fast[what] = verdict.converged(entry, observed) is not None
+        assert not fast[what] or kinds == ["noop"], (what, kinds)
+    # and it is not useless: the converged engine is recognised without the full path
+    assert [what for what, yes in fast.items() if yes] == ["converged"]
+
+
+def test_prune_would_remove_an_env_whose_spec_left_the_folder(
+    want: Callable[..., DesiredEnv],
+) -> None:
+    original = want(BASIC)
+    observed = observe(container_summary(original), images=[BASE_SUMMARY])
+    folder = str(original.spec_file.folder)
+    assert verdict.orphans(observed, ["other"], [folder])
+    assert not verdict.orphans(observed, [original.name], [folder])
+    assert not verdict.orphans(observed, ["other"], ["/another/folder"])
+
+
+# ---- the cache -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stored(
+    want: Callable[..., DesiredEnv],
+    host: Host,
+    tmp_path: Path,
+) -> tuple[cache.Cached, str]:
+    entry = entry_of(want(BASIC), observe(), host)
+    where = str(tmp_path / "state")
+    cache.write(entry, where)
+    return entry, where
+
+
+def test_a_written_entry_reads_back_while_nothing_changed(stored: tuple[cache.Cached, str]) -> None:
+    entry, where = stored
+    assert cache.read(entry.spec, where) == entry
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # cut short
+        lambda text: "not json at all",
+        lambda text: text.replace('"build_hash": "', '"build_hash": "0'),  # checksum fails
+        lambda text: text.replace("devenv-desired/1", "devenv-desired/0"),  # another format
+        lambda text: json.dumps({"format": "devenv-desired/1", "body": {}}),
+        lambda text: "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
+    ],
+)
+def test_a_corrupt_or_foreign_entry_is_ignored(
+    stored: tuple[cache.Cached, str], damage: Callable[[str], str]
+) -> None:
+    entry, where = stored
+    path = Path(cache.entry_path(where, entry.spec))
+    damaged = damage(path.read_text())
+    assert damaged != path.read_text()
+    path.write_text(damaged)
+    assert cache.read(entry.spec, where) is None
+
+
+def test_an_entry_copied_to_another_spec_is_not_trusted(stored: tuple[cache.Cached, str]) -> None:
+    entry, where = stored
+    other = str(Path(entry.spec).with_name("other.yaml"))
+    Path(other).write_text(Path(entry.spec).read_text())
+    Path(cache.entry_path(where, other)).write_text(
+        Path(cache.entry_path(where, entry.spec)).read_text()
+    )
+    assert cache.read(other, where) is None
+
+
+def test_an_unwritable_state_folder_is_harmless(
+    stored: tuple[cache.Cached, str], tmp_path: Path
+) -> None:
+    entry, _ = stored
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    cache.write(entry, str(blocked))  # no error: the next command takes the full path
+    assert cache.read(entry.spec, str(blocked)) is None
+
+
+# ---- every kind of input -------------------------------------------------------------------
+
+KEYED = """\
+    base: debian:bookworm
+    ports: ["8080:80"]
+    shared: ["./src:/var/www"]
+    env: {TOKEN: "${TOKEN}"}
+    user: {name: dev}
+    sshd: {authorized_keys: [./keys/me.pub]}
+"""
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me@laptop"
+
+
+def _edits(spec: Path) -> dict[str, Callable[[], object]]:
+    folder = spec.parent
+    return {
+        "spec": lambda: spec.write_text(spec.read_text() + "workdir: /srv\n"),
+        ".env": lambda: (folder / ".env").write_text("TOKEN=other\n"),
+        "lock": lambda: spec.with_suffix(".lock").write_text("{}"),
+        "key file": lambda: (folder / "keys" / "me.pub").write_text(KEY.replace("me@", "you@")),
+        "variable": lambda: os.environ.__setitem__("TOKEN", "from-the-shell"),
+        "labels setting": lambda: os.environ.__setitem__("DEVENV_LABELS", "team=a"),
+        "sudo user": lambda: os.environ.__setitem__("SUDO_UID", "4242"),
+        "shared path moved": lambda: (
+            (folder / "src").rename(folder / "src-real"),
+            (folder / "src").symlink_to(folder / "src-real"),
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_edits(Path("/x/box.yaml"))))
+def test_every_kind_of_input_invalidates_the_entry(
+    kind: str,
+    write_spec: Callable[..., Path],
+    host: Host,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("TOKEN", "DEVENV_LABELS", "SUDO_UID"):
+        monkeypatch.delenv(name, raising=False)
+    spec = write_spec(KEYED)
+    (spec.parent / ".env").write_text("TOKEN=one\n")
+    (spec.parent / "keys").mkdir()
+    (spec.parent / "keys" / "me.pub").write_text(KEY)
+    (spec.parent / "src").mkdir()
+    from devenv.spec.loader import load_all
+
+    (spec_file,) = load_all([spec])
+    observed = observe()
+    entry = entry_of(desire(spec_file, observed, host), observed, host)
+    where = str(host.state_dir)
+    cache.write(entry, where)
+    assert cache.read(entry.spec, where) == entry
+    _edits(spec)[kind]()
+    assert cache.read(entry.spec, where) is None, kind
+
+
+def test_default_keys_are_watched_as_a_glob(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    from devenv.spec.loader import load_all
+
+    (spec_file,) = load_all([write_spec("base: debian:bookworm\nuser: {name: dev}\nsshd: {}\n")])
+    found = spec_inputs(spec_file, str(tmp_path))
+    assert found.key_globs == (f"{tmp_path}/.ssh/id_*.pub",)
+    before = found.digest(str(spec_file.path))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_ed25519.pub").write_text(KEY)
+    assert found.digest(str(spec_file.path)) != before
+
+
+def test_devenv_code_changes_invalidate_every_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "plan.py").write_text("x = 1\n")
+    monkeypatch.setattr(inputs, "PACKAGE", str(tmp_path / "pkg"))
+    inputs.code_signature.cache_clear()
+    before = inputs.code_signature()
+    (tmp_path / "pkg" / "plan.py").write_text("x = 22\n")
+    inputs.code_signature.cache_clear()
+    assert inputs.code_signature() != before
+    inputs.code_signature.cache_clear()
+
+
+def test_a_dockerfile_base_is_left_to_the_full_path(
+    write_spec: Callable[..., Path],
+    host: Host,
+) -> None:
+    from devenv.buildcontext import resolve
+    from devenv.spec.loader import load_all
+
+    spec = write_spec("base: {dockerfile: ./Dockerfile}\n")
+    (spec.parent / "Dockerfile").write_text("FROM debian:bookworm\n")
+    (spec_file,) = load_all([spec])
+    assert resolve(spec_file) is not None
+    assert cached(desire(spec_file, observe(), host), observe(), host, SOCKET, SERVER) is None
+
+
+# ---- command lines -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "request_"),
+    [
+        (["plan", "envs/"], Request("plan", ("envs/",))),
+        (
+            ["plan", "--detailed-exitcode", "a.yaml", "--json", "b.yaml"],
+            Request("plan", ("a.yaml", "b.yaml"), frozenset({"--detailed-exitcode", "--json"})),
+        ),
+        (["apply", "-y", "envs"], Request("apply", ("envs",), frozenset({"-y"}))),
+        (["shell", "box.yaml", "--", "true"], Request("shell", ("box.yaml",), words=("true",))),
+        (["shell", "box.yaml"], Request("shell", ("box.yaml",))),
+        (["plan"], None),
+        (["plan", "--help", "envs"], None),
+        (["apply", "--wait-timeout", "5", "envs"], None),
+        (["--host", "tcp://x:2376", "plan", "envs"], None),
+        (["status"], None),
+        (["shell", "box.yaml", "true"], None),
+        ([], None),
+    ],
+)
+def test_only_known_command_lines_take_the_fast_path(
+    argv: list[str], request_: Request | None
+) -> None:
+    assert parse(argv) == request_
+
+
+# ---- what it prints --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_it_prints_a_converged_plan_and_apply_as_rich_does(
+    colour: bool,
+    want: Callable[..., DesiredEnv],
+    host: Host,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from devenv.cli import ui
+    from devenv.plan import Action, Plan
+    from devenv.quick import show
+    from devenv.reporting import Outcome
+
+    original = want(BASIC)
+    observed = observe(container_summary(original), images=[BASE_SUMMARY, image_summary(original)])
+    live = observed.named(original.name)
+    assert live is not None
+    envs = [(entry_of(original, observed, host), live)] * 2
+    drawn = io.StringIO()
+    console = Console(file=drawn, force_terminal=colour, highlight=False, soft_wrap=True)
+    monkeypatch.setattr(ui, "out", console)
+    ui.print_plan(Plan(tuple(Action("noop", e.name, (), c.id, e.image) for e, c in envs)))
+    ui.print_outcomes([Outcome(e.name, True, "no changes") for e, _ in envs])
+    assert show.plan_text(envs, colour) + show.outcomes_text(envs, colour) == drawn.getvalue()
+    plan_json = Plan(tuple(Action("noop", e.name, (), c.id, e.image) for e, c in envs)).to_json()
+    assert show.plan_json(envs) == plan_json + "\n"
