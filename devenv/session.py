@@ -69,9 +69,10 @@ def open_session(
     host = Host.current()
     observed = engine.observe([s.spec.name for s in specs])
     session = Session(specs, problems, engine, host, observed)
+    local = engine.connection.local
     for spec_file in specs:
         try:
-            session.desired.append(desire(spec_file, observed, host, use_locks))
+            session.desired.append(desire(spec_file, observed, host, use_locks, local))
         except DevenvError as exc:  # without the env's name: whoever prints it adds it
             session.failures[spec_file.spec.name] = str(exc)
     return session
