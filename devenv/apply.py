@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire, folder_network
+from devenv.desired import SSH_DIR, DesiredEnv, desire, folder_network
 from devenv.engine_api import EngineAPI
 from devenv.errors import (
     BuildError,
@@ -26,7 +26,7 @@ from devenv.errors import (
 from devenv.guards import env_lock, pause_point, signals_held
 from devenv.hooks import HookFailed, run_hooks
 from devenv.host import Host
-from devenv.hostprep import check_ports, prepare_host
+from devenv.hostprep import check_ports, prepare_host, ssh_files
 from devenv.images import cache as image_cache
 from devenv.lock import lock_path, unserved_error
 from devenv.observed import Observed, ObservedContainer
@@ -35,6 +35,7 @@ from devenv.readiness import Clock, default_wait, wait_until_up
 from devenv.render import base_ref
 from devenv.reporting import Outcome, Reporter
 from devenv.session import changed_files
+from devenv.spec.loader import SpecFile
 from devenv.workguard import keep_or_discard
 
 LEFT_FOR_INSPECTION = "the container is left for inspection: devenv logs {spec}"
@@ -92,10 +93,13 @@ class Applier:
                 self.engine.remove_network_if_unused(folder_network(folder))
         return outcomes
 
+    def _desire(self, spec_file: SpecFile, observed: Observed, use_lock: bool) -> DesiredEnv:
+        return desire(spec_file, observed, self.host, use_lock, self.engine.connection.local)
+
     def _replan(self, want: DesiredEnv) -> tuple[DesiredEnv, list[Action], Observed]:
         """After waiting for another apply of this env: look again, plan again."""
         observed = self.engine.observe([want.name])
-        want = desire(want.spec_file, observed, self.host, want.lock is not None)
+        want = self._desire(want.spec_file, observed, want.lock is not None)
         fresh = plan([want], observed, takeover=self.takeover)
         fresh = with_discards(fresh, changed_files(self.engine, observed, fresh.destructive))
         return want, fresh.for_env(want.name), observed
@@ -193,7 +197,7 @@ class Applier:
             self._ensure_base(want)
             images = self.engine.images()
             seen = Observed(observed.containers, images)
-            want = desire(want.spec_file, seen, self.host, want.lock is not None)
+            want = self._desire(want.spec_file, seen, want.lock is not None)
             existing = next((i for i in images if want.image in i.tags), None)
             if existing is not None:
                 return want, existing.id
@@ -269,7 +273,7 @@ class Applier:
     def _create(self, want: DesiredEnv) -> None:
         self.reporter.step(want.name, "creating container")
         with signals_held():
-            container = self.engine.create(want.shape, want.name)
+            container = self._make(want, want.name)
             pause_point("create")
             try:
                 self.engine.start(container)
@@ -279,13 +283,26 @@ class Applier:
         self._prove_up(want, container, LEFT_FOR_INSPECTION)
         self._hooks(want, container, ("create", "start"), HOOK_LEFT)
 
+    def _make(self, want: DesiredEnv, name: str) -> str:
+        """Create the env's container under `name`; on a remote engine, copy in before its
+        first start what it cannot mount from this machine (the env's SSH keys)."""
+        container = self.engine.create(want.shape, name)
+        if want.shape.ssh_copy:
+            try:
+                files = ssh_files(Path(want.shape.ssh_copy))
+                self.engine.put_files(container, SSH_DIR, files)
+            except DevenvError:
+                self.engine.remove(container)
+                raise
+        return container
+
     def _recreate(self, want: DesiredEnv, old: str) -> None:
         """Create-before-destroy: the old container is removed only once the new one is up."""
         self.reporter.step(want.name, "replacing container")
         retired = f"{want.name}.devenv-old"
         renamed = False
         with signals_held() as caught:
-            new = self.engine.create(want.shape, f"{want.name}.devenv-new")
+            new = self._make(want, f"{want.name}.devenv-new")
             pause_point("create")
             try:
                 self.engine.stop(old)

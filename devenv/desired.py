@@ -83,6 +83,9 @@ class ContainerShape:
     project: str  # the spec folder: the owner of the networks devenv creates
     init: bool = True
     restart_policy: str = "unless-stopped"
+    # devenv's folder of the env's SSH keys on this machine, copied into SSH_DIR before the
+    # box starts when the engine's machine cannot bind-mount it (a remote engine)
+    ssh_copy: str | None = None
 
     @property
     def mount_keys(self) -> frozenset[str]:
@@ -201,9 +204,11 @@ def folder_network(folder: Path) -> str:
 
 
 def container_shape(
-    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str]
+    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str], local: bool = True
 ) -> ContainerShape:
-    """How the env's container is created: spec, host facts and devenv's own additions."""
+    """How the env's container is created: spec, host facts and devenv's own additions.
+    On a remote engine (`local` false) devenv's state folder is not there to mount: the
+    SSH keys are copied in instead (ssh_copy), so no mount names that folder."""
     spec = spec_file.spec
     mounts = [*shared_mounts(spec_file), *volume_mounts(spec)]
     environment = dict(spec.env)
@@ -214,8 +219,10 @@ def container_shape(
         )
     if spec.docker_socket:
         mounts.append(Mount("bind", DOCKER_SOCKET, DOCKER_SOCKET))
+    ssh_dir = str(host.env_dir(spec.name) / "ssh")
     if spec.sshd is not None:
-        mounts.append(Mount("bind", str(host.env_dir(spec.name) / "ssh"), SSH_DIR))
+        if local:
+            mounts.append(Mount("bind", ssh_dir, SSH_DIR))
         environment["DEVENV_SSHD"] = "1"
     return ContainerShape(
         name=spec.name,
@@ -229,13 +236,19 @@ def container_shape(
         networks=tuple(networks(spec_file)),
         external_networks=frozenset(spec.networks.join),
         project=str(spec_file.folder),
+        ssh_copy=None if local or spec.sshd is None else ssh_dir,
     )
 
 
 def desire(
-    spec_file: SpecFile, observed: Observed, host: Host, use_lock: bool = True
+    spec_file: SpecFile,
+    observed: Observed,
+    host: Host,
+    use_lock: bool = True,
+    local: bool = True,
 ) -> DesiredEnv:
-    """What the env should be; with `use_lock`, built from the lock beside the spec, if any."""
+    """What the env should be; with `use_lock`, built from the lock beside the spec, if any;
+    `local`: whether the engine runs on this machine (Connection.local)."""
     spec = spec_file.spec
     built = buildcontext.resolve(spec_file) if spec.base.dockerfile else None
     recipe = built.identity if built else None
@@ -269,7 +282,7 @@ def desire(
         image=image,
         config=config,
         config_hash=config_hash,
-        shape=container_shape(spec_file, host, image, labels),
+        shape=container_shape(spec_file, host, image, labels, local),
         base_present=base is not None,
         keys=keys,
         lock=lock,

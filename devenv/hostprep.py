@@ -85,6 +85,26 @@ def prepare_host(want: DesiredEnv, host: Host) -> None:
             _host_key(ssh_dir)
 
 
+# what sshd reads from SSH_DIR, and the mode each must have there (sshd refuses a host key
+# others can read); the .pub is for people
+SSH_FILES = (("authorized_keys", 0o644), ("ssh_host_ed25519_key", 0o600))
+SSH_PUB = ("ssh_host_ed25519_key.pub", 0o644)
+
+
+def ssh_files(ssh_dir: Path) -> dict[str, tuple[bytes, int]]:
+    """The env's key files in devenv's state folder, name → (content, mode), to copy into a
+    box whose engine cannot mount that folder. The host key is copied every time, so the box
+    keeps presenting the key devenv's known_hosts holds; one missing (no ssh-keygen here)
+    is left for the box's entrypoint to make."""
+    files = {}
+    with host_file_errors("read the SSH keys from", ssh_dir, STATE_PATH):
+        for name, mode in (*SSH_FILES, SSH_PUB):
+            path = ssh_dir / name
+            if path.is_file():
+                files[name] = (path.read_bytes(), mode)
+    return files
+
+
 def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
     """mkdir -p; when devenv runs as root, the new folders belong to the box's user
     (the sudo user's uid, or the uid the box maps to), so both sides can write."""

@@ -4,7 +4,10 @@ however many envs and fields there are; where the engine is comes from devenv.co
 as for every `docker` command line devenv runs."""
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import io
+import tarfile
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +234,15 @@ class Engine(ImageTransfer):
                 api.connect_container_to_network(created["Id"], network, aliases=[shape.name])
         return str(created["Id"])
 
+    def put_files(
+        self, container: str, folder: str, files: Mapping[str, tuple[bytes, int]]
+    ) -> None:
+        """Write `files` (name → content, mode) into `folder` of a container, owned by root:
+        how a created box gets what a remote engine cannot bind-mount from this machine."""
+        with engine_errors(f"copying files into {container[:12]}"):
+            if not self.api.put_archive(container, "/", root_tar(folder, files)):
+                raise EngineError(f"the engine refused the files for {folder} in {container[:12]}")
+
     def _ensure_volume(self, name: str, env: str) -> None:
         if not self.api.volumes(filters={"name": name}).get("Volumes"):
             self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
@@ -402,3 +414,23 @@ class Engine(ImageTransfer):
         with engine_errors(f"inspecting volume {name}"):
             found = self.api.volumes(filters={"name": name}).get("Volumes") or []
         return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
+
+
+def root_tar(folder: str, files: Mapping[str, tuple[bytes, int]]) -> bytes:
+    """A tar, to unpack at /, of `folder` (0755) holding `files` with their modes, all owned
+    by root (uid and gid 0, as sshd wants its keys and host key)."""
+    base = folder.strip("/")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        entries = [(base, None, 0o755), *((f"{base}/{n}", d, m) for n, (d, m) in files.items())]
+        for name, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode, info.mtime, info.uid, info.gid = mode, int(time.time()), 0, 0
+            info.uname = info.gname = "root"
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()

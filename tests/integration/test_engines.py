@@ -138,6 +138,43 @@ def test_docker_over_ssh(devenv, devenv_env, ssh_engine, tmp_path) -> None:  # t
     assert made.stat().st_uid == 1000  # devenv runs as root here: its box user is uid 1000
 
 
+def test_a_remote_box_gets_its_ssh_keys_copied_in_not_mounted(  # type: ignore[no-untyped-def]
+    devenv, devenv_env, ssh_engine, docker_client, state_dir, tmp_path
+) -> None:
+    """ssh:// is another machine to devenv: devenv's state folder is not there to mount, so
+    the keys are copied into the box, root-owned, and the host key survives a recreate."""
+    devenv_env["DOCKER_HOST"] = ssh_engine
+    devenv_env["HOME"] = str(tmp_path)
+    spec = box_spec(tmp_path, unique("keys"))
+    host_key = state_dir / "envs" / spec.stem / "ssh" / "ssh_host_ed25519_key"
+
+    def in_the_box() -> None:
+        box = docker_client.containers.get(spec.stem)
+        mounts = box.attrs["Mounts"]
+        assert not any(m["Destination"] == "/etc/devenv/ssh" for m in mounts), mounts
+        assert not any(str(state_dir) in (m.get("Source") or "") for m in mounts), mounts
+        listed = box.exec_run(
+            ["stat", "-c", "%n %a %U:%G", "authorized_keys", "ssh_host_ed25519_key"],
+            workdir="/etc/devenv/ssh",
+        )
+        assert listed.output.decode().split("\n")[:2] == [
+            "authorized_keys 644 root:root",
+            "ssh_host_ed25519_key 600 root:root",
+        ], listed.output
+        copied = box.exec_run(["cat", "/etc/devenv/ssh/ssh_host_ed25519_key"]).output
+        assert copied == host_key.read_bytes()
+        spec.write_text(spec.read_text() + "env: {AGAIN: '1'}\n")  # recreates the box
+        again = devenv("apply", "--yes", str(spec))
+        assert again.code == 0 and "recreated" in again.out, again.out + again.err
+        # StrictHostKeyChecking=yes against devenv's known_hosts: the same host key
+        login = devenv("ssh", str(spec), "--", "id", "-un")
+        assert login.code == 0 and login.out.strip() == "dev", login.err
+        assert docker_client.containers.get(spec.stem).id != box.id
+        assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+
+    walk_the_box(devenv, spec, "(DOCKER_HOST)", before_destroy=in_the_box)
+
+
 def test_ssh_config_jumps_through_the_engine_host(devenv, devenv_env, ssh_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     devenv_env["DOCKER_HOST"] = ssh_engine
     devenv_env["HOME"] = str(tmp_path)

@@ -5,7 +5,7 @@ in tests/integration/test_ready.py."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from devenv import apply as apply_module
 from devenv.apply import Applier
 from devenv.connection import DOCKER_SOCKET_URL, Connection
-from devenv.desired import ContainerShape, DesiredEnv, desire
+from devenv.desired import SSH_DIR, ContainerShape, DesiredEnv, desire
 from devenv.engine_api import ContainerState, EngineAPI
 from devenv.errors import DevenvError, Interrupted
 from devenv.host import Host
@@ -24,7 +24,14 @@ from devenv.plan import Plan, plan, with_discards
 from devenv.readiness import Clock, listening_script
 from devenv.reporting import Outcome, SilentReporter
 from devenv.spec.loader import SpecFile
-from tests.unit.test_plan import BASE_SUMMARY, CONTAINER_ID, converged, image_summary, observe
+from tests.unit.test_plan import (
+    BASE_SUMMARY,
+    CONTAINER_ID,
+    KEY,
+    converged,
+    image_summary,
+    observe,
+)
 
 SPEC = """\
     base: debian:bookworm
@@ -34,7 +41,7 @@ SPEC = """\
 CHANGED = SPEC.replace("APP_ENV: dev", "APP_ENV: test")
 NEW_ID = "n" * 64
 MUTATING = {
-    "pull", "build", "import_rootfs", "create", "start", "stop", "rename", "remove",
+    "pull", "build", "import_rootfs", "create", "put_files", "start", "stop", "rename", "remove",
     "remove_network_if_unused", "commit", "tag", "remove_image", "push_to_registry",
 }  # fmt: skip
 UP = ContainerState("running")
@@ -65,6 +72,7 @@ class FakeEngine:
         self.output = b"starting\nboom: no such file\n"
         self.exit_codes: dict[tuple[str, ...], int] = {}  # a command's exit code (default 0)
         self.connection = Connection(DOCKER_SOCKET_URL, "default socket")
+        self.put: dict[str, dict[str, tuple[bytes, int]]] = {}  # container → files copied in
 
     def _call(self, method: str, *args: Any) -> None:
         self.calls.append((method, *args))
@@ -97,6 +105,12 @@ class FakeEngine:
     def create(self, shape: ContainerShape, name: str) -> str:
         self._call("create", name)
         return NEW_ID
+
+    def put_files(
+        self, container: str, folder: str, files: Mapping[str, tuple[bytes, int]]
+    ) -> None:
+        self._call("put_files", container, folder)
+        self.put[container] = dict(files)
 
     def start(self, container: str) -> None:
         self._call("start", container)
@@ -250,6 +264,74 @@ def test_build_comes_first(want: Callable[..., DesiredEnv], host: Host) -> None:
     (outcome,) = run(engine, host, [box])
     assert outcome.ok and outcome.message == "built, created"
     assert names(engine.mutations()) == ["build", "create", "start"]
+
+
+# ---- a remote engine: the SSH keys are copied into the box ---------------------------------
+
+SSHD = SPEC + f'    ports: ["2222:22"]\n    user: dev\n    sshd: {{authorized_keys: ["{KEY}"]}}\n'
+
+
+class RemoteEngine(FakeEngine):
+    """The fake on another machine (ssh://), where sshd answers in the box."""
+
+    def __init__(self, observed: Observed) -> None:
+        super().__init__(observed)
+        self.connection = Connection("ssh://devenv-remote", "DOCKER_HOST")
+
+    def exec_result(self, exec_id: str) -> int | None:
+        self._call("exec_result", exec_id)
+        return 0
+
+
+@pytest.fixture
+def far(load: Callable[[str], SpecFile], host: Host) -> Callable[[str], DesiredEnv]:
+    base = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
+    return lambda text: desire(load(text), base, host, local=False)
+
+
+def test_a_remote_box_gets_its_keys_before_it_first_starts(
+    far: Callable[[str], DesiredEnv], host: Host
+) -> None:
+    box = far(SSHD)
+    engine = RemoteEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    (outcome,) = run(engine, host, [box])
+    assert outcome == Outcome("box", True, "created")
+    assert engine.mutations() == [
+        ("create", "box"),
+        ("put_files", NEW_ID, SSH_DIR),
+        ("start", NEW_ID),
+    ]
+    files = engine.put[NEW_ID]
+    assert files["authorized_keys"] == (box.keys.encode(), 0o644)
+    key = host.env_dir("box") / "ssh" / "ssh_host_ed25519_key"
+    assert files["ssh_host_ed25519_key"] == (key.read_bytes(), 0o600)
+
+
+def test_a_recreated_remote_box_presents_the_same_host_key(
+    far: Callable[[str], DesiredEnv], host: Host
+) -> None:
+    first = RemoteEngine(observe(images=[BASE_SUMMARY, image_summary(far(SSHD))]))
+    run(first, host, [far(SSHD)])
+    changed = far(SSHD.replace("APP_ENV: dev", "APP_ENV: test"))
+    again = RemoteEngine(converged(far(SSHD)))
+    (outcome,) = run(again, host, [changed])
+    assert outcome.ok and outcome.message == "recreated"
+    assert names(again.mutations())[:3] == ["create", "put_files", "stop"]
+    assert again.put[NEW_ID] == first.put[NEW_ID]
+
+
+def test_keys_that_cannot_be_copied_leave_the_old_box_alone(
+    far: Callable[[str], DesiredEnv], host: Host
+) -> None:
+    engine = RemoteEngine(converged(far(SSHD)))
+    engine.fail[("put_files", NEW_ID, SSH_DIR)] = DevenvError("copying files: the engine said: no")
+    (outcome,) = run(engine, host, [far(SSHD.replace("APP_ENV: dev", "APP_ENV: test"))])
+    assert not outcome.ok and "the engine said: no" in outcome.message
+    assert engine.mutations() == [
+        ("create", "box.devenv-new"),
+        ("put_files", NEW_ID, SSH_DIR),
+        ("remove", NEW_ID),
+    ]
 
 
 # ---- when the new box is not up -------------------------------------------------------------

@@ -3,6 +3,8 @@ the same ports and mounts, and drift comparison reads the shape (no engine: a re
 
 from __future__ import annotations
 
+import io
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,11 +12,15 @@ from typing import Any
 import pytest
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire
+from devenv.desired import SSH_DIR, DesiredEnv, desire
 from devenv.engine import Engine
+from devenv.engine.adapter import root_tar
 from devenv.host import Host
-from devenv.observed import Observed, mount_key
+from devenv.observed import Observed, ObservedImage, mount_key
+from devenv.plan import plan
 from devenv.spec.loader import SpecFile
+from tests.unit.test_plan import BASE_SUMMARY, BASIC, OTHER_KEY, converged, with_spec
+from tests.unit.test_plan import KEY as PLAN_KEY
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3RrZXl0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0 me@laptop"
 SPEC = f"""\
@@ -99,3 +105,62 @@ def test_exposed_ports_are_those_spec_ports_call_exposed(box: DesiredEnv) -> Non
     exposed = [str(p) for p in box.shape.ports if p.exposed]
     assert exposed == ["0.0.0.0:2222:22"]
     assert [p.exposed for p in box.spec_file.spec.ports] == [p.exposed for p in box.shape.ports]
+
+
+# ---- a remote engine: the keys are copied in, never mounted from this machine --------------
+
+
+@pytest.fixture
+def remote(load: Callable[[str], SpecFile], tmp_path: Path) -> Callable[[str], DesiredEnv]:
+    """YAML text → DesiredEnv for an engine on another machine (its base image present)."""
+    host = Host(uid=1000, gid=1001, home=tmp_path, state_dir=tmp_path / "state")
+    base = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
+    return lambda text: desire(load(text), base, host, local=False)
+
+
+def test_a_remote_box_mounts_no_state_folder_and_copies_its_keys(
+    box: DesiredEnv, remote: Callable[[str], DesiredEnv], tmp_path: Path
+) -> None:
+    far = remote(SPEC)
+    state = f"{tmp_path}/state/envs/box/ssh"
+    assert not any(
+        m.target == SSH_DIR or m.source.startswith(str(tmp_path / "state"))
+        for m in far.shape.mounts
+    )
+    assert far.mounts == {k for k in box.mounts if not k.startswith(f"bind:{state}:")}
+    assert far.shape.ssh_copy == state and box.shape.ssh_copy is None
+    assert far.shape.environment["DEVENV_SSHD"] == "1"  # sshd still starts, from copied keys
+    assert far.config_hash == box.config_hash  # the engine's place is no container config
+    api = RecordingApi()
+    Engine(api=api).create(far.shape, "box")
+    assert not any(state in bind for bind in api.calls["create_host_config"]["binds"])
+
+
+def test_a_remote_box_without_sshd_copies_nothing(remote: Callable[[str], DesiredEnv]) -> None:
+    assert remote("base: debian:bookworm\n").shape.ssh_copy is None
+
+
+def test_a_converged_remote_box_plans_no_changes_and_new_keys_recreate(
+    remote: Callable[[str], DesiredEnv],
+) -> None:
+    spec = with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{PLAN_KEY}"]}}', user="user: dev")
+    far = remote(spec)
+    assert [a.kind for a in plan([far], converged(far)).actions] == ["noop"]
+    rekeyed = remote(spec.replace(PLAN_KEY, OTHER_KEY))
+    (action,) = plan([rekeyed], converged(far)).actions
+    assert (action.kind, action.reasons) == ("recreate", ("sshd: authorized keys changed",))
+
+
+def test_the_copied_keys_are_root_owned_with_the_modes_sshd_wants() -> None:
+    files = {
+        "authorized_keys": (b"ssh-ed25519 AAAA me\n", 0o644),
+        "ssh_host_ed25519_key": (b"k", 0o600),
+    }
+    with tarfile.open(fileobj=io.BytesIO(root_tar(SSH_DIR, files))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile("etc/devenv/ssh/authorized_keys").read() == b"ssh-ed25519 AAAA me\n"  # type: ignore[union-attr]
+    assert {n: (m.mode, m.uid, m.gid, m.isdir()) for n, m in members.items()} == {
+        "etc/devenv/ssh": (0o755, 0, 0, True),
+        "etc/devenv/ssh/authorized_keys": (0o644, 0, 0, False),
+        "etc/devenv/ssh/ssh_host_ed25519_key": (0o600, 0, 0, False),
+    }
