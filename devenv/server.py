@@ -53,6 +53,13 @@ def rootless(info: dict[str, Any]) -> bool:
     return bool(info.get("Rootless")) or any("name=rootless" in o for o in options)
 
 
+def can_pause(info: dict[str, Any]) -> bool:
+    """A rootless engine on cgroup v1 owns no cgroup to freeze its containers with (Podman:
+    "can only pause containers on rootless containers with cgroup V1"), so a commit there must
+    not pause the container; everywhere else it does, as `docker commit` does."""
+    return not (rootless(info) and str(info.get("CgroupVersion", "")) == "1")
+
+
 def desktop_vm(info: dict[str, Any]) -> bool:
     """Docker Desktop and WSL engines run in a VM: its paths and ports are not the host's."""
     text = f"{info.get('OperatingSystem', '')} {info.get('KernelVersion', '')}".lower()

@@ -27,7 +27,7 @@ from devenv.errors import (
 )
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.refs import split_ref
-from devenv.server import Server, rootless
+from devenv.server import Server, can_pause, rootless
 
 
 class Engine(ImageTransfer):
@@ -358,10 +358,14 @@ class Engine(ImageTransfer):
             return list(self.api.diff(container) or [])
 
     def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
-        """Keep a container's filesystem as an image (a snapshot before discarding it)."""
+        """Keep a container's filesystem as an image (a snapshot before discarding it); paused
+        while copied, where the engine can pause it."""
         changes = L.label_instructions(labels)
+        pause = can_pause(self.info())
         with engine_errors(f"snapshotting {container[:12]}"):
-            made = self.api.commit(container, repository=repository, tag=tag, changes=changes)
+            made = self.api.commit(
+                container, repository=repository, tag=tag, changes=changes, pause=pause
+            )
         return str(made["Id"])
 
     def inspect_container(self, ref: str) -> dict[str, Any] | None:

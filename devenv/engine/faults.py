@@ -67,6 +67,9 @@ def engine_errors(what: str) -> Iterator[None]:
     except docker.errors.NotFound as exc:
         raise EngineError(f"{what}: not found ({explain_failure(exc)})") from None
     except docker.errors.APIError as exc:
+        known = engine_setup_fault(explain_failure(exc))
+        if known:
+            raise EngineError(f"{what}: {known[0]}", known[1]) from None
         raise EngineError(f"{what}: the engine said: {explain_failure(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, *TRANSPORT) as exc:
         raise EngineError(
@@ -80,6 +83,26 @@ def engine_errors(what: str) -> Iterator[None]:
             f"{what}: a file on this machine could not be used ({exc.strerror or exc})",
             f"check the free space and permissions of devenv's files, {STATE_PATH}",
         ) from None
+
+
+STORAGE_VALUES = "podman info --format '{{.Store.RunRoot}} {{.Store.GraphRoot}}'"
+ENGINE_SETUP_FAULTS = (
+    # Podman's API service rereads ~/.config/containers/storage.conf for a commit (podman 4.3)
+    # and, unlike its CLI, fills in no default for a [storage] section without runroot
+    (
+        "runroot must be set",
+        "the engine's storage.conf names no runroot (rootless Podman needs one for this)",
+        "under [storage] in ~/.config/containers/storage.conf of the user running Podman, set"
+        f" runroot and graphroot to what `{STORAGE_VALUES}` prints (as that user)",
+    ),
+)
+
+
+def engine_setup_fault(text: str) -> tuple[str, str] | None:
+    """A failure that is the engine's configuration, not devenv's request: words and a hint."""
+    return next(
+        ((words, hint) for needle, words, hint in ENGINE_SETUP_FAULTS if needle in text), None
+    )
 
 
 def start_failure(exc: BaseException) -> str:

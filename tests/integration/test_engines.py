@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -262,28 +263,69 @@ def _context(config_dir: Path, name: str, host: str) -> None:
     )
 
 
+def _registry_digest(registry: Registry, repo: str, tag: str) -> str:
+    """The digest the registry itself serves for repo:tag, through its HTTP API."""
+    accept = ", ".join(
+        f"application/vnd.{kind}+json"
+        for kind in ("docker.distribution.manifest.v2", "oci.image.manifest.v1")
+    )
+    request = urllib.request.Request(
+        f"http://{registry.address}/v2/{repo}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": accept},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
 def podman_image_commands(
-    devenv: Callable[..., Result], spec: Path, registry: Registry, bundle: Path
+    devenv: Callable[..., Result], spec: Path, registry: Registry, bundle: Path, engine: str
 ) -> None:
-    """logs, images, push, the work guard and a snapshot, export: on the walked box."""
+    """logs, images, push, the work guard and a snapshot, export: on the walked box, whose
+    engine answers at `engine` (the docker CLI reaches it there, as root)."""
     name = spec.stem
     (row,) = json.loads(devenv("images", "--json", str(spec)).out)
     assert row["tags"] == [f"devenv/{name}:{row['build_hash'][:12]}"] and row["in_use_by"] == [name]
     pushed = devenv("push", str(spec), "--to", f"{registry.address}/pod")
     assert pushed.code == 0, pushed.err  # plain HTTP on 127.0.0.1, as dockerd allows
     assert f"{name}: pushed {registry.address}/pod/{name}:latest (sha256:" in pushed.out
+    digest = pushed.out.split(f"/pod/{name}:latest (")[1].split(")")[0]
+    assert _registry_digest(registry, f"pod/{name}", "latest") == digest  # it is there
     said = "echo tuned > /etc/tuned.conf; echo said-by-pid-1 > /proc/1/fd/1"  # the box's output
-    subprocess.run(
-        ["docker", "--host", ROOTFUL, "exec", "-u", "0", name, "sh", "-c", said], check=True
-    )
+    docker = ["docker", "--host", engine]
+    subprocess.run([*docker, "exec", "-u", "0", name, "sh", "-c", said], check=True)
     assert devenv("logs", str(spec)).out == "said-by-pid-1\n"
     spec.write_text(spec.read_text().replace('ports: ["', f'ports: ["{free_port()}:8000", "'))
     refused = devenv("apply", "--yes", str(spec))
     assert refused.code == 1 and "/etc/tuned.conf" in refused.err, refused.err
     assert devenv("apply", "--yes", "--snapshot", str(spec)).code == 0
     snapshots = json.loads(devenv("snapshots", "--json").out)
-    assert [s["env"] for s in snapshots].count(name) == 1, snapshots
-    assert devenv("export", str(spec), "-o", str(bundle)).code == 0
+    (kept,) = [s["ref"] for s in snapshots if s["env"] == name]
+    held = subprocess.run(
+        [*docker, "run", "--rm", "--entrypoint", "cat", kept, "/etc/tuned.conf"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert held.stdout == "tuned\n", held.stderr  # the snapshot holds the changed file
+    exported = devenv("export", str(spec), "-o", str(bundle))
+    assert exported.code == 0 and f"wrote {bundle}: {name} (" in exported.out, exported.err
+
+
+def bundle_round_trip(devenv: Callable[..., Result], spec: Path, bundle: Path) -> None:
+    """The bundle back onto the same engine: its image gone, then loaded without a build."""
+    elsewhere = spec.parent / "elsewhere"
+    assert (
+        f"removed image devenv/{spec.stem}:"
+        in devenv("destroy", "--yes", "--images", str(spec)).out
+    )
+    imported = devenv("import", str(bundle), "--to", str(elsewhere))
+    assert imported.code == 0 and f"loaded devenv/{spec.stem}:" in imported.out, imported.err
+    rows = json.loads(devenv("images", "--json", str(elsewhere / spec.name)).out)
+    (row,) = [r for r in rows if r["kind"] == "env"]  # beside the snapshot
+    assert f"devenv/{spec.stem}:{row['build_hash'][:12]}" in row["tags"], rows
+    plan = devenv("plan", str(elsewhere / spec.name))
+    assert f"+ {spec.stem}: create" in plan.out and "build" not in plan.out, plan.out
 
 
 def test_podman_rootful_through_a_context(devenv, devenv_env, podman, registry, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -297,18 +339,13 @@ def test_podman_rootful_through_a_context(devenv, devenv_env, podman, registry, 
     devenv_env["HOME"] = str(tmp_path)
     spec, bundle = box_spec(tmp_path, unique("pod")), tmp_path / "bundle.tar"
     made, _ = walk_the_box(
-        devenv, spec, "Podman", lambda: podman_image_commands(devenv, spec, registry, bundle)
+        devenv,
+        spec,
+        "Podman",
+        lambda: podman_image_commands(devenv, spec, registry, bundle, ROOTFUL),
     )
     assert made.stat().st_uid == 1000
-    # the bundle's round trip onto the same engine: its image gone, then back without a build
-    assert (
-        f"removed image devenv/{spec.stem}:"
-        in devenv("destroy", "--yes", "--images", str(spec)).out
-    )
-    imported = devenv("import", str(bundle), "--to", str(tmp_path / "elsewhere"))
-    assert imported.code == 0 and f"loaded devenv/{spec.stem}:" in imported.out, imported.err
-    plan = devenv("plan", str(tmp_path / "elsewhere" / spec.name))
-    assert f"+ {spec.stem}: create" in plan.out and "build" not in plan.out, plan.out
+    bundle_round_trip(devenv, spec, bundle)
     # …and --context beats DOCKER_HOST, as in docker
     devenv_env["DOCKER_HOST"] = "unix:///nowhere.sock"
     status = devenv("--context", "pod", "status")
@@ -361,7 +398,9 @@ def rootless_run(podman) -> Callable[..., Result]:  # type: ignore[no-untyped-de
     return run
 
 
-def test_podman_rootless_files_belong_to_the_host_user(rootless_run) -> None:  # type: ignore[no-untyped-def]
+def test_podman_rootless_through_every_command(rootless_run, registry) -> None:  # type: ignore[no-untyped-def]
+    """The rootless user's box through every command: the lifecycle, then logs, images, push,
+    a snapshot and a bundle's export and import, all against the user's own socket."""
     user = pwd.getpwnam(ROOTLESS_USER)
     folder = Path(tempfile.mkdtemp(prefix="devenv-rootless-"))
     try:
@@ -379,9 +418,17 @@ def test_podman_rootless_files_belong_to_the_host_user(rootless_run) -> None:  #
         spec = folder / f"{name}.yaml"
         spec.write_text(BOX.format(name=name, port=free_port(), key=folder / "key.pub"))
         shutil.chown(spec, user.pw_uid, user.pw_gid)
-        made, _ = walk_the_box(devenv, spec, "(rootless Podman socket)")
+        bundle = folder / "bundle.tar"
+        engine = f"unix:///tmp/podman-run-{user.pw_uid}/podman/podman.sock"
+        made, _ = walk_the_box(
+            devenv,
+            spec,
+            "(rootless Podman socket)",
+            lambda: podman_image_commands(devenv, spec, registry, bundle, engine),
+        )
         # keep-id: the box's user is the host user, numerically
         assert (made.stat().st_uid, made.stat().st_gid) == (user.pw_uid, user.pw_gid)
+        bundle_round_trip(devenv, spec, bundle)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -11,7 +11,7 @@ import pytest
 from devenv.connection import Connection, reach_hint, resolve
 from devenv.errors import DevenvError
 from devenv.observed import Observed, ObservedImage
-from devenv.server import Server, rootless
+from devenv.server import Server, can_pause, rootless
 
 
 def make_context(config: Path, name: str, host: str, tls: bool = False, skip: bool = False) -> None:
@@ -159,6 +159,14 @@ def test_server_products_from_version() -> None:
     assert engine.product == "Docker Engine"
     assert rootless({"SecurityOptions": ["name=seccomp", "name=rootless"]})
     assert rootless({"Rootless": True}) and not rootless({"SecurityOptions": ["name=seccomp"]})
+
+
+def test_a_snapshot_pauses_the_box_unless_the_engine_cannot() -> None:
+    assert not can_pause({"Rootless": True, "CgroupVersion": "1"})  # Podman 4.3, cgroup v1
+    assert not can_pause({"SecurityOptions": ["name=rootless"], "CgroupVersion": "1"})
+    assert can_pause({"Rootless": True, "CgroupVersion": "2"})
+    assert can_pause({"Rootless": False, "CgroupVersion": "1"})  # rootful Podman, dockerd
+    assert can_pause({})  # an engine that does not say: as docker commit does
 
 
 def test_podman_image_names_match_what_specs_say() -> None:

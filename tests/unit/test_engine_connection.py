@@ -11,6 +11,7 @@ import pytest
 from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
 from devenv.connection import Connection, resolve
 from devenv.dockerexec import exec_argv
+from devenv.errors import EngineError
 
 
 def connection(environ: Mapping[str, str]) -> Connection:
@@ -90,6 +91,25 @@ def test_tls_faults_in_words() -> None:
         explain_failure(OSError(nested)) == "TLS: the engine does not trust the client certificate"
     )
     assert connection({"DOCKER_HOST": "tcp://h:2376"}).tls is None
+
+
+def test_a_rootless_storage_conf_without_runroot_is_one_sentence_with_the_fix() -> None:
+    import docker.errors
+
+    from devenv.engine.faults import engine_errors
+
+    said = "CommitFailure: runroot must be set"  # rootless Podman 4.3's API, as it answers
+    with pytest.raises(EngineError) as caught, engine_errors("snapshotting b165ee03b199"):
+        raise docker.errors.APIError("500 Server Error", explanation=said)
+    assert caught.value.message == (
+        "snapshotting b165ee03b199: the engine's storage.conf names no runroot"
+        " (rootless Podman needs one for this)"
+    )
+    assert caught.value.hint and "~/.config/containers/storage.conf" in caught.value.hint
+    assert "{{.Store.RunRoot}} {{.Store.GraphRoot}}" in caught.value.hint
+    with pytest.raises(EngineError) as other, engine_errors("snapshotting x"):
+        raise docker.errors.APIError("500 Server Error", explanation="CommitFailure: disk full")
+    assert other.value.message == "snapshotting x: the engine said: CommitFailure: disk full"
 
 
 def test_podman_pushes_to_a_registry_on_this_machine_over_plain_http() -> None:
