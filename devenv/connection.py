@@ -8,7 +8,6 @@ environment (see `apply_flags`), so `docker` subprocesses resolve the same engin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -110,6 +109,8 @@ def context_names(config_dir: Path) -> list[str]:
 
 def from_context(name: str, config_dir: Path) -> Connection:
     """A named context's docker endpoint and TLS material, as `docker context` stores them."""
+    import hashlib  # here: only contexts need it, and it is slow to load
+
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta_path = config_dir / "contexts" / "meta" / digest / "meta.json"
     try:

@@ -6,7 +6,6 @@ engine's objects, and ownership is decided by `MANAGED` alone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -28,6 +27,8 @@ def canonical_json(value: Any) -> str:
 
 
 def digest(value: Any) -> str:
+    import hashlib  # here: the fast path reads labels but never hashes with them
+
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 FLAGS = {
     "plan": frozenset({"--json", "--detailed-exitcode", "--prune", "--takeover"}),
+    "status": frozenset({"--json"}),
     "apply": frozenset(
         {"--json", "--yes", "-y", "--prune", "--takeover", "--force", "--snapshot", "--push"}
     ),
@@ -15,14 +16,15 @@ FLAGS = {
 
 @dataclass(frozen=True)
 class Request:
-    command: str  # plan, apply or shell
+    command: str  # plan, apply, status or shell
     paths: tuple[str, ...]
     flags: frozenset[str] = frozenset()
     words: tuple[str, ...] = ()  # shell: the command after `--` (none: a login shell)
 
 
 def parse(argv: list[str]) -> Request | None:
-    """`plan|apply [FLAGS] PATHS…`, `shell PATH [-- CMD…]`; None for anything else."""
+    """`plan|apply [FLAGS] PATHS…`, `status [--json] [PATHS…]`, `shell PATH [-- CMD…]`;
+    None for anything else."""
     if not argv:
         return None
     command, rest = argv[0], argv[1:]
@@ -41,4 +43,6 @@ def parse(argv: list[str]) -> Request | None:
             flags.add(word)
         else:
             paths.append(word)
-    return Request(command, tuple(paths), frozenset(flags)) if paths else None
+    if not paths and command != "status":  # status alone: every env on the engine
+        return None
+    return Request(command, tuple(paths), frozenset(flags))

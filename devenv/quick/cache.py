@@ -5,7 +5,6 @@ unchanged now; anything else (corrupt, foreign, stale) is ignored, never an erro
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -52,7 +51,7 @@ class Cached:
     def to_json(self) -> str:
         body = asdict(self)
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        check = hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
+        check = inputs.hexdigest(f"{FORMAT}\n{text}".encode())
         return json.dumps({"format": FORMAT, "check": check, "body": body}, sort_keys=True)
 
 
@@ -61,7 +60,7 @@ def folder(state_dir: str) -> str:
 
 
 def entry_path(state_dir: str, spec: str) -> str:
-    return os.path.join(folder(state_dir), hashlib.sha256(spec.encode()).hexdigest()[:32] + ".json")
+    return os.path.join(folder(state_dir), inputs.hexdigest(spec.encode())[:32] + ".json")
 
 
 def state_dir() -> str:
@@ -79,7 +78,7 @@ def _parse(text: str) -> Cached | None:
         flat = json.dumps(body, sort_keys=True, separators=(",", ":"))
         if outer.get("format") != FORMAT:
             return None
-        if hashlib.sha256(f"{FORMAT}\n{flat}".encode()).hexdigest() != outer.get("check"):
+        if inputs.hexdigest(f"{FORMAT}\n{flat}".encode()) != outer.get("check"):
             return None
         return _from_body(body)
     except (ValueError, KeyError, TypeError, AttributeError):

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import functools
 import glob
-import hashlib
 import os
 from collections.abc import Iterable
+
+try:  # the builtin: hashlib's OpenSSL binding takes longer to load than all this hashing
+    import _sha256 as _sha
+except ImportError:  # Python 3.12+ names it _sha2; hashlib has it everywhere
+    import hashlib as _sha
+
+
+def hexdigest(data: bytes) -> str:
+    return str(_sha.sha256(data).hexdigest())
+
 
 # Settings outside the spec that shape its desired state (state folder: the sshd mount;
 # DEVENV_LABELS: the labels; SUDO_*: the box user's uid; HOME: ~ in paths and keys).
@@ -30,7 +39,7 @@ def file_digest(path: str) -> str:
     """sha256 of a file's bytes; "absent" or "unreadable" when it cannot be read."""
     try:
         with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
+            return hexdigest(handle.read())
     except FileNotFoundError:
         return "absent"
     except OSError:
@@ -54,7 +63,7 @@ def code_signature() -> str:
                 except OSError:
                     continue
                 entries.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}")
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
+    return hexdigest("\n".join(entries).encode())
 
 
 def fixed(spec_path: str) -> str:
@@ -82,7 +91,7 @@ def digest(
     ]  # fmt: skip
     for name in (*ENVIRONMENT, *sorted(set(variables))):
         value = os.environ.get(name)
-        shown = "unset" if value is None else hashlib.sha256(value.encode()).hexdigest()
+        shown = "unset" if value is None else hexdigest(value.encode())
         parts += ["environ", name, shown]
     for pattern in sorted(set(key_globs)):
         for match in sorted(glob.glob(pattern)):
@@ -91,4 +100,4 @@ def digest(
         parts += ["file", path, file_digest(path)]
     for path in shared:
         parts += ["shared", path, os.path.realpath(path)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return hexdigest("\0".join(parts).encode())

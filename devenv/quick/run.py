@@ -29,7 +29,7 @@ def attempt(argv: list[str]) -> int | None:
     if request is None:
         return None
     try:
-        answer = _shell(request) if request.command == "shell" else _converged(request)
+        answer = ANSWERS[request.command](request)
     except (Unreachable, DevenvError, OSError, ValueError, KeyError, TypeError):
         return None
     return None if answer is None else answer()  # output starts only here: no way back
@@ -109,8 +109,7 @@ def _answer(
 ) -> int:
     as_json = "--json" in request.flags
     if request.command == "plan":
-        if server.product != "Docker Engine" or connection.source != "default socket":
-            show.write(f"devenv: engine: {server} at {connection.describe()}\n", sys.stderr)
+        _say_engine(connection, server)
         show.write(show.plan_json(envs) if as_json else show.plan_text(envs, colour))
         return 0
     if not as_json:
@@ -149,3 +148,65 @@ def _exec(argv: list[str]) -> int | None:
     except OSError:
         return None
     return None  # not reached: exec replaced this process
+
+
+def _status(request: Request) -> Callable[[], int] | None:
+    """`status`: only when every env it lists runs in sync with its cached spec."""
+    as_json = "--json" in request.flags
+    colour = show.plain_terminal(sys.stdout)
+    if colour is None and not as_json:
+        return None
+    specs = discover(request.paths) if request.paths else []
+    asked = [cache.read(spec) for spec in specs or []]
+    if specs is None or None in asked:
+        return None
+    from devenv.connection import resolve
+
+    connection = resolve()
+    if connection.scheme != "unix":
+        return None
+    wire = Wire(connection.url.split("://", 1)[1])
+    server = Server.from_version(wire.get("/version"))
+    names = [e.name for e in asked if e is not None]
+    observed = _observe(wire, names)
+    if not request.paths:
+        listed = sorted(
+            (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
+        )
+        asked = [cache.read(c.labels.get(L.SPEC, "")) for c in listed]
+    entries = [e for e in asked if e is not None]
+    if len(entries) != len(asked) or any(
+        e.engine != connection.url or e.server != str(server) for e in entries
+    ):
+        return None
+    envs = [(e, converged(e, observed)) for e in entries]
+    ready = [(e, live) for e, live in envs if live is not None]
+    width = os.get_terminal_size(sys.stdout.fileno()).columns if colour else show.PLAIN_WIDTH
+    text = (
+        show.status_json(ready)
+        if as_json
+        else show.status_text(show.status_rows(ready), bool(colour), width)
+    )
+    if len(ready) != len(envs) or text is None:
+        return None
+    return functools.partial(_show_status, text, connection, server)
+
+
+def _show_status(text: str, connection: Connection, server: Server) -> int:
+    _say_engine(connection, server)
+    show.write(text)
+    return 0
+
+
+def _say_engine(connection: Connection, server: Server) -> None:
+    """As devenv.cli.app says it: only when it is not the usual local Docker."""
+    if server.product != "Docker Engine" or connection.source != "default socket":
+        show.write(f"devenv: engine: {server} at {connection.describe()}\n", sys.stderr)
+
+
+ANSWERS: dict[str, Callable[[Request], Callable[[], int | None] | None]] = {
+    "plan": _converged,
+    "apply": _converged,
+    "status": _status,
+    "shell": _shell,
+}

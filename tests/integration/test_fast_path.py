@@ -57,11 +57,15 @@ def test_converged_commands_answer_fast_and_alike(  # type: ignore[no-untyped-de
         ("plan", "--json", str(spec.parent)),
         ("apply", "--yes", str(spec)),
         ("apply", "--json", str(spec.parent)),
+        ("status", str(spec)),
+        ("status", "--json", str(spec)),
+        ("status",),  # every env on the engine: fast only if all are cached and in sync
     ):
         fast, full = devenv(*args), _full(devenv_env, *args)
         assert (fast.code, fast.out) == (full.code, full.out) == (0, fast.out), args
     assert json.loads(devenv("plan", "--json", str(spec)).out)["changes"] is False
     assert not _imports(devenv_env, "plan", str(spec)) & set(HEAVY)
+    assert not _imports(devenv_env, "status", str(spec)) & set(HEAVY)
 
     made = devenv("shell", str(spec), "--", "sh", "-c", 'touch made-here; echo "$GREETING"; exit 7')
     assert (made.code, made.out) == (7, "hello\n")

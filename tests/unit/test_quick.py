@@ -284,7 +284,8 @@ def test_a_dockerfile_base_is_left_to_the_full_path(
         (["plan", "--help", "envs"], None),
         (["apply", "--wait-timeout", "5", "envs"], None),
         (["--host", "tcp://x:2376", "plan", "envs"], None),
-        (["status"], None),
+        (["status"], Request("status", ())),
+        (["status", "--all"], None),
         (["shell", "box.yaml", "true"], None),
         ([], None),
     ],
@@ -327,3 +328,31 @@ def test_it_prints_a_converged_plan_and_apply_as_rich_does(
     assert show.plan_text(envs, colour) + show.outcomes_text(envs, colour) == drawn.getvalue()
     plan_json = Plan(tuple(Action("noop", e.name, (), c.id, e.image) for e, c in envs)).to_json()
     assert show.plan_json(envs) == plan_json + "\n"
+
+
+@pytest.mark.parametrize("colour", [True, False])
+def test_it_prints_an_in_sync_status_as_rich_does(
+    colour: bool, want: Callable[..., DesiredEnv], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from devenv.cli import ui
+    from devenv.quick import show
+    from devenv.status import StatusRow
+
+    original = want(BASIC)
+    observed = observe(container_summary(original), images=[BASE_SUMMARY, image_summary(original)])
+    live = observed.named(original.name)
+    assert live is not None
+    envs = [(entry_of(original, observed, host), live)]
+    drawn = io.StringIO()
+    console = Console(file=drawn, force_terminal=colour, highlight=False, soft_wrap=True, width=250)
+    monkeypatch.setattr(ui, "out", console)
+    row = StatusRow(live.name, "running", live.image, [str(p) for p in live.ports], envs[0][0].spec)
+    row.in_sync, row.condition = True, "running"
+    ui.print_status([row])
+    assert show.status_text(show.status_rows(envs), colour, 250) == drawn.getvalue()
+    assert json.loads(show.status_json(envs)) == [row.to_dict()]
+    assert show.status_text(show.status_rows(envs), colour, 40) is None  # rich would wrap it
