@@ -9,7 +9,11 @@ import sys
 def main() -> None:
     from devenv.quick.run import attempt
 
-    code = attempt(sys.argv[1:])
+    try:
+        code = attempt(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.stderr.write("devenv: interrupted\n")
+        raise SystemExit(130) from None
     if code is not None:
         raise SystemExit(code)
     from devenv.cli.app import main as full

@@ -13,7 +13,7 @@ from devenv import labels as L
 from devenv.connection import Connection
 from devenv.errors import DevenvError
 from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.quick import cache, show
+from devenv.quick import cache, execute, show
 from devenv.quick.argv import Request, parse
 from devenv.quick.verdict import converged, orphans
 from devenv.quick.wire import Unreachable, Wire
@@ -119,8 +119,8 @@ def _answer(
 
 
 def _shell(request: Request) -> Callable[[], int | None] | None:
-    """`docker exec` into a running env of a cached spec (the same command line as
-    devenv.enter); exec'd, so its exit code and signals are the user's directly."""
+    """Into a running env of a cached spec, as devenv.enter goes (the same command line):
+    on a terminal, the docker CLI is exec'd; otherwise the engine's exec API runs it."""
     import shutil
 
     from devenv.dockerexec import exec_argv
@@ -137,7 +137,11 @@ def _shell(request: Request) -> Callable[[], int | None] | None:
         return None
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     argv = exec_argv(connection, entry.name, entry.user, entry.workdir, list(request.words), tty)
-    return functools.partial(_exec, argv)
+    if tty:  # the docker CLI does the terminal's work (raw mode, resizes)
+        return functools.partial(_exec, argv)
+    command = argv[argv.index(entry.name) + 1 :]  # the same command line, run through the API
+    exec_id = execute.prepare(wire, entry.name, command, entry.user, entry.workdir)
+    return functools.partial(execute.run, wire, exec_id)
 
 
 def _exec(argv: list[str]) -> int | None:

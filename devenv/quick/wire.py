@@ -15,7 +15,7 @@ class Unreachable(Exception):
 
 
 class Wire:
-    """GET requests to the engine at unix socket `path`."""
+    """Requests to the engine at unix socket `path`, one connection each."""
 
     def __init__(self, path: str, timeout: float = 10.0) -> None:
         self.path, self.timeout = path, timeout
@@ -24,25 +24,44 @@ class Wire:
         """GET `url` (with `filters` as the API's JSON filter argument) and decode it."""
         if filters:
             url += ("&" if "?" in url else "?") + "filters=" + quote(json.dumps(filters))
+        return self.call("GET", url)
+
+    def call(self, method: str, url: str, body: Any = None) -> Any:
+        """`method` `url` with a JSON `body`; the decoded reply, or Unreachable."""
         try:
-            head, body = _exchange(self.path, self.timeout, url)
+            head, reply = _exchange(self.path, self.timeout, request(method, url, body, "1.0"))
         except OSError as exc:
-            raise Unreachable(f"GET {url}: {exc}") from None
+            raise Unreachable(f"{method} {url}: {exc}") from None
         status = head.split(b" ", 2)[1:2]
         if not status or not status[0].startswith(b"2"):
-            raise Unreachable(f"GET {url}: {head[:60]!r}")
+            raise Unreachable(f"{method} {url}: {head[:60]!r}")
         try:
-            return json.loads(body) if body else None
+            return json.loads(reply) if reply else None
         except ValueError:
-            raise Unreachable(f"GET {url}: not JSON") from None
+            raise Unreachable(f"{method} {url}: not JSON") from None
+
+    def connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.path)
+        return sock
 
 
-def _exchange(path: str, timeout: float, url: str) -> tuple[bytes, bytes]:
+def request(method: str, url: str, body: Any, version: str, *headers: str) -> bytes:
+    """The bytes of one HTTP request with a JSON body."""
+    data = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {url} HTTP/{version}", "Host: docker", *headers]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def _exchange(path: str, timeout: float, message: bytes) -> tuple[bytes, bytes]:
     """One request, the whole reply: its status line and its body."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(path)
-        sock.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        sock.sendall(message)
         chunks = []
         while True:
             chunk = sock.recv(65536)

@@ -59,7 +59,6 @@ def test_converged_commands_answer_fast_and_alike(  # type: ignore[no-untyped-de
         ("apply", "--json", str(spec.parent)),
         ("status", str(spec)),
         ("status", "--json", str(spec)),
-        ("status",),  # every env on the engine: fast only if all are cached and in sync
     ):
         fast, full = devenv(*args), _full(devenv_env, *args)
         assert (fast.code, fast.out) == (full.code, full.out) == (0, fast.out), args
@@ -70,6 +69,10 @@ def test_converged_commands_answer_fast_and_alike(  # type: ignore[no-untyped-de
     made = devenv("shell", str(spec), "--", "sh", "-c", 'touch made-here; echo "$GREETING"; exit 7')
     assert (made.code, made.out) == (7, "hello\n")
     assert (spec.parent / "work" / "made-here").exists()  # ran in the workdir, the shared folder
+    piped = devenv("shell", str(spec), "--", "sh", "-c", "cat; echo oops >&2", stdin="in\n")
+    assert (piped.code, piped.out, piped.err) == (0, "in\n", "oops\n")  # stdin in, streams apart
+    missing = devenv("shell", str(spec), "--", "no-such-command")
+    assert missing.code == 126 and "no-such-command" in missing.err and not missing.out
     assert not _imports(devenv_env, "shell", str(spec), "--", "true") & set(HEAVY)
 
     _every_change_is_seen(devenv, devenv_env, spec)
