@@ -11,12 +11,13 @@ from urllib.parse import quote
 
 from devenv import labels as L
 from devenv.connection import Connection
+from devenv.engine import exec_stream
+from devenv.engine.wire import Unreachable, Wire
 from devenv.errors import DevenvError
 from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.quick import cache, execute, show
+from devenv.quick import cache, show
 from devenv.quick.argv import Request, parse
 from devenv.quick.verdict import converged, orphans
-from devenv.quick.wire import Unreachable, Wire
 from devenv.server import Server
 
 SPEC_SUFFIXES = (".yaml", ".yml")  # as devenv.spec.loader.discover finds specs
@@ -140,8 +141,8 @@ def _shell(request: Request) -> Callable[[], int | None] | None:
     if tty:  # the docker CLI does the terminal's work (raw mode, resizes)
         return functools.partial(_exec, argv)
     command = argv[argv.index(entry.name) + 1 :]  # the same command line, run through the API
-    exec_id = execute.prepare(wire, entry.name, command, entry.user, entry.workdir)
-    return functools.partial(execute.run, wire, exec_id)
+    exec_id = exec_stream.prepare(wire, entry.name, command, entry.user, entry.workdir)
+    return functools.partial(exec_stream.run, wire, exec_id)
 
 
 def _exec(argv: list[str]) -> int | None:

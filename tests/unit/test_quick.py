@@ -356,3 +356,19 @@ def test_it_prints_an_in_sync_status_as_rich_does(
     assert show.status_text(show.status_rows(envs), colour, 250) == drawn.getvalue()
     assert json.loads(show.status_json(envs)) == [row.to_dict()]
     assert show.status_text(show.status_rows(envs), colour, 40) is None  # rich would wrap it
+
+
+def test_the_fast_path_loads_nothing_heavy() -> None:
+    """Its whole point: a converged command never pays for these imports."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, devenv.cli.entry, devenv.quick.run, devenv.quick.record;"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    for heavy in ("pydantic", "yaml", "docker", "jinja2", "typer", "rich", "requests"):
+        assert f"'{heavy}'" not in loaded, heavy

@@ -12,7 +12,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from devenv.quick.wire import Unreachable, Wire, request
+from devenv.engine.wire import Unreachable, Wire, request
 
 FAILED_TO_START = b"OCI runtime exec failed"  # the engine's words, as the CLI shows them
 
