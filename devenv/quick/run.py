@@ -65,14 +65,29 @@ def _engine(entries: list[cache.Cached]) -> tuple[Connection, Wire] | None:
     return connection, Wire(connection.url.split("://", 1)[1])
 
 
-def _observe(wire: Wire, names: list[str]) -> Observed:
-    """devenv's containers, those bearing the names, and the images: as Engine.observe."""
+def _observe(wire: Wire) -> Observed:
+    """devenv's containers and the images. Engine.observe also lists containers bearing the
+    envs' names, for a foreign one: here a name held by anyone but devenv's own container
+    already means "not converged", so that listing is not needed."""
     owned = wire.get("/containers/json?all=1", label=[f"{L.MANAGED}=true"])
-    named = wire.get("/containers/json?all=1", name=names)
-    by_id = {raw["Id"]: raw for raw in [*owned, *named]}
-    containers = tuple(ObservedContainer.from_summary(raw) for raw in by_id.values())
+    containers = tuple(ObservedContainer.from_summary(raw) for raw in owned)
     images = tuple(ObservedImage.from_summary(raw) for raw in wire.get("/images/json"))
     return Observed(containers, images)
+
+
+def _engine_line(connection: Connection, wire: Wire, servers: set[str]) -> str | None:
+    """The line naming the engine, as the full path prints it ("" for the usual local
+    Docker); None if the engine is not the one the cache was written for. /version is
+    asked only where that line depends on it."""
+    usual = connection.source == "default socket"
+    if usual and servers and all(s.startswith("Docker Engine ") for s in servers):
+        return ""
+    server = Server.from_version(wire.get("/version"))
+    if any(s != str(server) for s in servers):
+        return None
+    if usual and server.product == "Docker Engine":
+        return ""
+    return f"devenv: engine: {server} at {connection.describe()}\n"
 
 
 def _converged(request: Request) -> Callable[[], int] | None:
@@ -87,10 +102,10 @@ def _converged(request: Request) -> Callable[[], int] | None:
     if reached is None or (colour is None and "--json" not in request.flags):
         return None
     connection, wire = reached
-    server = Server.from_version(wire.get("/version"))
-    if any(e.server != str(server) for e in found):
+    line = _engine_line(connection, wire, {e.server for e in found})
+    if line is None:
         return None
-    observed = _observe(wire, names)
+    observed = _observe(wire)
     envs = [(e, converged(e, observed)) for e in found]
     projects = {os.path.dirname(e.spec) for e in found}
     if "--prune" in request.flags and orphans(observed, names, projects):
@@ -98,21 +113,18 @@ def _converged(request: Request) -> Callable[[], int] | None:
     ready = [(e, live) for e, live in envs if live is not None]
     if len(ready) != len(envs):
         return None
-    return functools.partial(_answer, request, ready, connection, server, bool(colour))
+    return functools.partial(_answer, request, ready, line, bool(colour))
 
 
 def _answer(
     request: Request,
     envs: list[tuple[cache.Cached, ObservedContainer]],
-    connection: Connection,
-    server: Server,
+    line: str,
     colour: bool,
 ) -> int:
     as_json = "--json" in request.flags
     if request.command == "plan":
-        _say_engine(connection, server)
-        show.write(show.plan_json(envs) if as_json else show.plan_text(envs, colour))
-        return 0
+        return _show(line, show.plan_json(envs) if as_json else show.plan_text(envs, colour))
     if not as_json:
         show.write(show.plan_text(envs, colour))
     show.write(show.outcomes_json(envs) if as_json else show.outcomes_text(envs, colour))
@@ -159,11 +171,9 @@ def _status(request: Request) -> Callable[[], int] | None:
     """`status`: only when every env it lists runs in sync with its cached spec."""
     as_json = "--json" in request.flags
     colour = show.plain_terminal(sys.stdout)
-    if colour is None and not as_json:
-        return None
     specs = discover(request.paths) if request.paths else []
     asked = [cache.read(spec) for spec in specs or []]
-    if specs is None or None in asked:
+    if specs is None or None in asked or (colour is None and not as_json):
         return None
     from devenv.connection import resolve
 
@@ -171,18 +181,14 @@ def _status(request: Request) -> Callable[[], int] | None:
     if connection.scheme != "unix":
         return None
     wire = Wire(connection.url.split("://", 1)[1])
-    server = Server.from_version(wire.get("/version"))
-    names = [e.name for e in asked if e is not None]
-    observed = _observe(wire, names)
+    observed = _observe(wire)
     if not request.paths:
         listed = sorted(
             (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
         )
         asked = [cache.read(c.labels.get(L.SPEC, "")) for c in listed]
     entries = [e for e in asked if e is not None]
-    if len(entries) != len(asked) or any(
-        e.engine != connection.url or e.server != str(server) for e in entries
-    ):
+    if len(entries) != len(asked) or any(e.engine != connection.url for e in entries):
         return None
     envs = [(e, converged(e, observed)) for e in entries]
     ready = [(e, live) for e, live in envs if live is not None]
@@ -192,21 +198,17 @@ def _status(request: Request) -> Callable[[], int] | None:
         if as_json
         else show.status_text(show.status_rows(ready), bool(colour), width)
     )
-    if len(ready) != len(envs) or text is None:
+    line = _engine_line(connection, wire, {e.server for e in entries})
+    if len(ready) != len(envs) or text is None or line is None:
         return None
-    return functools.partial(_show_status, text, connection, server)
+    return functools.partial(_show, line, text)
 
 
-def _show_status(text: str, connection: Connection, server: Server) -> int:
-    _say_engine(connection, server)
+def _show(line: str, text: str) -> int:
+    if line:
+        show.write(line, sys.stderr)
     show.write(text)
     return 0
-
-
-def _say_engine(connection: Connection, server: Server) -> None:
-    """As devenv.cli.app says it: only when it is not the usual local Docker."""
-    if server.product != "Docker Engine" or connection.source != "default socket":
-        show.write(f"devenv: engine: {server} at {connection.describe()}\n", sys.stderr)
 
 
 ANSWERS: dict[str, Callable[[Request], Callable[[], int | None] | None]] = {
