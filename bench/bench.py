@@ -57,7 +57,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def table(rows: list[S.Row], about: dict[str, str]) -> str:
     lines = [
         f"{about['date']}; {about['machine']}; {about['engine']}; {about['compose']}; "
-        f"{about['devenv']} ({about['git']}); {about['python']}; medians of "
+        f"{about['devenv']} ({about['git']}); {about['python']} (start-up "
+        f"{about['python_start']}); medians of "
         f"{max((len(r.mine) for r in rows), default=0)} paired runs",
         "",
         "| scenario | devenv ms | peer | peer ms | ratio | target |",

@@ -298,7 +298,19 @@ def versions(compose: list[str]) -> dict[str, str]:
         "devenv": f"devenv {mine}",
         "python": f"Python {sys.version.split()[0]}",
         "git": _git_head() if shutil.which("git") else "",
+        "python_start": f"{_python_start_ms():.0f} ms",
     }
+
+
+def _python_start_ms(runs: int = 9) -> float:
+    """The floor under every devenv run: this interpreter starting and exiting
+    (`python -c pass`, site and its .pth files included), median of `runs`."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[len(times) // 2] * 1000
 
 
 def _git_head() -> str:
