@@ -13,7 +13,8 @@ from devenv.buildfiles import BuildLog, build_context
 from devenv.buildstream import follow
 from devenv.connection import Connection, resolve
 from devenv.desired import ContainerShape, DesiredEnv
-from devenv.engine import buildkit
+from devenv.engine.buildkit import build as buildkit_build
+from devenv.engine.buildkit import find_cli
 from devenv.engine.client import make_client
 from devenv.engine.faults import engine_errors, start_failure
 from devenv.engine.transfer import ImageTransfer
@@ -145,11 +146,11 @@ class Engine(ImageTransfer):
     ) -> str | None:
         """The BuildKit build (see devenv.engine.buildkit), or None where it cannot run:
         no such docker CLI, or Podman (its compat API has no BuildKit session)."""
-        cli = None if self.server.podman else buildkit.find_cli()
+        cli = None if self.server.podman else find_cli()
         if cli is None or not want.rendered.buildkit_dockerfile:
             return None
         with build_context(want, buildkit=True) as ctx:
-            return buildkit.build(
+            return buildkit_build(
                 cli,
                 self.connection,
                 want.image,
