@@ -117,6 +117,11 @@ class PlainProgress:
             self.tail = [*self.tail[-(LOG_TAIL - 1) :], line]
             self.on_line(line)
 
+    @property
+    def ran_step(self) -> bool:
+        """The failure is a step's command exiting non-zero (not BuildKit's own trouble)."""
+        return "exit code:" in self.error
+
     def failure(self, what: str, log_path: Path, code: int) -> BuildError:
         error = self.error or self.last or f"the docker CLI exited with {code}"
         return failure(what, self.step, error, self.tail, log_path)

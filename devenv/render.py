@@ -148,11 +148,13 @@ RESTORE_CLEAN = '; [ ! -f "$c.disabled" ] || mv "$c.disabled" "$c"'
 
 def apt_mounts(base: str, mirror: str | None) -> str:
     """BuildKit cache mounts for apt's lists (one cache per base and mirror, whose sources
-    they index) and its downloaded debs (shared: apt checks each against the lists)."""
+    they index) and its downloaded debs (one per mirror, so a mirror serves what its users
+    fetch; apt checks each deb against the lists)."""
     key = hashlib.sha256(json.dumps([base, mirror]).encode()).hexdigest()[:12]
+    debs = hashlib.sha256((mirror or "").encode()).hexdigest()[:12]
     return (
         f"--mount=type=cache,id=devenv-apt-lists-{key},target=/var/lib/apt/lists,sharing=locked "
-        "--mount=type=cache,id=devenv-apt-archives,target=/var/cache/apt,sharing=locked "
+        f"--mount=type=cache,id=devenv-apt-debs-{debs},target=/var/cache/apt,sharing=locked "
     )
 
 

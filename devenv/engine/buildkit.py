@@ -117,7 +117,8 @@ def build(
     network: str | None = None,
 ) -> str | None:
     """Build `tag` from `context` (its Dockerfile may `RUN --mount`); the image id, or None
-    when BuildKit never got going (the log says why): build another way then; "" when
+    when BuildKit never got going or failed but not in a step's command (the log says
+    why): build another way then, which gives its own verdict; "" when
     it built but wrote no id. A failing
     step is one BuildError naming it and the log."""
     with tempfile.TemporaryDirectory(prefix="devenv-iid-") as scratch:
@@ -129,7 +130,7 @@ def build(
             code = _run(argv, env, progress)
         if code == 0:  # the caller asks the engine when the CLI wrote no id
             return iidfile.read_text().strip() if iidfile.is_file() else ""
-    if not progress.started:
+    if not progress.started or not progress.ran_step:  # e.g. an engine without a bridge
         _REFUSED.add(cli.path)
         on_line(f"BuildKit did not start ({progress.last or code}); using the engine's builder")
         return None

@@ -65,7 +65,7 @@ def test_the_build_hash_is_the_plain_recipes_whichever_builder_runs_it() -> None
     assert render(spec).build_hash == rendered.build_hash
 
 
-def test_lists_are_cached_per_base_and_mirror_debs_shared() -> None:
+def test_lists_are_cached_per_base_and_mirror_debs_per_mirror() -> None:
     def lists_id(**fields: Any) -> str:
         line = runs(
             render_dockerfile(make(**{"apt": {"packages": ["jq"]}, **fields}), None, None, True)
@@ -75,8 +75,15 @@ def test_lists_are_cached_per_base_and_mirror_debs_shared() -> None:
     plain = lists_id()
     assert plain != lists_id(base="debian:trixie")
     assert plain != lists_id(apt={"packages": ["jq"], "mirror": "http://m.example/debian"})
-    other = render_dockerfile(make(base="debian:trixie", apt={"packages": ["jq"]}), buildkit=True)
-    assert "id=devenv-apt-archives," in other
+
+    def debs_id(**fields: Any) -> str:
+        line = runs(
+            render_dockerfile(make(**{"apt": {"packages": ["jq"]}, **fields}), None, None, True)
+        )
+        return line[-1].split("id=devenv-apt-debs-")[1].split(",")[0]
+
+    assert debs_id() == debs_id(base="debian:trixie")
+    assert debs_id() != debs_id(apt={"packages": ["jq"], "mirror": "http://m.example/debian"})
 
 
 def test_a_locked_install_keeps_one_layer_and_the_cached_lists() -> None:
@@ -215,3 +222,14 @@ def test_builds_that_never_started_fall_back(tmp_path: Path, code: int) -> None:
     )
     assert got is None and "no BuildKit here" in seen[-1]
     buildkit._REFUSED.discard(str(fake))
+
+
+def test_a_failure_outside_any_steps_command_is_not_a_step_failure() -> None:
+    progress = PlainProgress(io.StringIO())
+    for line in FAILED.splitlines():
+        progress.feed(line)
+    assert progress.ran_step
+    bridge = PlainProgress(io.StringIO())
+    bridge.feed('#5 [2/3] RUN ["/bin/sh", "-c", "true"]\n')
+    bridge.feed("#5 ERROR: executor failed running [/bin/sh -c true]: network bridge not found\n")
+    assert bridge.started and not bridge.ran_step
