@@ -139,6 +139,12 @@ class Box:
         return f"devb-{self.run_id}"
 
     @property
+    def base(self) -> str:
+        """BASE with this run's mark in its config, so no builder's layer cache (BuildKit's
+        outlives the images) serves either tool a layer an earlier run built."""
+        return f"devb-base-{self.run_id}:bench"
+
+    @property
     def peer(self) -> str:
         return f"devb-{self.run_id}-peer"
 
@@ -175,7 +181,7 @@ class Box:
         """The devenv spec (JSON is YAML)."""
         spec = {
             "name": name,
-            "base": BASE,
+            "base": self.base,
             "apt": {"packages": self.packages},
             "ports": [f"{port}:80"],
             "shared": ["../src:/srv"],
@@ -188,7 +194,7 @@ class Box:
         """What `devenv render` prints for the spec, less devenv's entrypoint (the init and
         the command are the container's, as in the spec)."""
         return (
-            f"FROM {BASE}\n"
+            f"FROM {self.base}\n"
             "ENV DEBIAN_FRONTEND=noninteractive\n"
             "RUN apt-get update && apt-get install -y --no-install-recommends "
             f"{' '.join(self.packages)} && rm -rf /var/lib/apt/lists/*\n"
@@ -235,7 +241,14 @@ class Box:
         return folder
 
     def up(self) -> None:
-        """Make both boxes (the first build of each), untimed."""
+        """Make this run's base, then both boxes (the first build of each), untimed."""
+        dockerfile = f"FROM {BASE}\nENV DEVENV_BENCH_RUN={self.run_id}\nLABEL {self.label}\n"
+        build = ["docker", "build", "-q", "-t", self.base, "-"]
+        proc = subprocess.run(
+            build, input=dockerfile, capture_output=True, text=True, check=False, env=self.env
+        )
+        if proc.returncode != 0:
+            raise BenchError(f"`{' '.join(build)}` exited {proc.returncode}: {proc.stderr[-300:]}")
         self.write()
         run(self.devenv("apply", "--yes", str(self.spec)), self.env)
         run(self.compose_cmd("up", "-d", "--build"), self.env, self.project)

@@ -13,11 +13,14 @@ from devenv.errors import STATE_PATH, host_file_errors
 
 
 @contextlib.contextmanager
-def build_context(want: DesiredEnv) -> Iterator[str]:
-    """A temporary folder holding the rendered Dockerfile and the files it copies in."""
+def build_context(want: DesiredEnv, buildkit: bool = False) -> Iterator[str]:
+    """A temporary folder holding the rendered Dockerfile (its BuildKit form, if asked)
+    and the files it copies in."""
+    rendered = want.rendered
+    dockerfile = rendered.buildkit_dockerfile if buildkit else rendered.dockerfile
     with tempfile.TemporaryDirectory(prefix="devenv-build-") as ctx:
         with host_file_errors("write the build context in", ctx, "or set TMPDIR elsewhere"):
-            (Path(ctx) / "Dockerfile").write_text(want.rendered.dockerfile)
+            (Path(ctx) / "Dockerfile").write_text(dockerfile)
             for name, content in want.rendered.files.items():
                 target = Path(ctx) / name
                 target.write_bytes(content)

@@ -21,6 +21,7 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?")  # with an optional 
 VERSION_RE = re.compile(r"[A-Za-z0-9.+~:-]+")
 IDENTITY_RE = re.compile(r"(digest|recipe|id):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
 MISSING_MARK = "devenv-lock-missing:"
+BUILDKIT_PREFIX = re.compile(r"^#\d+ \d+\.\d+ ")
 LOCAL_NOTE = "a local image ID: no registry serves this base, so only this engine can rebuild it"
 
 
@@ -166,9 +167,10 @@ def moved(old: Lock | None, new: Lock) -> list[str]:
     return lines
 
 
-def pinned_install_script(lock: Lock) -> str:
+def pinned_install_script(lock: Lock, clean: bool = True) -> str:
     """One layer: refresh the lists, name every pinned version the mirror lacks (on one
-    line apply can find), else install exactly those versions."""
+    line apply can find), else install exactly those versions; `clean` drops the lists
+    (not when they live in a build cache that outlasts the layer)."""
     import shlex
 
     words = " ".join(shlex.quote(pin) for pin in lock.pins())
@@ -178,14 +180,15 @@ def pinned_install_script(lock: Lock) -> str:
         # apt-cache show exits 0 for an unknown version, printing nothing
         'apt-cache show "$p" 2>/dev/null | grep -q "^Version: " || missing="$missing $p"; done; '
         f'if [ -n "$missing" ]; then echo "{MISSING_MARK}$missing"; exit 100; fi; '
-        f"apt-get install -y --no-install-recommends --allow-downgrades {words}; "
-        "rm -rf /var/lib/apt/lists/*"
+        f"apt-get install -y --no-install-recommends --allow-downgrades {words}"
+        + ("; rm -rf /var/lib/apt/lists/*" if clean else "")
     )
 
 
 def missing_pins(build_log: str) -> list[str]:
     """The `name=version` pins a failed pinned install reported missing, from its log."""
     for line in build_log.splitlines():
+        line = BUILDKIT_PREFIX.sub("", line, count=1)  # BuildKit's `#7 1.234 `
         if line.startswith(MISSING_MARK):
             return line[len(MISSING_MARK) :].split()
     return []

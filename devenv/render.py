@@ -58,6 +58,7 @@ class Rendered:
     build_hash: str
     base: str = ""  # the image its FROM names
     base_inputs: dict[str, str] = field(default_factory=dict)  # a Dockerfile base's, by name
+    buildkit_dockerfile: str = ""  # the same recipe with apt cache mounts; not hashed
 
     @property
     def short_hash(self) -> str:
@@ -138,19 +139,62 @@ VALID_UNTIL_SCRIPT = (
 )
 
 
-def render_dockerfile(spec: Spec, identity: str | None = None, lock: Lock | None = None) -> str:
-    """The Dockerfile; with a lock (that pins packages), its exact versions in one layer."""
+MAX_PACKAGE_LAYERS = 24  # BuildKit form: a layer per package up to here, the rest in one
+KEEP_DEBS = (  # Debian images delete downloaded debs after each install: not into the cache
+    'c=/etc/apt/apt.conf.d/docker-clean; [ ! -f "$c" ] || mv "$c" "$c.disabled"; '
+)
+RESTORE_CLEAN = '; [ ! -f "$c.disabled" ] || mv "$c.disabled" "$c"'
+
+
+def apt_mounts(base: str, mirror: str | None) -> str:
+    """BuildKit cache mounts for apt's lists (one cache per base and mirror, whose sources
+    they index) and its downloaded debs (one per mirror, so a mirror serves what its users
+    fetch; apt checks each deb against the lists)."""
+    key = hashlib.sha256(json.dumps([base, mirror]).encode()).hexdigest()[:12]
+    debs = hashlib.sha256((mirror or "").encode()).hexdigest()[:12]
+    return (
+        f"--mount=type=cache,id=devenv-apt-lists-{key},target=/var/lib/apt/lists,sharing=locked "
+        f"--mount=type=cache,id=devenv-apt-debs-{debs},target=/var/cache/apt,sharing=locked "
+    )
+
+
+def cached_install_scripts(packages: list[str]) -> list[str]:
+    """One install per layer over the cache mounts: earlier packages stay in cached layers,
+    lists refresh cheaply (and, offline, apt keeps the cached ones), debs come from the cache."""
+    groups = [[p] for p in packages[: MAX_PACKAGE_LAYERS - 1]]
+    if packages[MAX_PACKAGE_LAYERS - 1 :]:
+        groups.append(packages[MAX_PACKAGE_LAYERS - 1 :])
+    return [
+        KEEP_DEBS
+        + "apt-get update; apt-get install -y --no-install-recommends "
+        + " ".join(shlex.quote(p) for p in group)
+        + RESTORE_CLEAN
+        for group in groups
+    ]
+
+
+def render_dockerfile(
+    spec: Spec, identity: str | None = None, lock: Lock | None = None, buildkit: bool = False
+) -> str:
+    """The Dockerfile; with a lock (that pins packages), its exact versions in one layer.
+    `buildkit`: the same recipe with apt's caches mounted (`RUN --mount`) and a layer per
+    package, for a BuildKit build; only the plain form names the image (see render())."""
     user = spec.user.name if spec.user and spec.user.name != "root" else None
+    base = base_ref(spec.base, identity)
+    packages = packages_for(spec)
+    pinned = pinned_install_script(lock, clean=not buildkit) if lock and lock.packages else ""
     return str(
         _jinja()
         .get_template("Dockerfile.j2")
         .render(
             name=spec.name,
-            base_ref=base_ref(spec.base, identity),
+            base_ref=base,
             apt_mirror=spec.apt.mirror,
             mirror_script=mirror_script(spec.apt.mirror) if spec.apt.mirror else "",
-            packages=packages_for(spec),
-            pinned_script=pinned_install_script(lock) if lock and lock.packages else "",
+            packages=packages,
+            pinned_script=KEEP_DEBS + pinned + RESTORE_CLEAN if buildkit and pinned else pinned,
+            apt_mounts=apt_mounts(base, spec.apt.mirror) if buildkit else "",
+            package_scripts=cached_install_scripts(packages) if buildkit else [],
             valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
@@ -177,7 +221,9 @@ def render(
 ) -> Rendered:
     """Render the image recipe; `base_id` from base_identity() (default: the base's name),
     or for a Dockerfile base its BuildContext.identity, with its manifest as `base_inputs`;
-    a lock is a build input through the Dockerfile it renders."""
+    a lock is a build input through the Dockerfile it renders. The hash covers the plain
+    Dockerfile only: the BuildKit form is derived from the same inputs, so an image has one
+    name whichever builder made it."""
     dockerfile = render_dockerfile(spec, base_id, lock)
     folder = templates_dir()
     files = {name: (folder / name).read_bytes() for name in CONTEXT_FILES}
@@ -190,6 +236,7 @@ def render(
         build_hash(dockerfile, files, identity),
         base_ref(spec.base, base_id),
         dict(base_inputs or {}),
+        render_dockerfile(spec, base_id, lock, buildkit=True),
     )
 
 

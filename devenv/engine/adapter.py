@@ -16,6 +16,8 @@ from devenv.buildfiles import BuildLog, build_context
 from devenv.buildstream import follow
 from devenv.connection import Connection, resolve
 from devenv.desired import ContainerShape, DesiredEnv
+from devenv.engine.buildkit import build as buildkit_build
+from devenv.engine.buildkit import find_cli
 from devenv.engine.client import make_client
 from devenv.engine.faults import engine_errors, start_failure
 from devenv.engine.transfer import ImageTransfer
@@ -123,13 +125,44 @@ class Engine(ImageTransfer):
         on_line: Callable[[str], None] = lambda _line: None,
         network: str | None = None,
     ) -> str:
-        """Build `want.image`; stream lines to `on_line` and the log file; return the image id."""
+        """Build `want.image`; stream lines to `on_line` and the log file; return the image id.
+        BuildKit through the docker CLI where it works (apt's caches kept between builds),
+        else the engine's classic builder: the same recipe, the same build hash."""
         labels = L.ownership(
             {L.KIND: "env", L.ENV: want.name, L.BUILD_HASH: want.rendered.build_hash}
         )
+        found = self._buildkit_build(want, log_path, on_line, labels, network)
+        if found is not None:
+            return found or self._image_id(want.image)
         with build_context(want) as ctx:
             return self.build_from(
                 want.image, want.name, log_path, on_line, labels, path=ctx, network_mode=network
+            )
+
+    def _buildkit_build(
+        self,
+        want: DesiredEnv,
+        log_path: Path,
+        on_line: Callable[[str], None],
+        labels: dict[str, str],
+        network: str | None,
+    ) -> str | None:
+        """The BuildKit build (see devenv.engine.buildkit), or None where it cannot run:
+        no such docker CLI, or Podman (its compat API has no BuildKit session)."""
+        cli = None if self.server.podman else find_cli()
+        if cli is None or not want.rendered.buildkit_dockerfile:
+            return None
+        with build_context(want, buildkit=True) as ctx:
+            return buildkit_build(
+                cli,
+                self.connection,
+                want.image,
+                want.name,
+                log_path,
+                on_line,
+                labels,
+                context=Path(ctx),
+                network=network,
             )
 
     def build_from(
@@ -148,9 +181,12 @@ class Engine(ImageTransfer):
                 tag=tag, rm=True, forcerm=True, decode=True, labels=labels, **source
             )
             image_id = follow(stream, log, log_path, what, on_line)
-            if not image_id:  # Podman's builds (buildah) report no aux ID
-                image_id = str(self.api.inspect_image(tag)["Id"])
-            return image_id
+        # Podman's builds (buildah) report no aux ID
+        return image_id or self._image_id(tag)
+
+    def _image_id(self, ref: str) -> str:
+        with engine_errors(f"inspecting {ref}"):
+            return str(self.api.inspect_image(ref)["Id"])
 
     def package_versions(self, image: str) -> str:
         """`dpkg-query -W` of `image` (name TAB version per line), from a throwaway,

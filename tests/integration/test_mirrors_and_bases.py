@@ -45,8 +45,10 @@ def error_line(result: Result) -> str:
 
 
 def built_on(box, base) -> bool:  # type: ignore[no-untyped-def]
-    """The box's image has `base` among its layers' images."""
-    return any(layer["Id"] == base.id for layer in box.image.history())
+    """The box's image starts with `base`'s layers (whichever builder made it: BuildKit's
+    images name no parent image in their history)."""
+    under = base.attrs["RootFS"]["Layers"]
+    return bool(under) and box.image.attrs["RootFS"]["Layers"][: len(under)] == under
 
 
 def remove_env(docker_client, env: str) -> None:  # type: ignore[no-untyped-def]
