@@ -149,7 +149,8 @@ class Applier:
                 assert action.container
                 self.reporter.step(want.name, "starting")
                 self.engine.start(action.container)
-                self._prove_up(want, action.container, LEFT_FOR_INSPECTION)
+                started = self.clock.now()
+                self._prove_up(want, action.container, LEFT_FOR_INSPECTION, started)
                 self._hooks(want, action.container, ("start",), LEFT_FOR_INSPECTION)
                 done.append("started")
             elif action.kind == "remove":
@@ -162,12 +163,15 @@ class Applier:
         self._prove_up(want, container, LEFT_FOR_INSPECTION)
         self._hooks(want, container, ("start",), LEFT_FOR_INSPECTION)
 
-    def _prove_up(self, want: DesiredEnv, container: str, hint: str) -> None:
-        """Wait until the box is up (see devenv.readiness); else fail with its evidence."""
+    def _prove_up(
+        self, want: DesiredEnv, container: str, hint: str, started: float | None = None
+    ) -> None:
+        """Wait until the box is up (see devenv.readiness); else fail with its evidence.
+        `started`: when the start call returned, if it was made here."""
         self.reporter.step(want.name, "waiting for the box to be up")
         timeout = self.wait_timeout if self.wait_timeout is not None else default_wait(want)
         try:
-            wait_until_up(self.engine, want, container, timeout, self.clock)
+            wait_until_up(self.engine, want, container, timeout, self.clock, started)
         except DevenvError as exc:
             raise DevenvError(exc.message, hint.format(spec=want.spec_file.path)) from None
 
@@ -280,7 +284,8 @@ class Applier:
             except DevenvError:
                 self.engine.remove(container)
                 raise
-        self._prove_up(want, container, LEFT_FOR_INSPECTION)
+            started = self.clock.now()
+        self._prove_up(want, container, LEFT_FOR_INSPECTION, started)
         self._hooks(want, container, ("create", "start"), HOOK_LEFT)
 
     def _make(self, want: DesiredEnv, name: str) -> str:
@@ -311,13 +316,14 @@ class Applier:
                 renamed = True
                 self.engine.rename(new, want.name)
                 self.engine.start(new)
+                started = self.clock.now()
             except DevenvError as exc:
                 self._roll_back(want.name, old, new, renamed, exc)
                 raise
             if caught:  # interrupted during the swap: it finishes, and the wait is skipped
                 self.engine.remove(old)
         try:
-            self._prove_up(want, new, ROLLED_BACK)
+            self._prove_up(want, new, ROLLED_BACK, started)
             self._hooks(want, new, ("create", "start"), ROLLED_BACK)
         except (DevenvError, KeyboardInterrupt) as exc:
             cause = exc if isinstance(exc, DevenvError) else Interrupted(STOPPED_WAITING)

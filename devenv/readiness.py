@@ -56,11 +56,18 @@ def default_wait(want: DesiredEnv) -> float:
 
 
 def wait_until_up(
-    engine: EngineAPI, want: DesiredEnv, container: str, timeout: float, clock: Clock
+    engine: EngineAPI,
+    want: DesiredEnv,
+    container: str,
+    timeout: float,
+    clock: Clock,
+    started: float | None = None,
 ) -> None:
-    """Return once the box is up; raise NotUp (with its evidence) when it is not in time."""
+    """Return once the box is up; raise NotUp (with its evidence) when it is not in time.
+    `started`: when the start call returned, if the caller made it (the settle time counts
+    from there: the box has been running since)."""
     deadline = clock.now() + timeout
-    state = _settle(engine, want.name, container, deadline, clock)
+    state = _settle(engine, want.name, container, deadline, clock, started)
     if want.config["sshd"]:
         _sshd_answers(engine, want.name, container, state, deadline, clock)
     ready = want.spec_file.spec.ready
@@ -73,15 +80,23 @@ def wait_until_up(
 
 
 def _settle(
-    engine: EngineAPI, name: str, container: str, deadline: float, clock: Clock
+    engine: EngineAPI,
+    name: str,
+    container: str,
+    deadline: float,
+    clock: Clock,
+    started: float | None = None,
 ) -> ContainerState:
-    """Running, with no restart, for the settle time; a death or restart fails at once
-    (after a short look for its exit code, which the engine clears once it runs again)."""
+    """Running, with no restart, for the settle time (from `started` when the first look
+    finds it running, else from that look); a death or restart fails at once (after a short
+    look for its exit code, which the engine clears once it runs again)."""
     steady_since: float | None = None
     died_at: float | None = None
     while True:
         state = engine.state(container)
         now = clock.now()
+        if started is not None and steady_since is None and state.running and not state.restarts:
+            steady_since = started
         if state.restarts and state.running:
             died_at = now if died_at is None else died_at
         if state.status in ("restarting", "exited", "dead") or (
@@ -99,7 +114,10 @@ def _settle(
                 else f"the box did not start (state: {state.status})"
             )
             raise not_up(engine, name, container, why)
-        clock.sleep(POLL_SECONDS)
+        wait = POLL_SECONDS
+        if steady_since is not None:  # look again exactly when the settle time is over
+            wait = min(wait, steady_since + clock.settle - now)
+        clock.sleep(wait)
 
 
 def _died(state: ContainerState) -> str:

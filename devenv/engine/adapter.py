@@ -21,6 +21,7 @@ from devenv.engine.buildkit import find_cli
 from devenv.engine.client import make_client
 from devenv.engine.faults import engine_errors, start_failure
 from devenv.engine.transfer import ImageTransfer
+from devenv.engine.upperdir import layer_changes, layer_dirs
 from devenv.engine_api import ContainerState
 from devenv.errors import (
     DevenvError,
@@ -389,9 +390,25 @@ class Engine(ImageTransfer):
             self.api.remove_container(container, force=True, v=False)
 
     def diff(self, container: str) -> list[dict[str, Any]]:
-        """The container's writable-layer changes (docker diff)."""
+        """The container's writable-layer changes (docker diff): read from its upper dir
+        where that is exactly the engine's answer (see upperdir), else asked of the engine."""
+        found = self._local_diff(container)
+        if found is not None:
+            return found
         with engine_errors(f"reading changes of {container[:12]}"):
             return list(self.api.diff(container) or [])
+
+    def _local_diff(self, container: str) -> list[dict[str, Any]] | None:
+        if not self.connection.local or self.server.podman:
+            return None
+        raw = self.inspect_container(container)
+        dirs = layer_dirs(raw or {})
+        if dirs is None:
+            return None
+        try:
+            return layer_changes(*dirs)
+        except OSError:  # unreadable here, or changing under the walk: the engine knows
+            return None
 
     def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str:
         """Keep a container's filesystem as an image (a snapshot before discarding it); paused

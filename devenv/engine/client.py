@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from devenv.connection import Connection
@@ -14,9 +15,12 @@ MIN_API_VERSION = "1.24"  # used only for the first /version call, which sets th
 def make_client(connection: Connection) -> tuple[Any, Server]:
     """A low-level client for `connection`, and the engine's /version (asked once, which also
     picks the API version, as version="auto" would)."""
+    import_sdk()
     import docker
     import docker.tls
 
+    if connection.scheme == "ssh":
+        _ssh_support()
     tls: Any = False
     if connection.tls is not None:
         files = connection.tls
@@ -47,3 +51,30 @@ def _pin_verify(api: Any) -> None:
         return settings
 
     api.merge_environment_settings = pinned
+
+
+def import_sdk() -> None:
+    """Import docker-py without paramiko: the SDK imports it up front for ssh:// (60 to 180
+    ms of a 2-core machine's start-up), which a local socket or tcp:// never uses; an
+    ssh:// client gets its adapter when it is made (see _ssh_support). Call it before any
+    other import of docker."""
+    if "docker" in sys.modules:
+        return
+    blocked = "paramiko" not in sys.modules
+    if blocked:
+        sys.modules["paramiko"] = None  # type: ignore[assignment]  # import paramiko fails
+    try:
+        import docker  # noqa: F401
+    finally:
+        if blocked:
+            del sys.modules["paramiko"]
+
+
+def _ssh_support() -> None:
+    """docker-py's ssh:// adapter, when the SDK was first imported without paramiko."""
+    import docker.api.client
+
+    if not hasattr(docker.api.client, "SSHHTTPAdapter"):
+        from docker.transport.sshconn import SSHHTTPAdapter
+
+        docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 
 from devenv.connection import current_hint, current_where
+from devenv.engine.client import import_sdk
 from devenv.errors import STATE_PATH, DevenvError, EngineError, HostFileError, RegistryError
 from devenv.images.registry import explain
 
@@ -57,6 +58,7 @@ def tls_failure(text: str) -> str | None:
 @contextlib.contextmanager
 def engine_errors(what: str) -> Iterator[None]:
     """Turn SDK/transport exceptions raised while doing `what` into one EngineError."""
+    import_sdk()  # the first import of docker, most often
     import docker.errors
     import requests.exceptions
 

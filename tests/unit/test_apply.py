@@ -21,7 +21,7 @@ from devenv.host import Host
 from devenv.logs import parse_since
 from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.plan import Plan, plan, with_discards
-from devenv.readiness import Clock, listening_script
+from devenv.readiness import SETTLE_SECONDS, Clock, listening_script
 from devenv.reporting import Outcome, SilentReporter
 from devenv.spec.loader import SpecFile
 from tests.unit.test_plan import (
@@ -405,6 +405,51 @@ def test_a_box_seen_already_restarted_is_watched_for_its_exit_code(
     engine = Restarted(observe(images=[BASE_SUMMARY, image_summary(box)]))
     (outcome,) = run(engine, host, [box])
     assert "its command exited with code 3 and the engine restarted it 1 time" in outcome.message
+
+
+class SlowLooks(FakeEngine):
+    """Each inspect takes 20 ms of the fake clock's time, as under load; `seen` scripts the
+    states the new box shows, one per look."""
+
+    def __init__(self, observed: Observed, clock: FakeClock, seen: list[ContainerState]) -> None:
+        super().__init__(observed)
+        self.clock, self.seen = clock, iter(seen)
+
+    def state(self, container: str) -> ContainerState:
+        self._call("state", container)
+        self.clock.sleep(0.02)
+        return next(self.seen, UP) if container == NEW_ID else UP
+
+
+def _recreate_with(
+    want: Callable[..., DesiredEnv], host: Host, seen: list[ContainerState]
+) -> tuple[Outcome, SlowLooks, FakeClock]:
+    clock = FakeClock()
+    engine = SlowLooks(converged(want(SPEC)), clock, seen)
+    new = want(CHANGED)
+    applier = Applier(engine, host, SilentReporter(), clock=clock)
+    (outcome,) = applier.apply(plan([new], engine.observed), [new], engine.observed)
+    return outcome, engine, clock
+
+
+def test_the_settle_time_counts_from_the_start_and_ends_on_time(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    """The box has run since its start call returned: the settle time counts from there, and
+    the last look comes as it ends, not a poll interval later."""
+    outcome, engine, clock = _recreate_with(want, host, [])
+    assert outcome.ok and outcome.message == "recreated"
+    assert SETTLE_SECONDS <= clock.t <= SETTLE_SECONDS + 0.02 + 1e-9  # one look's latency
+    assert engine.mutations()[-1] == ("remove", CONTAINER_ID)
+
+
+def test_a_command_that_dies_within_the_settle_time_is_still_caught(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    dies = [UP, UP, UP, ContainerState("exited", exit_code=127)]
+    outcome, engine, _clock = _recreate_with(want, host, dies)
+    assert not outcome.ok and "its command exited with code 127" in outcome.message
+    assert engine.mutations()[-3:] == ROLLBACK
 
 
 def test_a_new_env_that_is_not_up_is_left_for_inspection(

@@ -121,3 +121,34 @@ def test_podman_pushes_to_a_registry_on_this_machine_over_plain_http() -> None:
     assert pushed_digest({"aux": {"Digest": digest}}) == digest  # Docker
     assert pushed_digest({"status": f"latest: digest: {digest} size: 581"}) == digest  # Podman
     assert pushed_digest({"status": "Pushed"}) is None
+
+
+SDK_CHECK = """
+import sys
+from devenv.engine.faults import engine_errors
+with engine_errors("checking"):  # the first import of docker, as in every command
+    pass
+import docker
+print("paramiko" in sys.modules)
+from devenv.engine.client import _ssh_support
+_ssh_support()
+api = docker.APIClient(base_url="ssh://nobody@192.0.2.1", use_ssh_client=True, version="1.41")
+print(type(api._custom_adapter).__name__)
+"""
+
+
+def test_the_sdk_loads_without_paramiko_and_ssh_still_works() -> None:
+    """paramiko costs start-up time and serves ssh:// only: it is not loaded for a local
+    engine, and an ssh:// client made afterwards still gets the SDK's ssh adapter."""
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", SDK_CHECK],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+    ).stdout.split()
+    assert out == ["False", "SSHHTTPAdapter"]
