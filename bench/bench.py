@@ -74,11 +74,11 @@ def table(rows: list[S.Row], about: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measure(args: argparse.Namespace, compose: list[str]) -> list[S.Row]:
+def measure(args: argparse.Namespace, compose: list[str], run_id: str) -> list[S.Row]:
     rows: list[S.Row] = []
     with tempfile.TemporaryDirectory(prefix="devenv-bench-") as tmp:
         ports = free_ports(4 + args.many)
-        box = Box(Path(tmp), uuid.uuid4().hex[:8], compose, args.package, ports[0], ports[1])
+        box = Box(Path(tmp), run_id, compose, args.package, ports[0], ports[1])
         try:
             box.up()
             for key in args.only:
@@ -106,12 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         about = versions(compose)
-        rows = measure(args, compose)
+        run_id = uuid.uuid4().hex[:8]
+        rows = measure(args, compose, run_id)
     except BenchError as exc:
         sys.stderr.write(f"bench: {exc}\n")
         return 1
     if args.json:
-        report = {**about, "label": "io.devenv.bench", "rows": [r.to_dict() for r in rows]}
+        label = f"io.devenv.bench={run_id}"  # this run's: another run may be going on
+        report = {**about, "label": label, "rows": [r.to_dict() for r in rows]}
         sys.stdout.write(json.dumps(report, indent=2))
         sys.stdout.write("\n")
     else:

@@ -37,6 +37,11 @@ def explain_failure(exc: BaseException) -> str:
 TLS_FAULTS = (
     ("CERTIFICATE_VERIFY_FAILED", "TLS: the engine's certificate is not signed by the CA given"),
     ("alert unknown ca", "TLS: the engine does not trust the client certificate"),
+    (  # TLS 1.3: the client may read the hang-up before the alert that explains it
+        "EOF occurred in violation of protocol",
+        "TLS: the engine hung up in the handshake, as it does when it does not trust the "
+        "client certificate",
+    ),
     ("alert bad certificate", "TLS: the engine rejected the client certificate"),
     ("alert certificate required", "TLS: the engine wants a client certificate"),
     ("certificate required", "TLS: the engine wants a client certificate"),

@@ -245,12 +245,16 @@ def test_a_client_certificate_the_engine_never_signed_is_one_sentence(
     devenv_env["DOCKER_CERT_PATH"] = str(tls_engine.stranger)
     refused = devenv("status")
     assert refused.code == 1
-    assert refused.err.splitlines() == [
+    said, hint = refused.err.splitlines()
+    # TLS 1.3: the alert that names the reason, or (under load) the hang-up before it
+    assert said.startswith(
         f"devenv: connecting: cannot reach the Docker engine at {tls_engine.url} (DOCKER_HOST)"
-        " (TLS: the engine does not trust the client certificate)",
+        " (TLS: the engine "
+    ) and said.endswith("does not trust the client certificate)"), refused.err
+    assert hint == (
         f"  hint: check the address and the TLS files in {tls_engine.stranger}: ca.pem (the"
-        " engine's CA), cert.pem and key.pem (a client pair that CA signed)",
-    ], refused.err
+        " engine's CA), cert.pem and key.pem (a client pair that CA signed)"
+    ), refused.err
 
 
 def _context(config_dir: Path, name: str, host: str) -> None:

@@ -152,3 +152,14 @@ def test_the_sdk_loads_without_paramiko_and_ssh_still_works() -> None:
         env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
     ).stdout.split()
     assert out == ["False", "SSHHTTPAdapter"]
+
+
+def test_a_tls_hang_up_in_the_handshake_is_named_as_the_likely_refusal() -> None:
+    from devenv.engine.faults import tls_failure
+
+    raw = "SSLError(SSLEOFError(8, 'EOF occurred in violation of protocol (_ssl.c:2427)'))"
+    said = tls_failure(raw)
+    assert said is not None and said.endswith("does not trust the client certificate")
+    assert tls_failure("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca") == (
+        "TLS: the engine does not trust the client certificate"
+    )
