@@ -1,5 +1,5 @@
-"""The `docker exec` command line that enters a box: shared by `devenv shell` and its fast
-path (devenv.quick), so both run exactly the same thing."""
+"""What `devenv shell` runs in a box, and the `docker exec` command line that enters it on
+a terminal: shared by devenv.enter and its fast path (devenv.quick), so both run the same."""
 
 from __future__ import annotations
 
@@ -24,4 +24,9 @@ def exec_argv(
         argv += ["-u", user]
     if workdir:
         argv += ["-w", workdir]
-    return [*argv, name, *(command or ["/bin/sh", "-c", LOGIN_SHELL])]
+    return [*argv, name, *box_command(command)]
+
+
+def box_command(command: list[str]) -> list[str]:
+    """What runs in the box: the user's command, or a login shell."""
+    return command or ["/bin/sh", "-c", LOGIN_SHELL]

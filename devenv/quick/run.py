@@ -1,27 +1,24 @@
-"""Answer a converged `plan`/`apply` or a `shell` from the cache and a few engine reads,
-or return None: the full CLI then runs the command (and refreshes the cache)."""
+"""Answer a converged `plan`/`apply`, `status` or a `shell` from the cache and a few
+engine reads, or return None: the full CLI then runs the command (and refreshes the cache).
+Each command imports only what it needs."""
 
 from __future__ import annotations
 
-import functools
+import importlib
 import os
-import sys
 from collections.abc import Callable
-from urllib.parse import quote
 
-from devenv import labels as L
-from devenv.connection import Connection
-from devenv.engine import exec_stream
-from devenv.engine.wire import Unreachable, Wire
+from devenv.engine.wire import Unreachable
 from devenv.errors import DevenvError
-from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.quick import cache, show
 from devenv.quick.argv import Request, parse
-from devenv.quick.verdict import converged, orphans
-from devenv.server import Server
 
-SPEC_SUFFIXES = (".yaml", ".yml")  # as devenv.spec.loader.discover finds specs
 OFF = "DEVENV_NO_FAST_PATH"  # set: always the full path (tests compare the two)
+ANSWERS = {  # command → module and function that decide; they return the answer to run
+    "plan": ("devenv.quick.converged", "plan_or_apply"),
+    "apply": ("devenv.quick.converged", "plan_or_apply"),
+    "status": ("devenv.quick.converged", "status"),
+    "shell": ("devenv.quick.entering", "shell"),
+}
 
 
 def attempt(argv: list[str]) -> int | None:
@@ -30,190 +27,14 @@ def attempt(argv: list[str]) -> int | None:
     if request is None:
         return None
     try:
-        answer = ANSWERS[request.command](request)
+        answer = _decide(request)
     except (Unreachable, DevenvError, OSError, ValueError, KeyError, TypeError):
         return None
     return None if answer is None else answer()  # output starts only here: no way back
 
 
-def discover(paths: tuple[str, ...]) -> list[str] | None:
-    """The resolved spec files `paths` name, as the loader finds them; None where the
-    loader would complain (it says so better)."""
-    found: list[str] = []
-    for raw in paths:
-        path = os.path.expanduser(raw)
-        if os.path.isdir(path):
-            names = sorted(n for n in os.listdir(path) if n.endswith(SPEC_SUFFIXES))
-            specs = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
-            if not specs:
-                return None
-            found.extend(specs)
-        elif os.path.exists(path):
-            found.append(path)
-        else:
-            return None
-    return list(dict.fromkeys(os.path.realpath(p) for p in found))
-
-
-def _engine(entries: list[cache.Cached]) -> tuple[Connection, Wire] | None:
-    """The engine every entry was cached for, when it is a unix socket that still resolves."""
-    from devenv.connection import resolve
-
-    connection = resolve()
-    if connection.scheme != "unix" or any(e.engine != connection.url for e in entries):
-        return None
-    return connection, Wire(connection.url.split("://", 1)[1])
-
-
-def _observe(wire: Wire) -> Observed:
-    """devenv's containers and the images. Engine.observe also lists containers bearing the
-    envs' names, for a foreign one: here a name held by anyone but devenv's own container
-    already means "not converged", so that listing is not needed."""
-    owned = wire.get("/containers/json?all=1", label=[f"{L.MANAGED}=true"])
-    containers = tuple(ObservedContainer.from_summary(raw) for raw in owned)
-    images = tuple(ObservedImage.from_summary(raw) for raw in wire.get("/images/json"))
-    return Observed(containers, images)
-
-
-def _engine_line(connection: Connection, wire: Wire, servers: set[str]) -> str | None:
-    """The line naming the engine, as the full path prints it ("" for the usual local
-    Docker); None if the engine is not the one the cache was written for. /version is
-    asked only where that line depends on it."""
-    usual = connection.source == "default socket"
-    if usual and servers and all(s.startswith("Docker Engine ") for s in servers):
-        return ""
-    server = Server.from_version(wire.get("/version"))
-    if any(s != str(server) for s in servers):
-        return None
-    if usual and server.product == "Docker Engine":
-        return ""
-    return f"devenv: engine: {server} at {connection.describe()}\n"
-
-
-def _converged(request: Request) -> Callable[[], int] | None:
-    specs = discover(request.paths)
-    entries = [cache.read(spec) for spec in specs or []]
-    found = [e for e in entries if e is not None]
-    if not found or len(found) != len(entries):
-        return None
-    names = [e.name for e in found]
-    colour = show.plain_terminal(sys.stdout)
-    reached = _engine(found) if len(set(names)) == len(names) else None
-    if reached is None or (colour is None and "--json" not in request.flags):
-        return None
-    connection, wire = reached
-    line = _engine_line(connection, wire, {e.server for e in found})
-    if line is None:
-        return None
-    observed = _observe(wire)
-    envs = [(e, converged(e, observed)) for e in found]
-    projects = {os.path.dirname(e.spec) for e in found}
-    if "--prune" in request.flags and orphans(observed, names, projects):
-        return None
-    ready = [(e, live) for e, live in envs if live is not None]
-    if len(ready) != len(envs):
-        return None
-    return functools.partial(_answer, request, ready, line, bool(colour))
-
-
-def _answer(
-    request: Request,
-    envs: list[tuple[cache.Cached, ObservedContainer]],
-    line: str,
-    colour: bool,
-) -> int:
-    as_json = "--json" in request.flags
-    if request.command == "plan":
-        return _show(line, show.plan_json(envs) if as_json else show.plan_text(envs, colour))
-    if not as_json:
-        show.write(show.plan_text(envs, colour))
-    show.write(show.outcomes_json(envs) if as_json else show.outcomes_text(envs, colour))
-    return 0
-
-
-def _shell(request: Request) -> Callable[[], int | None] | None:
-    """Into a running env of a cached spec, as devenv.enter goes (the same command line):
-    on a terminal, the docker CLI is exec'd; otherwise the engine's exec API runs it."""
-    import shutil
-
-    from devenv.dockerexec import exec_argv
-
-    specs = discover(request.paths) or []
-    entry = cache.read(specs[0]) if len(specs) == 1 else None
-    reached = _engine([entry]) if entry is not None else None
-    if entry is None or reached is None or shutil.which("docker") is None:
-        return None
-    connection, wire = reached
-    live = wire.get(f"/containers/{quote(entry.name)}/json")
-    labels = (live.get("Config") or {}).get("Labels") or {}
-    if not L.owned(labels) or not (live.get("State") or {}).get("Running"):
-        return None
-    tty = sys.stdin.isatty() and sys.stdout.isatty()
-    argv = exec_argv(connection, entry.name, entry.user, entry.workdir, list(request.words), tty)
-    if tty:  # the docker CLI does the terminal's work (raw mode, resizes)
-        return functools.partial(_exec, argv)
-    command = argv[argv.index(entry.name) + 1 :]  # the same command line, run through the API
-    exec_id = exec_stream.prepare(wire, entry.name, command, entry.user, entry.workdir)
-    return functools.partial(exec_stream.run, wire, exec_id)
-
-
-def _exec(argv: list[str]) -> int | None:
-    """Become `argv`; if it cannot even start, the full path tries (and explains)."""
-    sys.stdout.flush()
-    try:
-        os.execvp(argv[0], argv)
-    except OSError:
-        return None
-    return None  # not reached: exec replaced this process
-
-
-def _status(request: Request) -> Callable[[], int] | None:
-    """`status`: only when every env it lists runs in sync with its cached spec."""
-    as_json = "--json" in request.flags
-    colour = show.plain_terminal(sys.stdout)
-    specs = discover(request.paths) if request.paths else []
-    asked = [cache.read(spec) for spec in specs or []]
-    if specs is None or None in asked or (colour is None and not as_json):
-        return None
-    from devenv.connection import resolve
-
-    connection = resolve()
-    if connection.scheme != "unix":
-        return None
-    wire = Wire(connection.url.split("://", 1)[1])
-    observed = _observe(wire)
-    if not request.paths:
-        listed = sorted(
-            (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
-        )
-        asked = [cache.read(c.labels.get(L.SPEC, "")) for c in listed]
-    entries = [e for e in asked if e is not None]
-    if len(entries) != len(asked) or any(e.engine != connection.url for e in entries):
-        return None
-    envs = [(e, converged(e, observed)) for e in entries]
-    ready = [(e, live) for e, live in envs if live is not None]
-    width = os.get_terminal_size(sys.stdout.fileno()).columns if colour else show.PLAIN_WIDTH
-    text = (
-        show.status_json(ready)
-        if as_json
-        else show.status_text(show.status_rows(ready), bool(colour), width)
-    )
-    line = _engine_line(connection, wire, {e.server for e in entries})
-    if len(ready) != len(envs) or text is None or line is None:
-        return None
-    return functools.partial(_show, line, text)
-
-
-def _show(line: str, text: str) -> int:
-    if line:
-        show.write(line, sys.stderr)
-    show.write(text)
-    return 0
-
-
-ANSWERS: dict[str, Callable[[Request], Callable[[], int | None] | None]] = {
-    "plan": _converged,
-    "apply": _converged,
-    "status": _status,
-    "shell": _shell,
-}
+def _decide(request: Request) -> Callable[[], int | None] | None:
+    module, name = ANSWERS[request.command]
+    decide: Callable[[Request], Callable[[], int | None] | None]
+    decide = getattr(importlib.import_module(module), name)
+    return decide(request)

@@ -71,6 +71,12 @@ def test_converged_commands_answer_fast_and_alike(  # type: ignore[no-untyped-de
     assert (spec.parent / "work" / "made-here").exists()  # ran in the workdir, the shared folder
     piped = devenv("shell", str(spec), "--", "sh", "-c", "cat; echo oops >&2", stdin="in\n")
     assert (piped.code, piped.out, piped.err) == (0, "in\n", "oops\n")  # stdin in, streams apart
+    no_cli = {**devenv_env, "DEVENV_NO_FAST_PATH": "1", "PATH": str(Path(sys.executable).parent)}
+    full = subprocess.run(  # the full path too runs it through the API: no docker CLI needed
+        [sys.executable, "-m", "devenv", "shell", str(spec), "--", "sh", "-c", "cat; exit 4"],
+        env=no_cli, input="in\n", capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert (full.returncode, full.stdout, full.stderr) == (4, "in\n", "")
     missing = devenv("shell", str(spec), "--", "no-such-command")
     assert missing.code == 126 and "no-such-command" in missing.err and not missing.out
     assert not _imports(devenv_env, "shell", str(spec), "--", "true") & set(HEAVY)

@@ -364,7 +364,8 @@ def test_the_fast_path_loads_nothing_heavy() -> None:
     import sys
 
     probe = (
-        "import sys, devenv.cli.entry, devenv.quick.run, devenv.quick.record;"
+        "import sys, devenv.cli.entry, devenv.quick.run, devenv.quick.record,"
+        " devenv.quick.converged, devenv.quick.entering;"
         "print(sorted({m.split('.')[0] for m in sys.modules}))"
     )
     loaded = subprocess.run(
