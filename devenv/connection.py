@@ -12,8 +12,8 @@ import json
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from devenv.errors import DevenvError
@@ -23,8 +23,7 @@ PODMAN_ROOTFUL = "/run/podman/podman.sock"
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
-@dataclass(frozen=True)
-class TlsFiles:
+class TlsFiles(NamedTuple):
     """Client TLS material for a tcp:// engine, and whether to check the server's cert."""
 
     ca: str | None
@@ -33,8 +32,7 @@ class TlsFiles:
     verify: bool
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(NamedTuple):
     """The engine devenv talks to, and how it was chosen (for messages and `doctor`)."""
 
     url: str

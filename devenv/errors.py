@@ -6,9 +6,8 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
 class DevenvError(Exception):
@@ -31,8 +30,7 @@ class DevenvError(Exception):
         return f"{self.env}: {self.message}" if self.env else self.message
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with a spec, located at file:line:col (1-based)."""
 
     path: str

@@ -3,7 +3,7 @@ with a value, --help) sends the whole command to the full CLI."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FLAGS = {
     "plan": frozenset({"--json", "--detailed-exitcode", "--prune", "--takeover"}),
@@ -14,8 +14,7 @@ FLAGS = {
 }
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     command: str  # plan, apply, status or shell
     paths: tuple[str, ...]
     flags: frozenset[str] = frozenset()

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from devenv.quick import inputs
 
 FORMAT = "devenv-desired/1"
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     """What a spec reads besides itself, its `.env` and its lock (see inputs.digest)."""
 
     files: tuple[str, ...] = ()
@@ -28,8 +26,7 @@ class Inputs:
         return inputs.digest(spec, self.files, self.variables, self.key_globs, self.shared)
 
 
-@dataclass(frozen=True)
-class Cached:
+class Cached(NamedTuple):
     """One env's desired state: what a converged container carries, and how to enter it."""
 
     spec: str  # the spec file, resolved
@@ -45,11 +42,11 @@ class Cached:
     workdir: str | None
     engine: str  # the connection's URL and the server, as "Docker Engine 20.10.24"
     server: str
-    inputs: Inputs = field(default_factory=Inputs)
+    inputs: Inputs = Inputs()
     key: str = ""  # inputs' digest when this was written
 
     def to_json(self) -> str:
-        body = asdict(self)
+        body = {**self._asdict(), "inputs": self.inputs._asdict()}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         check = inputs.hexdigest(f"{FORMAT}\n{text}".encode())
         return json.dumps({"format": FORMAT, "check": check, "body": body}, sort_keys=True)
