@@ -4,8 +4,8 @@ loads the email package). HTTP/1.0, so the engine closes each reply and never ch
 
 from __future__ import annotations
 
+import _socket  # the C module: `socket` (enums, selectors) costs more to import than a run
 import json
-import socket
 from typing import Any
 from urllib.parse import quote
 
@@ -40,11 +40,20 @@ class Wire:
         except ValueError:
             raise Unreachable(f"{method} {url}: not JSON") from None
 
-    def connect(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.path)
-        return sock
+    def connect(self) -> _socket.socket:
+        return unix_socket(self.path, self.timeout)
+
+
+def unix_socket(path: str, timeout: float) -> _socket.socket:
+    """A stream connected to the unix socket at `path` (close it: no context manager)."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def request(method: str, url: str, body: Any, version: str, *headers: str) -> bytes:
@@ -58,9 +67,8 @@ def request(method: str, url: str, body: Any, version: str, *headers: str) -> by
 
 def _exchange(path: str, timeout: float, message: bytes) -> tuple[bytes, bytes]:
     """One request, the whole reply: its status line and its body."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(path)
+    sock = unix_socket(path, timeout)
+    try:
         sock.sendall(message)
         chunks = []
         while True:
@@ -68,6 +76,8 @@ def _exchange(path: str, timeout: float, message: bytes) -> tuple[bytes, bytes]:
             if not chunk:
                 break
             chunks.append(chunk)
+    finally:
+        sock.close()
     reply = b"".join(chunks)
     head, _, body = reply.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], body

@@ -7,7 +7,6 @@ digest is unchanged (see devenv.quick.cache)."""
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from collections.abc import Iterable
 
@@ -93,6 +92,8 @@ def digest(
         value = os.environ.get(name)
         shown = "unset" if value is None else hexdigest(value.encode())
         parts += ["environ", name, shown]
+    if key_globs:
+        import glob  # here: most specs name their keys
     for pattern in sorted(set(key_globs)):
         for match in sorted(glob.glob(pattern)):
             parts += ["glob", pattern, match, file_digest(match)]
