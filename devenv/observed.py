@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from devenv import labels as L
 
 
-@dataclass(frozen=True)
-class PublishedPort:
+class PublishedPort(NamedTuple):
     container: int
     protocol: str
     bind: str
@@ -21,13 +19,12 @@ class PublishedPort:
         return f"{self.bind}:{self.host}:{self.container}{proto}"
 
 
-@dataclass(frozen=True)
-class ObservedContainer:
+class ObservedContainer(NamedTuple):
     id: str
     name: str
     state: str
     image_id: str
-    labels: dict[str, str] = field(hash=False)
+    labels: dict[str, str]  # (a NamedTuple: records, never hashed)
     image: str = ""
     ports: tuple[PublishedPort, ...] = ()
     mounts: frozenset[str] = frozenset()
@@ -111,12 +108,11 @@ def mount_key(mount: dict[str, Any]) -> str:
     return f"{kind}:{source}:{mount.get('Destination')}:{mode}"
 
 
-@dataclass(frozen=True)
-class ObservedImage:
+class ObservedImage(NamedTuple):
     id: str
     tags: tuple[str, ...]
     digests: tuple[str, ...]
-    labels: dict[str, str] = field(hash=False)
+    labels: dict[str, str]
 
     @classmethod
     def from_summary(cls, raw: dict[str, Any]) -> ObservedImage:
@@ -125,8 +121,7 @@ class ObservedImage:
         return cls(raw["Id"], tags, digests, dict(raw.get("Labels") or {}))
 
 
-@dataclass(frozen=True)
-class Observed:
+class Observed(NamedTuple):
     """Everything a plan needs from one engine, from a constant number of listing calls."""
 
     containers: tuple[ObservedContainer, ...] = ()

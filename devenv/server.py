@@ -3,12 +3,10 @@ Docker Desktop, so devenv can adapt where they differ and say which one it talks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Server:
+class Server(NamedTuple):
     """What /version says about the engine: product, version, API version, platform."""
 
     product: str  # "Docker Engine", "Podman", "Docker Desktop"

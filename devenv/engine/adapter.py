@@ -3,7 +3,6 @@ travel through its ImageTransfer half. Observation costs a constant number of li
 however many envs and fields there are; where the engine is comes from devenv.connection,
 as for every `docker` command line devenv runs."""
 
-import dataclasses
 import io
 import tarfile
 import time
@@ -95,7 +94,7 @@ class Engine(ImageTransfer):
         if not found.owned or not found.unsettled or (names and found.env not in names):
             return found
         state = self.state(found.id)
-        return dataclasses.replace(found, restarts=state.restarts, exit_code=state.exit_code)
+        return found._replace(restarts=state.restarts, exit_code=state.exit_code)
 
     def images(self) -> tuple[ObservedImage, ...]:
         with engine_errors("listing images"):
