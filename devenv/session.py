@@ -19,7 +19,8 @@ from devenv.plan import Action, Plan, plan, with_discards
 from devenv.quick import inputs
 from devenv.quick.record import remember
 from devenv.remote import with_remote_notes
-from devenv.spec.loader import SpecFile, discover, load_tolerant
+from devenv.spec.files import discover
+from devenv.spec.loader import SpecFile, load_tolerant
 
 
 @dataclass
@@ -66,6 +67,7 @@ def open_session(
     paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
 ) -> Session:
     crash_point()
+    # without locks (`devenv lock`), the desired state is not what apply builds: not cached
     before = _inputs_before(paths) if use_locks else None
     specs, problems = load_tolerant(paths)
     engine = engine or Engine()

@@ -93,12 +93,10 @@ def status(request: Request) -> Callable[[], int] | None:
     asked = [cache.read(spec) for spec in specs or []]
     if specs is None or None in asked or (colour is None and not as_json):
         return None
-    from devenv.connection import resolve
-
-    connection = resolve()
-    if connection.scheme != "unix":
+    reached = engine_for([e for e in asked if e is not None])
+    if reached is None:
         return None
-    wire = Wire(connection.url.split("://", 1)[1])
+    connection, wire = reached
     observed = _observe(wire)
     if not request.paths:
         listed = sorted(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import stat
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from devenv.errors import DevenvError, Problem, SpecError
+from devenv.spec.files import discover
 from devenv.spec.models import Clash, Spec
 from devenv.spec.rules import NAME_RE, NAME_RULE
 from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
@@ -39,7 +40,6 @@ TEXT_MAPPINGS = ("env",)
 # a reference anywhere else is refused: names, paths and what goes into the image are written.
 VARIABLE_FIELDS = ("env",)
 SHELL_FIELDS = ("run", "command", "hooks")
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 Loc = tuple[str | int, ...]
 
@@ -417,26 +417,6 @@ def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
 
 def _order(problem: Problem) -> tuple[int, int, str]:
     return (problem.line, problem.col, problem.message)
-
-
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Spec files named by the user: files as given, directories by their *.yaml/*.yml."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            specs = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
-            if not specs:
-                raise DevenvError(f"{raw}: no *.yaml or *.yml spec files in this folder")
-            found.extend(specs)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise DevenvError(f"{raw}: no such file or folder")
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
 
 
 def load_tolerant(paths: Sequence[str | Path]) -> tuple[list[SpecFile], list[Problem]]:
