@@ -13,9 +13,9 @@ from devenv.cli.options import Json, OnePath, Paths, Yes, ask, fail
 from devenv.errors import DevenvError, Problem, SpecError
 
 if TYPE_CHECKING:
+    from devenv.converge.plan import Plan
+    from devenv.converge.session import Session
     from devenv.errors import Problem
-    from devenv.plan import Plan
-    from devenv.session import Session
 
 
 class _Group(typer.core.TyperGroup):
@@ -65,7 +65,7 @@ def _global(
     ] = False,
 ) -> None:
     if host or context:
-        from devenv.connection import apply_flags
+        from devenv.engine.connection import apply_flags
 
         try:
             apply_flags(host, context)
@@ -76,7 +76,7 @@ def _global(
 @app.command()
 def validate(paths: Paths) -> None:
     """Check specs; print file:line:col for every problem (and shared folders it refuses)."""
-    from devenv.host import shared_host_path
+    from devenv.spec.hostpaths import shared_host_path
     from devenv.spec.loader import load_all
 
     refused = []
@@ -108,8 +108,8 @@ def render(
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag);
     with a lock file beside the spec, the pinned one apply builds."""
-    from devenv.lock import read as read_lock
-    from devenv.render import image_tag, render
+    from devenv.build.lockfile import read as read_lock
+    from devenv.build.render import image_tag, render
     from devenv.spec.loader import load_one
 
     if as_format is not None:
@@ -130,7 +130,7 @@ def render(
 
 def _recipe(spec_file: Any) -> str | None:
     """A Dockerfile base's identity, its context hash (read here); None for other bases."""
-    from devenv.buildcontext import resolve
+    from devenv.build.context import resolve
 
     return resolve(spec_file).identity if spec_file.spec.base.dockerfile else None
 
@@ -138,9 +138,9 @@ def _recipe(spec_file: Any) -> str | None:
 def _base_identity(spec_file: Any) -> str | None:
     """The base as apply names it in the hash (recipe, registry digest or local ID) when
     known; else None, and a note that apply's tag may then differ."""
+    from devenv.build.render import base_identity, base_ref
     from devenv.engine import Engine
-    from devenv.observed import Observed
-    from devenv.render import base_identity, base_ref
+    from devenv.engine.observed import Observed
 
     base = spec_file.spec.base
     if base.bootstrap or base.dockerfile:
@@ -185,9 +185,9 @@ def _confirm_destructive(what: list[str], yes: bool) -> None:
 def _say_engine(engine: Any) -> None:
     """One line on stderr naming the engine, unless it is the usual local Docker (its
     /version was already asked when connecting: this costs no call)."""
-    connection, server = engine.connection, engine.server
-    if server.product != "Docker Engine" or connection.source != "default socket":
-        sys.stderr.write(f"devenv: engine: {server} at {connection.describe()}\n")
+    from devenv.engine.server import engine_line
+
+    sys.stderr.write(engine_line(engine.server, engine.connection))
 
 
 def _report_problems(problems: list[Problem]) -> None:
@@ -225,7 +225,7 @@ def plan(
 ) -> None:
     """Show what apply would do, and why, touching nothing."""
     from devenv.cli import ui
-    from devenv.session import open_session
+    from devenv.converge.session import open_session
 
     session = open_session(paths)
     _say_engine(session.engine)
@@ -277,7 +277,7 @@ def _push_what_is_built() -> None:
     """apply --push: the image cache pushes each image apply builds (see images/cache.py)."""
     import os
 
-    from devenv.images.cache import PUSH_VARIABLE
+    from devenv.converge.image_cache import PUSH_VARIABLE
 
     os.environ[PUSH_VARIABLE] = "1"
 
@@ -297,11 +297,11 @@ def apply(
     """Make the engine match the specs: build, create, replace, start."""
     import json
 
-    from devenv.apply import Applier
     from devenv.cli import ui
-    from devenv.guards import terminate_as_interrupt
+    from devenv.converge.apply import Applier
+    from devenv.converge.safety import terminate_as_interrupt
+    from devenv.converge.session import open_session
     from devenv.reporting import Outcome
-    from devenv.session import open_session
 
     terminate_as_interrupt()
     if push:
@@ -340,17 +340,17 @@ def status(
     as_json: Json = False,
 ) -> None:
     """Every devenv env on the engine: state, image, published ports, drift."""
-    import json
 
     from devenv.cli import ui
+    from devenv.commands.status import as_json as status_json
+    from devenv.commands.status import collect
     from devenv.engine import Engine
-    from devenv.status import collect
 
     engine = Engine()
     rows = collect(paths or [], engine)
     _say_engine(engine)
     if as_json:
-        ui.print_json(json.dumps([row.to_dict() for row in rows], indent=2))
+        ui.print_json(status_json(rows))
     else:
         ui.print_status(rows)
 
@@ -369,8 +369,8 @@ def destroy(
     snapshot: Snapshot = False,
 ) -> None:
     """Remove envs' containers. Shared folders are never touched; volumes only with --volumes."""
-    from devenv.destroy import destroy as run_destroy
-    from devenv.destroy import guard_work, teardowns
+    from devenv.commands.destroy import destroy as run_destroy
+    from devenv.commands.destroy import guard_work, teardowns
 
     found = teardowns(paths)
     what = [f"remove container {t.env}" for t in found if t.container]
@@ -413,7 +413,7 @@ _register_lock_command()
 
 def _crash(exc: Exception) -> NoReturn:
     """Anything unexpected: one sentence naming the crash log that holds the traceback, exit 3."""
-    from devenv.crashlog import write_crash_log
+    from devenv.cli.crashlog import write_crash_log
 
     path = write_crash_log(exc, sys.argv)
     what = f"{type(exc).__name__}: {exc}".splitlines()[0]

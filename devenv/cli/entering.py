@@ -11,8 +11,8 @@ import typer
 from devenv.cli.options import Command, OnePath, Paths, fail
 
 if TYPE_CHECKING:
+    from devenv.commands.ssh import SshLogin
     from devenv.spec.loader import SpecFile
-    from devenv.ssh import SshLogin
 
 Follow = Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new output.")]
 Tail = Annotated[int | None, typer.Option("--tail", "-n", min=0, help="Only the last N lines.")]
@@ -29,9 +29,9 @@ def _after_dashes(command: list[str] | None) -> list[str]:
 
 
 def _ssh_logins(specs: list[SpecFile]) -> list[SshLogin]:
+    from devenv.commands.ssh import ssh_login
     from devenv.engine import Engine
     from devenv.host import Host
-    from devenv.ssh import ssh_login
 
     engine = Engine()
     observed = engine.observe([s.spec.name for s in specs])
@@ -54,8 +54,8 @@ def register(app: typer.Typer) -> None:
         """The box's output (its command's and sshd's), as `docker logs` shows it."""
         import time
 
+        from devenv.commands.logs import box_output, parse_since
         from devenv.engine import Engine
-        from devenv.logs import box_output, parse_since
 
         start = parse_since(since, time.time()) if since is not None else None
         try:
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings={"allow_interspersed_args": False})
     def shell(path: OnePath, command: Command = None) -> None:
         """A shell in the env (as its user, in its workdir), or CMD with its exit code."""
-        from devenv.enter import enter
+        from devenv.commands.shell import enter
 
         raise typer.Exit(enter(path, _after_dashes(command)))
 

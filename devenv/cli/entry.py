@@ -1,5 +1,5 @@
-"""The `devenv` command: the fast path first (devenv.quick), the full CLI when it cannot
-answer. Nothing heavy is imported before the fast path has had its try."""
+"""The `devenv` command: an answer from the memo first (devenv.answers), the full CLI when
+there is none. Nothing heavy is imported before the fast path has had its try."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import NoReturn
 
 
 def main() -> None:
-    from devenv.quick.run import attempt
+    from devenv.answers.run import attempt
 
     try:
         code = attempt(sys.argv[1:])
@@ -23,16 +23,17 @@ def main() -> None:
 
 
 def _leave(code: int) -> NoReturn:
-    """Exit without the interpreter's teardown (a tenth of a fast run's time): the fast path
-    holds no files, locks or atexit work, only its output, flushed here."""
+    """Exit with the answer's code once its output is flushed; a reader that went away
+    (`devenv plan | head`) is an error, said by the code, not by a traceback at teardown."""
     import os
 
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except OSError:  # the reader went away (`devenv plan | head`)
+        except OSError:
             code = code or 1
-    os._exit(code)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # as Python's docs advise
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

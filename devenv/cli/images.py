@@ -1,6 +1,6 @@
 """Typer wiring for the image commands: login/logout, push, export/import, tag, images, prune.
 
-Wiring only, like devenv.cli.app: the work is in devenv.images.ops, devenv.images.transfer and
+Wiring only, like devenv.cli.app: the work is in devenv.commands.images, devenv.commands.transfer and
 devenv.images.credentials, imported inside each command so `devenv --help` stays fast. Errors are
 raised as DevenvError and printed by devenv.cli.app.main. `register(app)` adds the commands.
 """
@@ -35,7 +35,7 @@ def login(
 
     from devenv.engine import Engine
     from devenv.images import credentials
-    from devenv.images.registry import server_key
+    from devenv.registry import server_key
 
     key = server_key(registry)
     if password_stdin:
@@ -61,7 +61,7 @@ def login(
 def logout(registry: Registry) -> None:
     """Forget the login for a registry (for docker too: it is the same login)."""
     from devenv.images import credentials
-    from devenv.images.registry import server_key
+    from devenv.registry import server_key
 
     key = server_key(registry)
     if credentials.erase(key):
@@ -79,7 +79,7 @@ def push(
 ) -> None:
     """Push each env's image under its build-hash tag and `latest` (building it if needed)."""
     from devenv.cli import ui
-    from devenv.images.ops import push_envs
+    from devenv.commands.images import push_envs
 
     reporter = ui.ConsoleReporter()
     with reporter.live():
@@ -94,7 +94,7 @@ def export(
 ) -> None:
     """Write the envs' images and specs into one bundle file, for machines without a network."""
     from devenv.cli import ui
-    from devenv.images.transfer import export_envs
+    from devenv.commands.transfer import export_envs
 
     reporter = ui.ConsoleReporter()
     with reporter.live():
@@ -113,8 +113,8 @@ def import_(
     ),
 ) -> None:
     """Check a bundle, load its images into the engine and write its specs to --to."""
+    from devenv.commands.transfer import import_bundle
     from devenv.engine import Engine
-    from devenv.images.transfer import import_bundle
 
     for line in import_bundle(bundle, to, Engine()):
         sys.stdout.write(line + "\n")
@@ -125,7 +125,7 @@ def tag(
     new_ref: Annotated[str, typer.Argument(help="The new name, e.g. team/php:v1.")],
 ) -> None:
     """Give an env's current image another name (devenv's own name stays)."""
-    from devenv.images.ops import tag_env
+    from devenv.commands.images import tag_env
 
     sys.stdout.write(tag_env(path, new_ref) + "\n")
 
@@ -137,8 +137,8 @@ def images(
     """devenv's images: env, build hash, size, created, in use by, pushed to."""
     import json
 
+    from devenv.commands.images import env_names, image_rows
     from devenv.engine import Engine
-    from devenv.images.ops import env_names, image_rows
 
     found = image_rows(Engine(), env_names(paths) if paths else ())
     if as_json:
@@ -182,9 +182,9 @@ def prune(
     yes: Yes = False,
 ) -> None:
     """Remove devenv images no container uses and no env runs as its current build."""
+    from devenv.commands.images import prune as run_prune
+    from devenv.commands.images import prune_removals
     from devenv.engine import Engine
-    from devenv.images.ops import prune as run_prune
-    from devenv.images.ops import prune_removals
 
     engine = Engine()
     removals = prune_removals(engine, snapshots)

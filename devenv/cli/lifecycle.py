@@ -46,9 +46,9 @@ def _lifecycle(paths: list[str], verb: str) -> None:
 def _start(paths: list[str], verb: str) -> None:
     """start/restart: each box proven up and its start hooks run, as apply does; a box whose
     spec cannot be worked out now (say, a variable unset) is only started, and says so."""
-    from devenv.apply import Applier
     from devenv.cli import ui
-    from devenv.session import open_session
+    from devenv.converge.apply import Applier
+    from devenv.converge.session import open_session
 
     session = open_session(paths)
     reporter = ui.ConsoleReporter()

@@ -1,6 +1,6 @@
 """Typer wiring for `devenv lock`: write, refresh and check lock files beside specs.
 
-Wiring only: the work is in devenv.locker (engine) and devenv.lock (pure), imported inside
+Wiring only: the work is in devenv.commands.lock (engine) and devenv.build.lockfile (pure), imported inside
 the command so `devenv --help` stays fast. `register(app)` adds the command.
 """
 
@@ -32,7 +32,7 @@ def lock(
     ] = False,
 ) -> None:
     """Write lock files beside the specs: the base's identity and every package's version."""
-    from devenv import locker
+    from devenv.commands import lock as locker
 
     if check:
         fine, problems = locker.check(paths)

@@ -30,7 +30,7 @@ def init(
     if source is None:
         _starter(name, out)
         return
-    from devenv.importers.sources import init_from
+    from devenv.commands.init import init_from
 
     for written in init_from(source, out, service):
         draft = written.draft
@@ -48,8 +48,8 @@ def init(
 def _starter(name: str | None, out: str | None) -> None:
     from pathlib import Path
 
-    from devenv.importers.sources import check_valid, write_new
-    from devenv.importers.starter import starter
+    from devenv.commands.init import check_valid, write_new
+    from devenv.formats.starter import starter
     from devenv.spec.rules import NAME_RE
 
     if name is None:
@@ -66,17 +66,18 @@ def _starter(name: str | None, out: str | None) -> None:
 
 def which(pid: Annotated[int, typer.Argument(help="A process ID on this host.")]) -> None:
     """The env a host process belongs to (exit 1 when it is in none)."""
-    from devenv.which import which as find
+    from devenv.commands.which import which as find
 
     sys.stdout.write(find(pid) + "\n")
 
 
 def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | None]) -> None:
     """The specs as a devcontainer.json or a compose file, naming the image apply builds."""
-    from devenv import exporters
-    from devenv.desired import container_config
-    from devenv.host import Host, authorized_keys
-    from devenv.render import image_tag, render
+    from devenv.build.render import image_tag, render
+    from devenv.converge.desired import container_config
+    from devenv.formats import exporters
+    from devenv.host import Host
+    from devenv.spec.hostpaths import authorized_keys
     from devenv.spec.loader import load_all
 
     if fmt not in ("devcontainer", "compose"):

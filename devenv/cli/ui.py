@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from devenv.status import StatusRow
+    from devenv.commands.status import StatusRow
 
 import sys
 from collections.abc import Iterator
@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from devenv.plan import Plan
+from devenv.converge.plan import Plan
 from devenv.reporting import Outcome
 
 SYMBOLS = {
@@ -104,29 +104,7 @@ def print_json(text: str) -> None:
 
 
 def print_status(rows: list[StatusRow]) -> None:
-    if not rows:
-        out.print("No devenv envs on this engine.")
-        return
-    from rich.table import Table
+    from devenv.commands.status import as_table, colour_wanted
 
-    table = Table(box=None, pad_edge=False)
-    for column in ("ENV", "STATE", "IMAGE", "PORTS", "SPEC"):
-        table.add_column(column)
-    for row in rows:
-        state_style = "green" if row.state == "running" and not row.failing else "yellow"
-        sync = "" if row.in_sync is None else (" (in sync)" if row.in_sync else " (drifted)")
-        if row.state == "absent":  # never applied, or removed: nothing has drifted
-            sync = ""
-        if row.failing:
-            state_style, sync = "red", " (failing)"
-        table.add_row(
-            escape(row.env),
-            f"[{state_style}]{escape(row.condition or row.state)}[/]{sync}",
-            escape(row.image),
-            escape(", ".join(row.ports)),
-            escape(row.spec),
-        )
-    out.print(table)
-    for row in rows:
-        for reason in row.drift:
-            out.print(f"  {escape(row.env)}: {escape(reason)}")
+    sys.stdout.write(as_table(rows, colour_wanted(sys.stdout)))
+    sys.stdout.flush()

@@ -1,6 +1,6 @@
 """The only door to the engine, and the only package that imports docker: every SDK or
 transport error leaves it as one DevenvError sentence (see faults.py). The SDK loads only
-when the adapter is first used: the fast path (devenv.quick) reads through wire.py and
+when the adapter is first used: the fast path (devenv.answers) reads through wire.py and
 runs commands through exec_stream.py, standard library only."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The engine adapter: observe, build, create, start, swap, remove, exec, logs; images
 travel through its ImageTransfer half. Observation costs a constant number of listing calls
-however many envs and fields there are; where the engine is comes from devenv.connection,
+however many envs and fields there are; where the engine is comes from devenv.engine.connection,
 as for every `docker` command line devenv runs."""
 
 import io
@@ -11,25 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from devenv import labels as L
-from devenv.buildfiles import BuildLog, build_context
-from devenv.buildstream import follow
-from devenv.connection import Connection, resolve
-from devenv.desired import ContainerShape, DesiredEnv
+from devenv.build.workspace import BuildLog, build_context
+from devenv.engine.build_output import follow
 from devenv.engine.buildkit import build as buildkit_build
 from devenv.engine.buildkit import find_cli
 from devenv.engine.client import make_client
+from devenv.engine.connection import Connection, resolve
 from devenv.engine.faults import engine_errors, start_failure
+from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
+from devenv.engine.protocol import BuildTarget, ContainerState
+from devenv.engine.server import Server, can_pause, rootless
+from devenv.engine.shape import ContainerShape
 from devenv.engine.transfer import ImageTransfer
 from devenv.engine.upperdir import layer_changes, layer_dirs
-from devenv.engine_api import ContainerState
 from devenv.errors import (
     DevenvError,
     EngineError,
     ImageMissing,
 )
-from devenv.observed import Observed, ObservedContainer, ObservedImage
 from devenv.refs import split_ref
-from devenv.server import Server, can_pause, rootless
 
 
 class Engine(ImageTransfer):
@@ -41,7 +41,7 @@ class Engine(ImageTransfer):
         self._server: Server | None = None
         self._info: dict[str, Any] | None = None
 
-    # ---- connection (settings from devenv.connection; /version asked once) --------------
+    # ---- connection (settings from devenv.engine.connection; /version asked once) --------------
     @property
     def connection(self) -> Connection:
         if self._connection is None:
@@ -120,7 +120,7 @@ class Engine(ImageTransfer):
 
     def build(
         self,
-        want: DesiredEnv,
+        want: BuildTarget,
         log_path: Path,
         on_line: Callable[[str], None] = lambda _line: None,
         network: str | None = None,
@@ -134,14 +134,14 @@ class Engine(ImageTransfer):
         found = self._buildkit_build(want, log_path, on_line, labels, network)
         if found is not None:
             return found or self._image_id(want.image)
-        with build_context(want) as ctx:
+        with build_context(want.rendered) as ctx:
             return self.build_from(
                 want.image, want.name, log_path, on_line, labels, path=ctx, network_mode=network
             )
 
     def _buildkit_build(
         self,
-        want: DesiredEnv,
+        want: BuildTarget,
         log_path: Path,
         on_line: Callable[[str], None],
         labels: dict[str, str],
@@ -152,7 +152,7 @@ class Engine(ImageTransfer):
         cli = None if self.server.podman else find_cli()
         if cli is None or not want.rendered.buildkit_dockerfile:
             return None
-        with build_context(want, buildkit=True) as ctx:
+        with build_context(want.rendered, buildkit=True) as ctx:
             return buildkit_build(
                 cli,
                 self.connection,

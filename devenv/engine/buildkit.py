@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from devenv.buildfiles import BuildLog
-from devenv.buildstream import PlainProgress
-from devenv.connection import Connection, cli_env
+from devenv.build.workspace import BuildLog
+from devenv.engine.build_output import PlainProgress
+from devenv.engine.connection import Connection, cli_env
 
 SWITCH = "DEVENV_BUILDKIT"  # "0": always the engine's classic builder
 VERSION_RE = re.compile(r"^Docker version (\d+)\.")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from devenv.connection import Connection
-from devenv.server import Server
+from devenv.engine.connection import Connection
+from devenv.engine.server import Server
 
 MIN_API_VERSION = "1.24"  # used only for the first /version call, which sets the real one
 

@@ -4,8 +4,8 @@ code), without starting the docker CLI. With a terminal, devenv runs `docker exe
 
 from __future__ import annotations
 
-import _socket
 import os
+import socket
 import struct
 import sys
 import threading
@@ -58,7 +58,7 @@ def _run(wire: Wire, exec_id: str) -> int:
     return _exit_code(wire, exec_id)
 
 
-def _skip_head(sock: _socket.socket) -> bytes:
+def _skip_head(sock: socket.socket) -> bytes:
     """Read past the reply's head; what follows it is the start of the stream."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -72,7 +72,7 @@ def _skip_head(sock: _socket.socket) -> bytes:
     return rest
 
 
-def _feed(sock: _socket.socket) -> None:
+def _feed(sock: socket.socket) -> None:
     """Copy our stdin to the exec until it ends, then say so (half-close)."""
     try:
         while chunk := os.read(0, 65536):
@@ -80,12 +80,12 @@ def _feed(sock: _socket.socket) -> None:
     except OSError:
         pass
     try:
-        sock.shutdown(_socket.SHUT_WR)
+        sock.shutdown(socket.SHUT_WR)
     except OSError:
         return
 
 
-def _drain(sock: _socket.socket, data: bytes) -> None:
+def _drain(sock: socket.socket, data: bytes) -> None:
     """The engine's multiplexed stream: 8-byte headers (stream, size), then the bytes."""
     first = True
     while True:

@@ -8,10 +8,10 @@ import re
 import socket
 from collections.abc import Iterator
 
-from devenv.connection import current_hint, current_where
 from devenv.engine.client import import_sdk
+from devenv.engine.connection import current_hint, current_where
 from devenv.errors import STATE_PATH, DevenvError, EngineError, HostFileError, RegistryError
-from devenv.images.registry import explain
+from devenv.registry import explain
 
 # Socket faults the SDK lets through unwrapped (mid-stream): the engine, not a local file.
 TRANSPORT = (ConnectionError, TimeoutError, socket.gaierror, socket.herror)

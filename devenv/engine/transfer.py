@@ -9,11 +9,11 @@ from typing import Any, BinaryIO
 
 from devenv import labels as L
 from devenv.engine.faults import engine_errors, explain_failure, registry_error
+from devenv.engine.observed import short_name
+from devenv.engine.server import Server
 from devenv.errors import EngineError, host_file_errors
-from devenv.images.registry import scrub
-from devenv.observed import short_name
 from devenv.refs import split_ref
-from devenv.server import Server
+from devenv.registry import scrub
 
 
 class ImageTransfer:

@@ -1,4 +1,4 @@
-"""The work guard's fast path: a container's writable-layer changes worked out from the
+"""The work guard's local reader: a container's writable-layer changes worked out from the
 overlay2 upper dir its inspect names, instead of GET /containers/ID/changes (1.2 to 1.8 s a
 box on a 2-core machine, where this takes milliseconds).
 

@@ -4,8 +4,8 @@ loads the email package). HTTP/1.0, so the engine closes each reply and never ch
 
 from __future__ import annotations
 
-import _socket  # the C module: `socket` (enums, selectors) costs more to import than a run
 import json
+import socket
 from typing import Any
 from urllib.parse import quote
 
@@ -40,13 +40,13 @@ class Wire:
         except ValueError:
             raise Unreachable(f"{method} {url}: not JSON") from None
 
-    def connect(self) -> _socket.socket:
+    def connect(self) -> socket.socket:
         return unix_socket(self.path, self.timeout)
 
 
-def unix_socket(path: str, timeout: float) -> _socket.socket:
+def unix_socket(path: str, timeout: float) -> socket.socket:
     """A stream connected to the unix socket at `path` (close it: no context manager)."""
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect(path)

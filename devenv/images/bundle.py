@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from devenv.engine.observed import short_name
 from devenv.errors import DevenvError
-from devenv.observed import short_name
 
 FORMAT = "devenv-bundle"
 FORMAT_VERSION = 1

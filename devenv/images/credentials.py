@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import DevenvError
-from devenv.images.registry import scrub
+from devenv.registry import scrub
 
 
 def config_path() -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from devenv.desired import folder_network
+from devenv.converge.desired import folder_network
 from tests.integration.conftest import RUN_LABEL, Result
 from tests.unit.test_bad_input_corpus import (
     CORPUS,

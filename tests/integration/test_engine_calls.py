@@ -6,7 +6,7 @@ import time
 
 import docker
 
-from devenv.session import open_session
+from devenv.converge.session import open_session
 
 
 def count_calls(monkeypatch, paths: list[str]) -> int:  # type: ignore[no-untyped-def]

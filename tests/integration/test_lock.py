@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.lock import lock_path, parse
+from devenv.build.lockfile import lock_path, parse
 from tests.integration.conftest import BASE_IMAGE
 
 # Packages with no dependencies the base lacks, that the archive carries in two versions

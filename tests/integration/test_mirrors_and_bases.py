@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.render import base_ref
+from devenv.build.render import base_ref
 from devenv.spec.models import Base
 from tests.integration.conftest import RUN_LABEL, Result
 from tests.integration.services import (  # noqa: F401  (fixtures, registered by name)

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from devenv import apply as apply_module
-from devenv.apply import Applier
-from devenv.connection import DOCKER_SOCKET_URL, Connection
-from devenv.desired import SSH_DIR, ContainerShape, DesiredEnv, desire
-from devenv.engine_api import ContainerState, EngineAPI
+from devenv.commands.logs import parse_since
+from devenv.converge import apply as apply_module
+from devenv.converge.apply import Applier
+from devenv.converge.desired import SSH_DIR, DesiredEnv, desire
+from devenv.converge.plan import Plan, plan, with_discards
+from devenv.converge.readiness import SETTLE_SECONDS, Clock, listening_script
+from devenv.engine.connection import DOCKER_SOCKET_URL, Connection
+from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
+from devenv.engine.protocol import ContainerState, EngineAPI
+from devenv.engine.shape import ContainerShape
 from devenv.errors import DevenvError, Interrupted
 from devenv.host import Host
-from devenv.logs import parse_since
-from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.plan import Plan, plan, with_discards
-from devenv.readiness import SETTLE_SECONDS, Clock, listening_script
 from devenv.reporting import Outcome, SilentReporter
 from devenv.spec.loader import SpecFile
 from tests.unit.test_plan import (
@@ -533,10 +534,10 @@ def test_after_waiting_for_a_lock_it_plans_again(
     engine.observed = converged(new)  # what the other apply left behind
 
     @contextlib.contextmanager
-    def waited_lock(*_args: Any) -> Iterator[bool]:
+    def waited_turn(*_args: Any) -> Iterator[bool]:
         yield True
 
-    monkeypatch.setattr(apply_module, "env_lock", waited_lock)
+    monkeypatch.setattr(apply_module, "one_apply_at_a_time", waited_turn)
     (outcome,) = run(engine, host, [new], stale)
     assert outcome == Outcome("box", True, "no changes")
     assert ("observe", ("box",)) in engine.calls

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.desired import container_config
+from devenv.converge.desired import container_config
 from devenv.errors import DevenvError
 from devenv.host import Host
 from devenv.spec.loader import MAX_BYTES, load_all

@@ -14,7 +14,7 @@ import scenarios  # noqa: E402
 from harness import BenchError, Box  # noqa: E402
 
 import bench  # noqa: E402
-from devenv.render import render  # noqa: E402
+from devenv.build.render import render  # noqa: E402
 from devenv.spec.loader import load_one  # noqa: E402
 
 

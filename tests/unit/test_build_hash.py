@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devenv.render import base_identity, base_recipe_hash, build_hash, render
+from devenv.build.render import base_identity, base_recipe_hash, build_hash, render
 from devenv.spec.loader import load_all
 from devenv.spec.models import Base, Spec
 
@@ -93,7 +93,7 @@ def test_the_hash_does_not_depend_on_the_python_process() -> None:
     """Another process with another hash seed (as on another machine) gets the same hash."""
     here = render(load_all([ROOT / "envs" / "php.yaml"])[0].spec).build_hash
     code = (
-        "from devenv.spec.loader import load_all; from devenv.render import render; "
+        "from devenv.spec.loader import load_all; from devenv.build.render import render; "
         "print(render(load_all(['envs/php.yaml'])[0].spec).build_hash)"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}

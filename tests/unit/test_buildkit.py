@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from devenv.buildstream import PlainProgress
-from devenv.connection import Connection
+from devenv.build.lockfile import Lock, missing_pins
+from devenv.build.render import MAX_PACKAGE_LAYERS, render, render_dockerfile
 from devenv.engine import buildkit
+from devenv.engine.build_output import PlainProgress
+from devenv.engine.connection import Connection
 from devenv.errors import BuildError
-from devenv.lock import Lock, missing_pins
-from devenv.render import MAX_PACKAGE_LAYERS, render, render_dockerfile
 from devenv.spec.models import Spec
 
 

@@ -200,7 +200,7 @@ def test_spec_layout_keeps_relative_folders(tmp_path: Path) -> None:
 def test_key_files_travel_when_public_and_beside_the_specs(
     write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from devenv.images.transfer import _add_key_files
+    from devenv.commands.transfer import _add_key_files
     from devenv.spec.loader import load_all
 
     (tmp_path / "keys").mkdir()
@@ -243,7 +243,7 @@ class BaseEngine:
 
 
 def test_bases_are_named_only_when_absent_and_digest_bases_are_flagged() -> None:
-    from devenv.images.transfer import _name_base
+    from devenv.commands.transfer import _name_base
 
     env = B.BundleEnv(
         "box", IMAGE, "sha256:1", "h", "specs/box.yaml", "debian:bookworm", "sha256:b"

@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from devenv.render import render
+from devenv.build.render import render
 from devenv.spec.loader import load_all
 from tests.conftest import run_cli
 

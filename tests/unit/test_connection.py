@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from devenv.connection import Connection, reach_hint, resolve
+from devenv.engine.connection import Connection, reach_hint, resolve
+from devenv.engine.observed import Observed, ObservedImage
+from devenv.engine.server import Server, can_pause, rootless
 from devenv.errors import DevenvError
-from devenv.observed import Observed, ObservedImage
-from devenv.server import Server, can_pause, rootless
 
 
 def make_context(config: Path, name: str, host: str, tls: bool = False, skip: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from devenv.discards import describe, discarded
+from devenv.converge.discards import describe, discarded
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from devenv import buildcontext, dockerignore
+from devenv.build import context as buildcontext
+from devenv.build import dockerignore
+from devenv.converge.plan import plan
+from devenv.engine.observed import Observed, ObservedImage
 from devenv.errors import DevenvError, SpecError
 from devenv.host import Host
-from devenv.observed import Observed, ObservedImage
-from devenv.plan import plan
 from devenv.spec.loader import load_all, load_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,7 +181,7 @@ def test_missing_files_and_unknown_stages_are_one_sentence_at_plan_time(tmp_path
 
 
 def test_plan_names_the_context_file_that_changed(tmp_path: Path) -> None:
-    from devenv.desired import desire
+    from devenv.converge.desired import desire
 
     spec = project(tmp_path)
     loaded = load_file(spec)

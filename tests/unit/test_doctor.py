@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devenv.connection import Connection
-from devenv.doctor import (
+from devenv.commands.doctor import (
     EngineFacts,
     engine_findings,
     healthy,
@@ -15,7 +14,8 @@ from devenv.doctor import (
     state_finding,
     tool_findings,
 )
-from devenv.server import Server
+from devenv.engine.connection import Connection
+from devenv.engine.server import Server
 
 PODMAN = Server("Podman", "4.3.1", "1.41")
 

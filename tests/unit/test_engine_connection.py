@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devenv.connection import DOCKER_SOCKET_URL as DEFAULT_URL
-from devenv.connection import Connection, resolve
-from devenv.dockerexec import exec_argv
+from devenv.commands.shell import exec_argv
+from devenv.engine.connection import DOCKER_SOCKET_URL as DEFAULT_URL
+from devenv.engine.connection import Connection, resolve
 from devenv.errors import EngineError
 
 

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.converge.plan import Action, Plan, plan
+from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
 from devenv.host import Host
-from devenv.observed import Observed, ObservedContainer, ObservedImage
-from devenv.plan import Action, Plan, plan
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
 

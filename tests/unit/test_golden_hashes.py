@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire
+from devenv.build.render import base_identity, render
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.engine.observed import Observed, ObservedImage
 from devenv.host import Host
-from devenv.observed import Observed, ObservedImage
-from devenv.render import base_identity, render
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from devenv.desired import DesiredEnv
+from devenv.converge.desired import DesiredEnv
+from devenv.converge.plan import plan
 from devenv.host import Host
-from devenv.plan import plan
 from devenv.reporting import Outcome
 from tests.unit.test_apply import (
     CHANGED,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devenv.errors import STATE_PATH, DevenvError, HostFileError, host_file_errors
-from devenv.host import authorized_keys, shared_host_path
+from devenv.spec.hostpaths import authorized_keys, shared_host_path
 from devenv.spec.keys import is_literal_key, key_problem
 from devenv.spec.loader import SpecFile
 

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire
+from devenv.commands.images import normalise_ref
+from devenv.converge import image_cache
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.engine.observed import Observed
 from devenv.errors import DevenvError, RegistryError
 from devenv.host import Host
-from devenv.images import cache as image_cache
 from devenv.images import pushlog
 from devenv.images.listing import human_size, prune_plan, rows
-from devenv.images.ops import normalise_ref
-from devenv.observed import Observed
 from devenv.spec.loader import SpecFile
 
 

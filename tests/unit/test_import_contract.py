@@ -34,6 +34,46 @@ GRAPH = {
 }
 
 
+# The stages in the order data flows: a module imports only its own stage and the ones before
+# it (docs/architecture.md draws the picture). The package root is the ground.
+STAGES = (
+    "ground",  # errors, labels, refs, registry, reporting, host
+    "spec",  # what the user wrote
+    "build",  # Dockerfile, context, build hash, lock file pins
+    "engine",  # the one door: protocol, container shape, observed records, adapter
+    "images",  # how images travel: bundles, listings, logins, the push log
+    "converge",  # desired, plan, apply, readiness, work guard, the memo
+    "formats",  # peers' formats in and out
+    "commands",  # one module per verb
+    "answers",  # converged commands answered from the memo
+    "cli",  # typer wiring and output
+)
+
+
+def _stage(name: str) -> int:
+    parts = name.split(".")
+    return STAGES.index(parts[1]) if len(parts) > 2 or parts[-1] in STAGES else 0
+
+
+def test_the_package_root_holds_only_the_ground() -> None:
+    root = sorted(n for n in MODULES if n.count(".") == 1 and n.split(".")[1] not in STAGES)
+    assert root == [
+        "devenv.__main__",
+        "devenv.errors",
+        "devenv.host",
+        "devenv.labels",
+        "devenv.refs",
+        "devenv.registry",
+        "devenv.reporting",
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n != "devenv.__main__"))
+def test_imports_flow_down_the_stages(name: str) -> None:
+    upward = sorted(d for d in GRAPH[name] if _stage(d) > _stage(name))
+    assert not upward, f"{name} ({STAGES[_stage(name)]}) imports later stages: {upward}"
+
+
 def _third_party(name: str) -> set[str]:
     return {m.split(".")[0] for m in _imports(MODULES[name]) if not m.startswith("devenv")}
 

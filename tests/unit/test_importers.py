@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
+from devenv.commands.init import init_from
+from devenv.commands.which import container_id
 from devenv.errors import DevenvError
-from devenv.importers import compose, devcontainer, jsonc
-from devenv.importers.container import Found, draft
-from devenv.importers.draft import Draft, to_yaml
-from devenv.importers.sources import init_from
+from devenv.formats import compose, devcontainer, jsonc
+from devenv.formats.container import Found, draft
+from devenv.formats.draft import Draft, to_yaml
 from devenv.spec.loader import load_file
 from devenv.spec.variables import AnyValue
-from devenv.which import container_id
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "importers"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from devenv.render import render_dockerfile
+from devenv.build.render import render_dockerfile
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
 

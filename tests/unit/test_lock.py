@@ -6,8 +6,7 @@ import shlex
 
 import pytest
 
-from devenv.errors import DevenvError
-from devenv.lock import (
+from devenv.build.lockfile import (
     Lock,
     added_packages,
     dump,
@@ -18,7 +17,8 @@ from devenv.lock import (
     parse_dpkg_list,
     unserved_error,
 )
-from devenv.render import render
+from devenv.build.render import render
+from devenv.errors import DevenvError
 from devenv.spec.models import Spec
 
 LOCK = Lock(
@@ -146,7 +146,7 @@ def test_an_unserved_pin_is_one_sentence_with_the_ways_out() -> None:
 
 
 def test_lock_check_reads_the_lock_beside_each_spec(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from devenv.locker import check
+    from devenv.commands.lock import check
 
     spec = tmp_path / "php.yaml"
     spec.write_text("apt:\n  packages: [jq]\n")

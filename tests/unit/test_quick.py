@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (pytest fixtures shared from test_plan are parameters here)
-"""The fast path (devenv.quick): it may say "no changes" only where the full plan says the
+"""The fast path (devenv.answers): it may say "no changes" only where the full plan says the
 same, its cache is trusted only while every input is unchanged, and it reads only the
 command lines it knows. No engine: observed state as in test_plan, from summaries."""
 
@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 
 from devenv import labels as L
-from devenv.connection import Connection
-from devenv.desired import DesiredEnv, desire
+from devenv.answers import verdict
+from devenv.answers.argv import Request, parse
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.converge.memo import inputs
+from devenv.converge.memo import store as cache
+from devenv.converge.memo.record import cached, spec_inputs
+from devenv.converge.plan import plan
+from devenv.engine.connection import Connection
+from devenv.engine.observed import Observed
+from devenv.engine.server import Server
 from devenv.host import Host
-from devenv.observed import Observed
-from devenv.plan import plan
-from devenv.quick import cache, inputs, verdict
-from devenv.quick.argv import Request, parse
-from devenv.quick.record import cached, spec_inputs
-from devenv.server import Server
 from tests.unit.test_plan import (  # noqa: F401 (fixtures)
     BASE_SUMMARY,
     BASIC,
@@ -256,7 +258,7 @@ def test_a_dockerfile_base_is_left_to_the_full_path(
     write_spec: Callable[..., Path],
     host: Host,
 ) -> None:
-    from devenv.buildcontext import resolve
+    from devenv.build.context import resolve
     from devenv.spec.loader import load_all
 
     spec = write_spec("base: {dockerfile: ./Dockerfile}\n")
@@ -310,9 +312,9 @@ def test_it_prints_a_converged_plan_and_apply_as_rich_does(
 
     from rich.console import Console
 
+    from devenv.answers import show
     from devenv.cli import ui
-    from devenv.plan import Action, Plan
-    from devenv.quick import show
+    from devenv.converge.plan import Action, Plan
     from devenv.reporting import Outcome
 
     original = want(BASIC)
@@ -330,42 +332,14 @@ def test_it_prints_a_converged_plan_and_apply_as_rich_does(
     assert show.plan_json(envs) == plan_json + "\n"
 
 
-@pytest.mark.parametrize("colour", [True, False])
-def test_it_prints_an_in_sync_status_as_rich_does(
-    colour: bool, want: Callable[..., DesiredEnv], host: Host, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import io
-
-    from rich.console import Console
-
-    from devenv.cli import ui
-    from devenv.quick import show
-    from devenv.status import StatusRow
-
-    original = want(BASIC)
-    observed = observe(container_summary(original), images=[BASE_SUMMARY, image_summary(original)])
-    live = observed.named(original.name)
-    assert live is not None
-    envs = [(entry_of(original, observed, host), live)]
-    drawn = io.StringIO()
-    console = Console(file=drawn, force_terminal=colour, highlight=False, soft_wrap=True, width=250)
-    monkeypatch.setattr(ui, "out", console)
-    row = StatusRow(live.name, "running", live.image, [str(p) for p in live.ports], envs[0][0].spec)
-    row.in_sync, row.condition = True, "running"
-    ui.print_status([row])
-    assert show.status_text(show.status_rows(envs), colour, 250) == drawn.getvalue()
-    assert json.loads(show.status_json(envs)) == [row.to_dict()]
-    assert show.status_text(show.status_rows(envs), colour, 40) is None  # rich would wrap it
-
-
 def test_the_fast_path_loads_nothing_heavy() -> None:
     """Its whole point: a converged command never pays for these imports."""
     import subprocess
     import sys
 
     probe = (
-        "import sys, devenv.cli.entry, devenv.quick.run, devenv.quick.record,"
-        " devenv.quick.converged, devenv.quick.entering;"
+        "import sys, devenv.cli.entry, devenv.answers.run, devenv.converge.memo.record,"
+        " devenv.answers.converged, devenv.answers.shell;"
         "print(sorted({m.split('.')[0] for m in sys.modules}))"
     )
     loaded = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 
 from devenv.errors import DevenvError
 from devenv.images import credentials
-from devenv.images.registry import (
+from devenv.registry import (
     RegistryNamespace,
     explain,
     failure_kind,

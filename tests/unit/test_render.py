@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devenv.render import (
+from devenv.build.render import (
     base_recipe_hash,
     image_tag,
     mirror_script,

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from devenv import labels as L
-from devenv.desired import DesiredEnv, desire
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.converge.plan import plan
+from devenv.engine.observed import Observed, ObservedImage
 from devenv.errors import SpecError
-from devenv.exporters import with_variables
+from devenv.formats import compose, devcontainer
+from devenv.formats.container import Found, draft
+from devenv.formats.exporters import with_variables
 from devenv.host import Host
-from devenv.importers import compose, devcontainer
-from devenv.importers.container import Found, draft
-from devenv.observed import Observed, ObservedImage
-from devenv.plan import plan
 from devenv.spec.loader import SpecFile, load_file
 from devenv.spec.variables import Environment, read_dotenv
 from tests.conftest import run_cli
@@ -305,7 +305,7 @@ def test_container_env_is_kept_literally(tmp_path: Path) -> None:
     }
     result = draft(Found(info, {"Config": {"Env": []}}), tmp_path)
     path = tmp_path / "box.yaml"
-    from devenv.importers.draft import to_yaml
+    from devenv.formats.draft import to_yaml
 
     path.write_text(to_yaml(result))
     env = load_file(path, Environment(tmp_path, {})).spec.env

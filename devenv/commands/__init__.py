@@ -1,0 +1,1 @@
+"""One module per verb: the body of each command the CLI wires up."""

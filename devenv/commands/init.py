@@ -1,0 +1,162 @@
+"""`devenv init`: find what SOURCE is, draft specs from it, write them (never over a file),
+and check that each one validates. The only importer module that talks to the engine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devenv import labels as L
+from devenv.engine import Engine
+from devenv.errors import DevenvError, SpecError
+from devenv.formats.container import Found
+from devenv.formats.container import draft as container_spec
+from devenv.formats.draft import Draft, to_yaml
+
+DEVCONTAINER_PLACES = (".devcontainer/devcontainer.json", ".devcontainer.json")
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+DPKG_LIST = ["dpkg-query", "-W", "-f", "${db:Status-Abbrev} ${Package}\\n"]
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    draft: Draft
+
+
+def write_new(path: Path, text: str) -> None:
+    """Write `text` to a file that must not exist yet."""
+    if path.exists():
+        raise DevenvError(
+            f"{path} already exists; devenv init never overwrites a file",
+            "pick another name with -o, or remove it first",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as out:
+        out.write(text)
+
+
+def check_valid(path: Path) -> None:
+    """A written spec must validate; if not (an importer bug or input devenv refuses), remove it."""
+    from devenv.spec.loader import load_file
+    from devenv.spec.variables import AnyValue
+
+    try:
+        load_file(path, AnyValue())  # its variables may be set only later
+    except SpecError as exc:
+        path.unlink()
+        raise DevenvError(
+            f"the spec drafted for {path.name} does not validate: {str(exc).splitlines()[0]}",
+            "please report it with the source; meanwhile write the spec by hand (devenv init NAME)",
+        ) from None
+
+
+def kind_of(source: str) -> tuple[str, Path | None]:
+    """('devcontainer'|'compose'|'container', path) for what SOURCE names."""
+    path = Path(source)
+    if path.is_dir():
+        for place in (*DEVCONTAINER_PLACES, *COMPOSE_NAMES):
+            if (path / place).is_file():
+                return kind_of(str(path / place))
+        raise DevenvError(
+            f"{source} holds no devcontainer.json or compose file", "name the file itself"
+        )
+    if path.is_file():
+        return ("devcontainer" if path.suffix == ".json" else "compose"), path
+    if os.sep in source or source.endswith((".json", ".yaml", ".yml")):
+        raise DevenvError(f"{source} does not exist", "check the path")
+    return "container", None
+
+
+def drafts(source: str, out_dir: Path, service: str | None) -> list[Draft]:
+    """The draft specs for SOURCE (a devcontainer.json, a compose file, or a container)."""
+    kind, path = kind_of(source)
+    if kind == "devcontainer" and path:
+        from devenv.formats import devcontainer
+
+        return [devcontainer.read(path, out_dir)]
+    if kind == "compose" and path:
+        from devenv.formats import compose
+
+        return compose.read(path, out_dir, service)
+    return [container_draft(source, out_dir)]
+
+
+def container_draft(ref: str, out_dir: Path) -> Draft:
+    """Inspect a container devenv did not make, and its image, and draft the spec adopting it."""
+    engine = Engine()
+    info = engine.inspect_container(ref)
+    if info is None:
+        raise DevenvError(
+            f"no file or container named {ref!r}",
+            "give a devcontainer.json, a compose file, or a container name or ID (docker ps -a)",
+        )
+    if L.owned((info.get("Config") or {}).get("Labels")):
+        raise DevenvError(
+            f"container {ref!r} is already devenv's",
+            "its spec is the one in its io.devenv.spec label",
+        )
+    image = engine.inspect_image(info["Image"]) or {}
+    return container_spec(_packages(engine, info, image), out_dir)
+
+
+def _packages(engine: Engine, info: dict[str, Any], image: dict[str, Any]) -> Found:
+    """The container's dpkg state against its image's: packages installed by hand."""
+    cid = str(info["Id"])
+    diff = engine.diff(cid)
+    state = info.get("State") or {}
+    if not (isinstance(state, dict) and state.get("Running")):
+        return Found(
+            info,
+            image,
+            diff=diff,
+            why_no_packages="the container is not running; start it and run init again",
+        )
+    try:
+        mine = _installed(engine.exec_output(cid, DPKG_LIST))
+        theirs = _installed(engine.run_output(str(info["Image"]), DPKG_LIST))
+    except DevenvError as exc:
+        return Found(info, image, diff=diff, why_no_packages=exc.message)
+    added = sorted(mine - theirs)
+    try:
+        manual = set(engine.exec_output(cid, ["apt-mark", "showmanual"]).split())
+        added = [p for p in added if p in manual] or added
+        owned = engine.exec_output(cid, ["dpkg-query", "-L", *added]).splitlines() if added else []
+    except DevenvError:
+        owned = []
+    return Found(info, image, frozenset(added) | (theirs & mine), theirs, frozenset(owned), diff)
+
+
+def _installed(listing: str) -> frozenset[str]:
+    """Package names dpkg lists as installed ('ii')."""
+    return frozenset(
+        line.split()[1]
+        for line in listing.splitlines()
+        if line.startswith("ii ") and len(line.split()) > 1
+    )
+
+
+def target(out: str | None, draft: Draft, many: bool) -> Path:
+    """Where a draft is written: -o FILE for one spec, -o DIR (default envs/) for several."""
+    if out and not many and not out.endswith(os.sep) and not Path(out).is_dir():
+        return Path(out)
+    return Path(out or "envs") / f"{draft.name}.yaml"
+
+
+def init_from(source: str, out: str | None, service: str | None) -> list[Written]:
+    """Write (and validate) the specs drafted from SOURCE; return them with their notes."""
+    probe = Path(out or "envs")
+    out_dir = probe.parent if probe.suffix in (".yaml", ".yml") else probe
+    found = drafts(source, out_dir, service)
+    paths = [target(out, d, len(found) > 1) for d in found]
+    for path in paths:
+        if path.exists():
+            write_new(path, "")  # raises the one sentence
+    written = []
+    for path, draft in zip(paths, found, strict=True):
+        write_new(path, to_yaml(draft))
+        check_valid(path)
+        written.append(Written(path, draft))
+    return written

@@ -1,0 +1,45 @@
+"""Base images without a registry: mmdebstrap a Debian/Ubuntu suite from an apt mirror and
+`docker import` it, tagged by its recipe so every machine names it the same."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from devenv import labels as L
+from devenv.build.render import base_recipe_hash, base_ref
+from devenv.engine.protocol import EngineAPI
+from devenv.errors import STATE_PATH, DevenvError, host_file_errors
+from devenv.spec.models import Base
+
+
+def bootstrap(engine: EngineAPI, base: Base, log_path: Path) -> str:
+    """Build the base image `base` describes; return its tag."""
+    assert base.bootstrap and base.mirror
+    if shutil.which("mmdebstrap") is None:
+        raise DevenvError(
+            f"bootstrapping {base.bootstrap} needs mmdebstrap, which is not installed",
+            "install it: sudo apt-get install mmdebstrap",
+        )
+    suite = base.bootstrap.split(":", 1)[1]
+    tag = base_ref(base)
+    with host_file_errors("write the bootstrap log", log_path, STATE_PATH):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("w")
+    with tempfile.TemporaryDirectory(prefix="devenv-bootstrap-") as tmp:
+        rootfs = Path(tmp) / "rootfs.tar"
+        command = ["mmdebstrap", f"--variant={base.variant}", suite, str(rootfs), base.mirror]
+        with log:
+            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+        if result.returncode != 0:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            raise DevenvError(
+                f"bootstrapping {base.bootstrap} from {base.mirror} failed: "
+                + (tail[-1] if tail else f"mmdebstrap exited {result.returncode}"),
+                f"full log: {log_path}",
+            )
+        labels = L.ownership({L.KIND: "base", "io.devenv.recipe": base_recipe_hash(base)})
+        engine.import_rootfs(rootfs, tag, labels)
+    return tag

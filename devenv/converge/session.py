@@ -1,0 +1,97 @@
+"""The steps every engine command shares: load specs, observe once, work out desired state
+and the plan. Commands in devenv.cli compose these; nothing here prints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devenv.converge.desired import DesiredEnv, desire
+from devenv.converge.discards import discarded
+from devenv.converge.memo import inputs
+from devenv.converge.memo.record import remember
+from devenv.converge.plan import Action, Plan, plan, with_discards
+from devenv.converge.remote import with_remote_notes
+from devenv.converge.safety import crash_point
+from devenv.engine import Engine
+from devenv.engine.observed import Observed
+from devenv.engine.protocol import EngineAPI
+from devenv.errors import DevenvError, Problem
+from devenv.host import Host
+from devenv.spec.files import discover
+from devenv.spec.loader import SpecFile, load_tolerant
+
+
+@dataclass
+class Session:
+    """One command's view of the world: specs, engine state, what they should become."""
+
+    specs: list[SpecFile]
+    problems: list[Problem]
+    engine: Engine
+    host: Host
+    observed: Observed
+    desired: list[DesiredEnv] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def plan(self, prune: bool = False, takeover: bool = False) -> Plan:
+        """The plan; destructive actions also name the in-container work they would lose."""
+        projects = {str(s.folder) for s in self.specs} if prune and not self.problems else set()
+        the_plan = plan(self.desired, self.observed, projects, takeover)
+        the_plan = with_discards(
+            the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
+        )
+        connection = self.engine.connection
+        if not connection.local:
+            the_plan = with_remote_notes(the_plan, self.desired, connection.machine)
+        return the_plan
+
+
+def changed_files(
+    engine: EngineAPI, observed: Observed, actions: list[Action]
+) -> dict[str, list[str]]:
+    """What each container about to be replaced or removed holds outside its mounts (one
+    diff call per such container; a converged plan makes none)."""
+    changed = {}
+    by_id = {c.id: c for c in observed.containers}
+    for action in actions:
+        live = by_id.get(action.container or "")
+        if live is not None:
+            mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
+            changed[live.id] = discarded(engine.diff(live.id), mounts)
+    return changed
+
+
+def open_session(
+    paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
+) -> Session:
+    crash_point()
+    # without locks (`devenv lock`), the desired state is not what apply builds: not cached
+    before = _inputs_before(paths) if use_locks else None
+    specs, problems = load_tolerant(paths)
+    engine = engine or Engine()
+    host = Host.current()
+    observed = engine.observe([s.spec.name for s in specs])
+    session = Session(specs, problems, engine, host, observed)
+    failed = []
+    local = engine.connection.local
+    for spec_file in specs:
+        try:
+            session.desired.append(desire(spec_file, observed, host, use_locks, local))
+        except DevenvError as exc:  # without the env's name: whoever prints it adds it
+            session.failures[spec_file.spec.name] = str(exc)
+            failed.append(str(spec_file.path))
+    if before is not None:
+        remember(session.desired, failed, before, observed, host, engine.connection, engine.server)
+    return session
+
+
+def _inputs_before(paths: Sequence[str | Path]) -> dict[str, str] | None:
+    """The fixed inputs of each spec before loading it: the cache pairs a desired state only
+    with the bytes it came from (see devenv.converge.memo.record)."""
+    try:
+        found = [str(p.resolve()) for p in discover(paths)]
+    except (DevenvError, OSError):
+        return None
+    return {path: inputs.fixed(path) for path in found}

@@ -1,0 +1,77 @@
+"""The shape of a container as the engine takes it: its image, command, mounts, ports,
+networks and labels. Produced once from the spec (devenv.converge.desired), consumed by
+create and by drift comparison alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A bind mount (host path) or a named volume, as create passes it and the engine lists it."""
+
+    kind: Literal["bind", "volume"]
+    source: str  # a host path, or a volume's name
+    target: str
+    readonly: bool = False
+
+    @property
+    def bind(self) -> str:
+        """'SOURCE:TARGET:rw|ro', the engine's binds entry (and the config label's form)."""
+        return f"{self.source}:{self.target}:{'ro' if self.readonly else 'rw'}"
+
+    @property
+    def key(self) -> str:
+        """'KIND:SOURCE:TARGET:MODE', as devenv.engine.observed.mount_key reads a live mount."""
+        return f"{self.kind}:{self.bind}"
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A container port published on the host (`host` None: the engine picks one)."""
+
+    bind: str
+    host: int | None
+    container: int
+    protocol: str
+    exposed: bool  # reachable from other machines, not only this one (see spec Port.exposed)
+
+    def __str__(self) -> str:
+        """'BIND:HOST:CONTAINER[/PROTO]' (HOST empty when the engine picks it)."""
+        proto = "" if self.protocol == "tcp" else f"/{self.protocol}"
+        return f"{self.bind}:{self.host or ''}:{self.container}{proto}"
+
+
+@dataclass(frozen=True)
+class ContainerShape:
+    """Everything a container of an env is created with: the one description that create
+    consumes and drift comparison reads. The box's user is applied at start (DEVENV_USER…)."""
+
+    name: str  # the env's name: also its hostname and its alias on its networks
+    image: str
+    command: list[str] | None = field(hash=False)
+    workdir: str | None
+    environment: dict[str, str] = field(hash=False)
+    labels: dict[str, str] = field(hash=False)
+    mounts: tuple[Mount, ...]
+    ports: tuple[PortBinding, ...]
+    networks: tuple[str, ...]  # the first is the network mode, the others are joined after
+    external_networks: frozenset[str]  # must exist already; devenv creates the others
+    project: str  # the spec folder: the owner of the networks devenv creates
+    init: bool = True
+    restart_policy: str = "unless-stopped"
+    # devenv's folder of the env's SSH keys on this machine, copied into SSH_DIR before the
+    # box starts when the engine's machine cannot bind-mount it (a remote engine)
+    ssh_copy: str | None = None
+
+    @property
+    def mount_keys(self) -> frozenset[str]:
+        """Mounts as the engine's listing shows them, to catch hand-made changes."""
+        return frozenset(m.key for m in self.mounts)
+
+    @property
+    def volumes(self) -> tuple[str, ...]:
+        """The named volumes it mounts (created, owned by devenv, when missing)."""
+        return tuple(m.source for m in self.mounts if m.kind == "volume")
