@@ -1,5 +1,4 @@
-"""`devenv doctor`: Typer wiring for the engine and host checks (devenv.commands.checkup gathers,
-devenv.commands.doctor judges)."""
+"""`devenv doctor`: Typer wiring for the engine and host checks (devenv.commands.doctor)."""
 
 from __future__ import annotations
 
@@ -18,8 +17,7 @@ def register(app: typer.Typer) -> None:
         """Check the engine and this host (and the specs' needs): one line each, with a hint."""
         import json
 
-        from devenv.commands.checkup import run
-        from devenv.commands.doctor import healthy, render
+        from devenv.commands.doctor import healthy, render, run
 
         findings = run(paths or [])
         if as_json:
