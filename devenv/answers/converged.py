@@ -12,24 +12,15 @@ from devenv import labels as L
 from devenv.answers import show
 from devenv.answers.argv import Request
 from devenv.answers.specs import discover, engine_for
-from devenv.answers.verdict import converged, orphans
 from devenv.commands.status import StatusRow, as_table, colour_wanted
 from devenv.commands.status import as_json as status_json
 from devenv.converge.memo import store as cache
+from devenv.converge.verdict import converged, orphans
 from devenv.engine.connection import Connection
-from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
+from devenv.engine.observe import observe
+from devenv.engine.observed import ObservedContainer
 from devenv.engine.server import Server, engine_line
 from devenv.engine.wire import Wire
-
-
-def _observe(wire: Wire) -> Observed:
-    """devenv's containers and the images. Engine.observe also lists containers bearing the
-    envs' names, for a foreign one: here a name held by anyone but devenv's own container
-    already means "not converged", so that listing is not needed."""
-    owned = wire.get("/containers/json?all=1", label=[f"{L.MANAGED}=true"])
-    containers = tuple(ObservedContainer.from_summary(raw) for raw in owned)
-    images = tuple(ObservedImage.from_summary(raw) for raw in wire.get("/images/json"))
-    return Observed(containers, images)
 
 
 def _engine_line(connection: Connection, wire: Wire, servers: set[str]) -> str | None:
@@ -60,8 +51,10 @@ def plan_or_apply(request: Request) -> Callable[[], int] | None:
     line = _engine_line(connection, wire, {e.server for e in found})
     if line is None:
         return None
-    observed = _observe(wire)
-    envs = [(e, converged(e, observed)) for e in found]
+    observed = observe(wire, names, local=True)
+    envs = [
+        (e, converged(e.wanted, observed) if cache.holds_for(e, observed) else None) for e in found
+    ]
     projects = {os.path.dirname(e.spec) for e in found}
     if "--prune" in request.flags and orphans(observed, names, projects):
         return None
@@ -97,7 +90,7 @@ def status(request: Request) -> Callable[[], int] | None:
     if reached is None:
         return None
     connection, wire = reached
-    observed = _observe(wire)
+    observed = observe(wire, [e.name for e in asked if e is not None], local=True)
     if not request.paths:
         listed = sorted(
             (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
@@ -106,9 +99,12 @@ def status(request: Request) -> Callable[[], int] | None:
     entries = [e for e in asked if e is not None]
     if len(entries) != len(asked) or any(e.engine != connection.url for e in entries):
         return None
-    envs = [(e, converged(e, observed)) for e in entries]
+    envs = [
+        (e, converged(e.wanted, observed) if cache.holds_for(e, observed) else None)
+        for e in entries
+    ]
     ready = [(e, live) for e, live in envs if live is not None]
-    rows = [StatusRow.of(live, want.spec)._replace(in_sync=True) for want, live in ready]
+    rows = [StatusRow.of(live, want.spec, observed)._replace(in_sync=True) for want, live in ready]
     text = status_json(rows) if as_json else as_table(rows, colour_wanted(sys.stdout))
     line = _engine_line(connection, wire, {e.server for e in entries})
     if len(ready) != len(envs) or line is None:

@@ -45,6 +45,7 @@ def plan_json(envs: list[tuple[Cached, ObservedContainer]]) -> str:
             "image": want.image,
             "warnings": [],
             "discards": [],
+            "repairs": [],
         }
         for want, live in envs
     ]

@@ -1,14 +1,16 @@
-"""A box's life after apply: start, stop, restart, and the snapshots its changes were kept in.
+"""A box's life after apply: start, stop, restart, rollback, and the snapshots its changes were kept in.
 Wiring only, like app.py; `register(app)` adds the commands."""
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from devenv.cli.options import Json, Paths
 from devenv.errors import DevenvError
+from devenv.reporting import Outcome
 
 
 def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
@@ -99,6 +101,20 @@ def register(app: typer.Typer) -> None:
     def restart(paths: Paths) -> None:
         """Restart envs; each is proven up and its start hooks run, as apply does."""
         _start(paths, "restart")
+
+    @app.command()
+    def rollback(path: Annotated[str, typer.Argument(help="The env's spec file.")]) -> None:
+        """Put back the box the last apply replaced (kept stopped for one generation); the
+        replaced one is kept in its place, so a second rollback goes forward again."""
+        from devenv.cli import ui
+        from devenv.commands.rollback import rollback as roll_back
+        from devenv.engine import Engine
+        from devenv.host import Host
+
+        reporter = ui.ConsoleReporter()
+        with reporter.live():
+            name, said = roll_back(path, Engine(), Host.current(), reporter)
+        ui.print_outcomes([Outcome(name, True, said)])
 
     @app.command()
     def snapshots(as_json: Json = False) -> None:

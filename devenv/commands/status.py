@@ -38,6 +38,7 @@ class StatusRow(NamedTuple):
     failing: bool = False  # crash-looping, dead or stopped by its own exit: not up
     exit_code: int | None = None
     restarts: int | None = None
+    previous: bool = False  # the box the last apply replaced is kept (devenv rollback)
 
     def to_dict(self) -> dict[str, Any]:
         found = self._asdict()
@@ -45,8 +46,11 @@ class StatusRow(NamedTuple):
         return found
 
     @classmethod
-    def of(cls, live: ObservedContainer, spec: str) -> StatusRow:
+    def of(cls, live: ObservedContainer, spec: str, observed: Observed) -> StatusRow:
         """The row of devenv's container `live`, before its spec is compared."""
+        from devenv.converge.verdict import PREVIOUS
+
+        previous = observed.named(live.name + PREVIOUS)
         return cls(
             live.name,
             live.state,
@@ -57,6 +61,7 @@ class StatusRow(NamedTuple):
             failing=live.failing,
             exit_code=live.exit_code,
             restarts=live.restarts,
+            previous=previous is not None and previous.owned,
         )
 
 
@@ -110,7 +115,7 @@ def _row(
     elif not live.owned:
         return StatusRow(name, "not devenv's", live.image, tuple(str(p) for p in live.ports))
     else:
-        row = StatusRow.of(live, live.labels.get(L.SPEC, ""))
+        row = StatusRow.of(live, live.labels.get(L.SPEC, ""), observed)
     if spec_file is None or spec_file.spec.name != name:
         return row._replace(drift=("spec file not found or not valid",) if live else ())
     row = row._replace(spec=str(spec_file.path))
@@ -157,8 +162,16 @@ def as_table(rows: Sequence[StatusRow], colour: bool) -> str:
             _styled(_clean(state), _state_style(row), colour) + padded[1][len(_clean(state)) :]
         )
         lines.append("  ".join(padded).rstrip())
-    lines += [f"  {_clean(row.env)}: {_clean(reason)}" for row in rows for reason in row.drift]
+    lines += [f"  {_clean(row.env)}: {_clean(reason)}" for row in rows for reason in _notes(row)]
     return "\n".join(lines) + "\n"
+
+
+def _notes(row: StatusRow) -> list[str]:
+    """The lines under the table: what drifted, and the way back from a failing box."""
+    notes = list(row.drift)
+    if row.failing and row.previous:
+        notes.append(f"the box the last apply replaced is kept: devenv rollback {row.spec}")
+    return notes
 
 
 def _cells(row: StatusRow) -> list[str]:

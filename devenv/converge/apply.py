@@ -23,6 +23,7 @@ from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.readiness import Clock, default_wait, wait_until_up
 from devenv.converge.safety import one_apply_at_a_time, pause_point, signals_held
 from devenv.converge.session import changed_files
+from devenv.converge.verdict import PREVIOUS
 from devenv.converge.workguard import keep_or_discard
 from devenv.engine.observed import Observed, ObservedContainer
 from devenv.engine.protocol import EngineAPI
@@ -127,7 +128,7 @@ class Applier:
                 # the base had only lost its tag: the container already runs this very image
                 actions = [a for a in actions if a.kind != "recreate"]
                 how = "base fetched again"
-        if kinds & {"create", "recreate", "start"}:
+        if kinds & {"create", "recreate", "start", "repair"}:
             prepare_host(want, self.host)
         done = self._run_actions(want, actions)
         if how:
@@ -145,17 +146,30 @@ class Applier:
                 assert action.container
                 self._recreate(want, action.container)
                 done.append("recreated")
-            elif action.kind == "start":
+            elif action.kind in ("start", "repair"):
                 assert action.container
-                self.reporter.step(want.name, "starting")
-                self.engine.start(action.container)
-                started = self.clock.now()
-                self._prove_up(want, action.container, LEFT_FOR_INSPECTION, started)
-                self._hooks(want, action.container, ("start",), LEFT_FOR_INSPECTION)
-                done.append("started")
+                done.append(self._start_or_repair(want, action))
             elif action.kind == "remove":
                 self._remove(action)
         return done
+
+    def _start_or_repair(self, want: DesiredEnv, action: Action) -> str:
+        """Repairs in place first; then a stopped box is started, a failing one (or one whose
+        shared folder was made again) restarted, and either proven up."""
+        assert action.container
+        fixes = [r for r in action.repairs if r not in ("restart", "mounts")]
+        if fixes:
+            self.reporter.step(want.name, f"repairing {', '.join(fixes).replace('_', ' ')}")
+            self.engine.repair(action.container, want.shape, fixes)
+        restart = {"restart", "mounts"} & set(action.repairs)
+        if action.kind == "repair" and not restart:
+            return "repaired"
+        self.reporter.step(want.name, "restarting" if restart else "starting")
+        (self.engine.restart if restart else self.engine.start)(action.container)
+        started = self.clock.now()
+        self._prove_up(want, action.container, LEFT_FOR_INSPECTION, started)
+        self._hooks(want, action.container, ("start",), LEFT_FOR_INSPECTION)
+        return "restarted" if restart else "started" if action.kind == "start" else "repaired"
 
     def started(self, want: DesiredEnv, container: str) -> None:
         """A box started outside a plan (`devenv start`, `restart`): proven up, as after
@@ -330,7 +344,15 @@ class Applier:
             with signals_held():
                 self._roll_back(want.name, old, new, True, cause)
             raise cause from None
-        self.engine.remove(old)
+        self._keep_as_previous(want.name, old)
+
+    def _keep_as_previous(self, name: str, old: str) -> None:
+        """The replaced box stays, stopped, as NAME.devenv-previous for one generation: a
+        failure after apply returned still has `devenv rollback` (the one before it goes)."""
+        previous = self.engine.observe([name]).named(name + PREVIOUS)
+        if previous is not None and previous.id != old:
+            self.engine.remove(previous.id)
+        self.engine.rename(old, name + PREVIOUS)
 
     def _roll_back(self, name: str, old: str, new: str, renamed: bool, cause: DevenvError) -> None:
         """Put the old container back, running, under its own name; if that fails too, say

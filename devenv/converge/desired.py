@@ -19,6 +19,7 @@ from devenv.build import context as buildcontext
 from devenv.build.lockfile import Lock, lock_path, mismatch
 from devenv.build.lockfile import read as read_lock
 from devenv.build.render import Rendered, base_identity, base_ref, image_tag, packages_for, render
+from devenv.converge.verdict import Wanted
 from devenv.engine.observed import Observed
 from devenv.engine.shape import ContainerShape, Mount, PortBinding
 from devenv.errors import DevenvError
@@ -62,6 +63,24 @@ class DesiredEnv:
     @property
     def labels(self) -> dict[str, str]:
         return self.shape.labels
+
+    @property
+    def wanted(self) -> Wanted:
+        """What the verdict compares (and the memo keeps) of this desired state."""
+        return Wanted(
+            name=self.name,
+            spec=str(self.spec_file.path),
+            image=self.image,
+            build_hash=self.rendered.build_hash,
+            config_hash=self.config_hash,
+            recorded=self.recorded,
+            ports=tuple(str(p) for p in self.shape.ports),
+            mounts=tuple(sorted(self.shape.mount_keys)),
+            networks=self.shape.networks,
+            restart_policy=self.shape.restart_policy,
+            base=self.rendered.base,
+            base_present=self.base_present,
+        )
 
     @property
     def mounts(self) -> frozenset[str]:

@@ -1,10 +1,10 @@
 """An action is done only when the box is up: running steadily, sshd answering, the spec's
 ready check passing. Otherwise NotUp says why, with the exit code, restarts and last output.
 
-The settle time is the shortest that reliably catches a command that dies at once: on a
-2-core machine under load 5, `sh -c "exit 3"` or a missing binary run as the spec's user
-(the entrypoint's usermod first) was seen dead or restarted at most 0.38 s after start.
-It is on every apply's path (create, recreate, start), so it stays that short.
+"Stably up" means running for STABLE_SECONDS (3 s; DEVENV_STABLE_SECONDS changes it) after
+its start without a restart: a server that dies while it loads its config is caught here,
+and a replacement that does is rolled back. A box that fails later is reported by `status`
+and `plan` from then on, and the box it replaced is kept stopped (`devenv rollback`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import shlex
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from devenv.converge.desired import DesiredEnv
 from devenv.engine.protocol import ContainerState, EngineAPI
 from devenv.errors import DevenvError
 
-SETTLE_SECONDS = 0.6  # running this long without a restart counts as "stayed up"
+STABLE_SECONDS = 3.0  # running this long without a restart counts as "stably up"
 POLL_SECONDS = 0.05
 EXIT_CODE_WAIT = 2.0  # a box seen restarted: how long to look for its exit code
 CHECK_INTERVAL = 0.5  # between two tries of sshd or the ready check
@@ -41,14 +41,31 @@ class Clock:
 
     now: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    settle: float = SETTLE_SECONDS
+    settle: float = field(default_factory=lambda: stable_seconds())
+
+
+def stable_seconds() -> float:
+    """STABLE_SECONDS, or DEVENV_STABLE_SECONDS where the user set it (0.1 s to 10 min)."""
+    raw = os.environ.get("DEVENV_STABLE_SECONDS", "").strip()
+    if not raw:
+        return STABLE_SECONDS
+    try:
+        chosen = float(raw)
+    except ValueError:
+        chosen = -1.0
+    if not 0.1 <= chosen <= 600:  # NaN fails this too
+        raise DevenvError(
+            f"DEVENV_STABLE_SECONDS={raw[:40]!r} is not a number of seconds from 0.1 to 600",
+            "unset it for the default (3 s), or give e.g. DEVENV_STABLE_SECONDS=5",
+        )
+    return chosen
 
 
 def default_wait(want: DesiredEnv) -> float:
     """How long apply waits when --wait-timeout is not given: settle, sshd, the ready check."""
     ready = want.spec_file.spec.ready
     return (
-        SETTLE_SECONDS
+        stable_seconds()
         + 30
         + (SSHD_SECONDS if want.config["sshd"] else 0)
         + (ready.timeout if ready else 0)
@@ -77,6 +94,14 @@ def wait_until_up(
         what = f"port {ready.port} listening in the box" if ready.port else shlex.join(argv)
         limit = min(deadline, clock.now() + ready.timeout)
         _check_passes(engine, want.name, container, argv, what, limit, clock)
+
+
+def wait_steady(
+    engine: EngineAPI, name: str, container: str, timeout: float, clock: Clock, started: float
+) -> None:
+    """Return once the box has run stably (no sshd or ready check: a box devenv puts back
+    as it was, whatever the spec says now); NotUp otherwise."""
+    _settle(engine, name, container, clock.now() + timeout, clock, started)
 
 
 def _settle(

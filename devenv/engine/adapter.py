@@ -6,7 +6,7 @@ as for every `docker` command line devenv runs."""
 import io
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,11 @@ from devenv.build.workspace import BuildLog, build_context
 from devenv.engine.build_output import follow
 from devenv.engine.buildkit import build as buildkit_build
 from devenv.engine.buildkit import find_cli
-from devenv.engine.client import make_client
+from devenv.engine.client import SdkReader, make_client
 from devenv.engine.connection import Connection, resolve
 from devenv.engine.faults import engine_errors, start_failure
-from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
+from devenv.engine.observe import observe
+from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.protocol import BuildTarget, ContainerState
 from devenv.engine.server import Server, can_pause, rootless
 from devenv.engine.shape import ContainerShape
@@ -78,23 +79,10 @@ class Engine(ImageTransfer):
 
     # ---- observe -------------------------------------------------------------------------
     def observe(self, names: list[str]) -> Observed:
-        """devenv's containers, any container bearing one of `names`, and all images."""
-        with engine_errors("listing containers"):
-            owned = self.api.containers(all=True, filters={"label": f"{L.MANAGED}=true"})
-            named = self.api.containers(all=True, filters={"name": names}) if names else []
-        by_id = {raw["Id"]: raw for raw in [*owned, *named]}
-        containers = tuple(
-            self._with_run_state(ObservedContainer.from_summary(r), names) for r in by_id.values()
-        )
-        return Observed(containers, self.images())
-
-    def _with_run_state(self, found: ObservedContainer, names: list[str]) -> ObservedContainer:
-        """Restart count and exit code, inspected only for a box of `names` (all, if none)
-        that is not running."""
-        if not found.owned or not found.unsettled or (names and found.env not in names):
-            return found
-        state = self.state(found.id)
-        return found._replace(restarts=state.restarts, exit_code=state.exit_code)
+        """devenv's containers, any container bearing one of `names`, and all images, as
+        devenv.engine.observe reads them (the answers from the memo read the same way)."""
+        with engine_errors("observing the engine's containers"):
+            return observe(SdkReader(self.api), names, self.connection.local)
 
     def images(self) -> tuple[ObservedImage, ...]:
         with engine_errors("listing images"):
@@ -290,6 +278,22 @@ class Engine(ImageTransfer):
             raise EngineError(f"network {name!r} does not exist", "create it first", env=shape.name)
         labels = L.ownership({L.PROJECT: shape.project})
         self.api.create_network(name, driver="bridge", labels=labels)
+
+    def repair(self, container: str, shape: ContainerShape, repairs: Sequence[str]) -> None:
+        """Put right in place what the engine can change on a live container: its restart
+        policy, the networks it was taken off, a pause (devenv.converge.verdict decides)."""
+        api = self.api
+        with engine_errors(f"repairing {container[:12]}"):
+            if "restart_policy" in repairs:
+                api.update_container(container, restart_policy={"Name": shape.restart_policy})
+            if "networks" in repairs:
+                inspect = api.inspect_container(container)
+                on = set((inspect.get("NetworkSettings") or {}).get("Networks") or {})
+                for network in (n for n in shape.networks if n not in on):
+                    self._ensure_network(network, shape)
+                    api.connect_container_to_network(container, network, aliases=[shape.name])
+            if "unpause" in repairs:
+                api.unpause(container)
 
     def remove_network_if_unused(self, name: str) -> bool:
         """Remove a devenv-owned network that no container uses any more."""

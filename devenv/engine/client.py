@@ -78,3 +78,30 @@ def _ssh_support() -> None:
         from docker.transport.sshconn import SSHHTTPAdapter
 
         docker.api.client.SSHHTTPAdapter = SSHHTTPAdapter
+
+
+class SdkReader:
+    """devenv.engine.observe.Reader over the Docker SDK's low-level client."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+
+    def containers(self, **filters: list[str]) -> list[dict[str, Any]]:
+        return list(self.api.containers(all=True, filters=filters))
+
+    def inspect(self, container: str) -> dict[str, Any] | None:
+        import docker.errors
+
+        try:
+            return dict(self.api.inspect_container(container))
+        except docker.errors.NotFound:
+            return None
+
+    def images(self) -> list[dict[str, Any]]:
+        return list(self.api.images())
+
+    def events(self, since: float, until: float, **filters: list[str]) -> list[dict[str, Any]]:
+        found = self.api.events(
+            since=f"{since:.9f}", until=f"{until:.9f}", filters=filters, decode=True
+        )
+        return list(found)

@@ -28,34 +28,45 @@ class ObservedContainer(NamedTuple):
     image: str = ""
     ports: tuple[PublishedPort, ...] = ()
     mounts: frozenset[str] = frozenset()
-    restarts: int | None = None  # inspected only when the box is not running steadily
-    exit_code: int | None = None
-    status: str = ""  # the listing's words, e.g. "Up 2 hours", "Up Less than a second"
+    restarts: int | None = None  # from the inspect: restarts since devenv last started it
+    exit_code: int | None = None  # of its last run, when it has had one
+    status: str = ""  # the listing's words, e.g. "Up 2 hours", "Restarting (1) 2 seconds ago"
+    networks: tuple[str, ...] = ()  # the networks it is on, by name
+    restart_policy: str | None = None  # from the inspect (None: not inspected)
+    missing: tuple[str, ...] = ()  # bind-mount sources gone from this host (a local engine)
 
-    @property
-    def unsettled(self) -> bool:
-        """Not running, or started less than a second ago (a crash loop's brief up-phase):
-        worth one inspect for its exit code and restarts. A box running steadily is not
-        inspected, so a converged plan costs the same few calls however many envs."""
-        return self.state != "running" or self.status.startswith("Up Less than a second")
+    def inspected(self, raw: dict[str, Any], last_exit: int | None = None) -> ObservedContainer:
+        """This record with the run state of the container's inspect (one consistent moment:
+        the listing may be a crash loop's phase earlier). `last_exit`: the exit code of its
+        last death, from the engine's events, for a box that runs again after one."""
+        state = raw.get("State") or {}
+        status = str(state.get("Status") or self.state)
+        restarts = int(raw.get("RestartCount") or 0)
+        exit_code: int | None = int(state.get("ExitCode") or 0)
+        if status in ("running", "paused"):  # the engine resets the code when it starts
+            exit_code = last_exit if restarts else None
+        elif status == "created":
+            exit_code = None
+        policy = ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
+        return self._replace(
+            state=status, restarts=restarts, exit_code=exit_code, restart_policy=policy or "no"
+        )
 
     @property
     def failing(self) -> bool:
-        """Crash-looping or dead: not up, whatever the spec says (a loop is caught in its
-        up-phase too: just started, and restarted before)."""
-        if self.state == "running":
-            return self.unsettled and bool(self.restarts)
-        return self.state in ("restarting", "dead")
+        """Crash-looping or dead: restarted since devenv started it, at any moment of its
+        loop (up again, or waiting to be), or dead."""
+        if self.state in ("restarting", "dead"):
+            return True
+        return self.state in ("running", "paused") and bool(self.restarts)
 
     @property
     def condition(self) -> str:
         """The run state in words: "running", "restarting (exit 3, 5 restarts)", …"""
-        # a box caught running (a crash loop's up-phase) has no exit code of its own yet
-        known = self.exit_code is not None and self.state != "running"
-        code = f"exit {self.exit_code}" if known else ""
+        code = f"exit {self.exit_code}" if self.exit_code is not None else ""
         if self.state == "dead":
             return f"dead ({code})" if code else "dead"
-        if self.state == "restarting" or (self.state == "running" and self.failing):
+        if self.failing:
             s = "" if self.restarts == 1 else "s"
             restarts = f"{self.restarts} restart{s}" if self.restarts else ""
             details = ", ".join(x for x in (code, restarts) if x)
@@ -97,6 +108,7 @@ class ObservedContainer(NamedTuple):
             labels=dict(raw.get("Labels") or {}),
             ports=tuple(sorted(set(ports), key=lambda p: (p.container, p.protocol, p.bind))),
             mounts=frozenset(mount_key(m) for m in raw.get("Mounts") or []),
+            networks=tuple(sorted((raw.get("NetworkSettings") or {}).get("Networks") or {})),
         )
 
 

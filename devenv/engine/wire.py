@@ -43,6 +43,38 @@ class Wire:
     def connect(self) -> socket.socket:
         return unix_socket(self.path, self.timeout)
 
+    # ---- devenv.engine.observe.Reader ------------------------------------------------------
+    def containers(self, **filters: list[str]) -> list[dict[str, Any]]:
+        return list(self.get("/containers/json?all=1", **filters))
+
+    def inspect(self, container: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.get(f"/containers/{quote(container)}/json"))
+        except Unreachable:
+            return None
+
+    def images(self) -> list[dict[str, Any]]:
+        return list(self.get("/images/json"))
+
+    def events(self, since: float, until: float, **filters: list[str]) -> list[dict[str, Any]]:
+        """The events between two moments (a stream of JSON objects, closed at `until`)."""
+        url = f"/events?since={since:.9f}&until={until:.9f}&filters=" + quote(json.dumps(filters))
+        try:
+            _head, reply = _exchange(self.path, self.timeout, request("GET", url, None, "1.0"))
+        except OSError as exc:
+            raise Unreachable(f"GET /events: {exc}") from None
+        decoder, text, found, at = json.JSONDecoder(), reply.decode(errors="replace"), [], 0
+        while (at := _skip_space(text, at)) < len(text):
+            event, at = decoder.raw_decode(text, at)
+            found.append(event)
+        return found
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
+
 
 def unix_socket(path: str, timeout: float) -> socket.socket:
     """A stream connected to the unix socket at `path` (close it: no context manager)."""

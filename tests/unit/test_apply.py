@@ -5,7 +5,7 @@ in tests/integration/test_ready.py."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from devenv.converge import apply as apply_module
 from devenv.converge.apply import Applier
 from devenv.converge.desired import SSH_DIR, DesiredEnv, desire
 from devenv.converge.plan import Plan, plan, with_discards
-from devenv.converge.readiness import SETTLE_SECONDS, Clock, listening_script
+from devenv.converge.readiness import STABLE_SECONDS, Clock, listening_script
 from devenv.engine.connection import DOCKER_SOCKET_URL, Connection
 from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
 from devenv.engine.protocol import ContainerState, EngineAPI
@@ -29,6 +29,7 @@ from tests.unit.test_plan import (
     BASE_SUMMARY,
     CONTAINER_ID,
     KEY,
+    container_summary,
     converged,
     image_summary,
     observe,
@@ -42,7 +43,7 @@ SPEC = """\
 CHANGED = SPEC.replace("APP_ENV: dev", "APP_ENV: test")
 NEW_ID = "n" * 64
 MUTATING = {
-    "pull", "build", "import_rootfs", "create", "put_files", "start", "stop", "rename", "remove",
+    "pull", "build", "import_rootfs", "create", "put_files", "start", "restart", "repair", "stop", "rename", "remove",
     "remove_network_if_unused", "commit", "tag", "remove_image", "push_to_registry",
 }  # fmt: skip
 UP = ContainerState("running")
@@ -118,6 +119,12 @@ class FakeEngine:
 
     def stop(self, container: str, timeout: int = 10) -> None:
         self._call("stop", container)
+
+    def restart(self, container: str) -> None:
+        self._call("restart", container)
+
+    def repair(self, container: str, shape: ContainerShape, repairs: Sequence[str]) -> None:
+        self._call("repair", container, tuple(repairs))
 
     def rename(self, container: str, name: str) -> None:
         self._call("rename", container, name)
@@ -252,11 +259,28 @@ def test_recreate_creates_the_new_box_before_stopping_the_old(
         ("rename", CONTAINER_ID, "box.devenv-old"),
         ("rename", NEW_ID, "box"),
         ("start", NEW_ID),
-        ("remove", CONTAINER_ID),
+        ("rename", CONTAINER_ID, "box.devenv-previous"),
     ]
-    # the old box is removed only after the new one was seen up
+    # the old box is kept (stopped, for `devenv rollback`) only after the new one was seen up
     calls = names(engine.calls)
-    assert calls.index("state") < len(calls) - 1 and calls[-1] == "remove"
+    assert calls.index("state") < len(calls) - 1 and engine.calls[-1][0] == "rename"
+
+
+def test_a_recreate_keeps_one_previous_box_only(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    """The generation before the last is removed when a new one is kept."""
+    old, new = want(SPEC), want(CHANGED)
+    before = container_summary(old, name="box.devenv-previous", container_id="e" * 64)
+    observed = converged(old)
+    observed = observed._replace(containers=(*observed.containers, observe(before).containers[0]))
+    engine = FakeEngine(observed)
+    (outcome,) = run(engine, host, [new])
+    assert outcome.ok and outcome.message == "recreated"
+    assert engine.mutations()[-2:] == [
+        ("remove", "e" * 64),
+        ("rename", CONTAINER_ID, "box.devenv-previous"),
+    ]
 
 
 def test_build_comes_first(want: Callable[..., DesiredEnv], host: Host) -> None:
@@ -440,8 +464,8 @@ def test_the_settle_time_counts_from_the_start_and_ends_on_time(
     the last look comes as it ends, not a poll interval later."""
     outcome, engine, clock = _recreate_with(want, host, [])
     assert outcome.ok and outcome.message == "recreated"
-    assert SETTLE_SECONDS <= clock.t <= SETTLE_SECONDS + 0.02 + 1e-9  # one look's latency
-    assert engine.mutations()[-1] == ("remove", CONTAINER_ID)
+    assert STABLE_SECONDS <= clock.t <= STABLE_SECONDS + 0.02 + 1e-9  # one look's latency
+    assert engine.mutations()[-1] == ("rename", CONTAINER_ID, "box.devenv-previous")
 
 
 def test_a_command_that_dies_within_the_settle_time_is_still_caught(
@@ -473,6 +497,7 @@ def test_a_crash_looping_box_is_started_and_proven_not_up(
     engine.states[CONTAINER_ID] = CRASHED
     (outcome,) = run(engine, host, [box])
     assert not outcome.ok and "did not stay up" in outcome.message
+    assert ("restart", CONTAINER_ID) in engine.mutations()  # a restart resets its count
 
 
 def test_a_ready_check_that_never_passes_fails_after_its_timeout(

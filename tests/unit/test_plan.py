@@ -133,6 +133,7 @@ def container_summary(
         # a stopped container publishes nothing; the summary lists no host ports then
         "Ports": _port_summaries(want) if state == "running" else [],
         "Mounts": _mount_summaries(want),
+        "NetworkSettings": {"Networks": {n: {} for n in want.shape.networks or ("bridge",)}},
     }
 
 
@@ -250,6 +251,7 @@ def test_to_json_is_the_documented_shape(want: Callable[..., DesiredEnv]) -> Non
                 "image": box.image,
                 "warnings": [],
                 "discards": [],
+                "repairs": [],
             },
             {
                 "kind": "create",
@@ -259,6 +261,7 @@ def test_to_json_is_the_documented_shape(want: Callable[..., DesiredEnv]) -> Non
                 "image": box.image,
                 "warnings": [],
                 "discards": [],
+                "repairs": [],
             },
         ],
         "errors": [],
@@ -465,12 +468,28 @@ def test_image_rebuilt_under_the_same_tag_recreates(want: Callable[..., DesiredE
 # ---- state ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", ["exited", "created", "paused"])
+@pytest.mark.parametrize("state", ["exited", "created"])
 def test_stopped_container_is_started(want: Callable[..., DesiredEnv], state: str) -> None:
     box = want(BASIC)
     result = plan([box], converged(box, state=state))
     assert result.actions == (
         Action("start", "box", (f"state: {state}",), CONTAINER_ID, box.image),
+    )
+    assert result.has_changes and result.destructive == []
+
+
+def test_a_paused_container_is_unpaused_in_place(want: Callable[..., DesiredEnv]) -> None:
+    box = want(BASIC)
+    result = plan([box], converged(box, state="paused"))
+    assert result.actions == (
+        Action(
+            "repair",
+            "box",
+            ("paused (by hand): unpaused",),
+            CONTAINER_ID,
+            box.image,
+            repairs=("unpause",),
+        ),
     )
     assert result.has_changes and result.destructive == []
 

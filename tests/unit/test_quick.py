@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from devenv import labels as L
-from devenv.answers import verdict
 from devenv.answers.argv import Request, parse
+from devenv.converge import verdict
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.memo import inputs
 from devenv.converge.memo import store as cache
@@ -75,9 +75,27 @@ def _mutations(want_env: DesiredEnv) -> dict[str, Observed]:
             container_summary(want_env, name=f"{want_env.name}.devenv-old", container_id="d" * 64),
             images=[base, image],
         ),
-        "just started": with_container(Status="Up Less than a second"),
         "gone": observe(images=[base, image]),
+        "restarted, up again": inspected(with_container(), RestartCount=2),
+        "restarting": inspected(with_container(), State={"Status": "restarting", "ExitCode": 3}),
+        "dead": inspected(with_container(), State={"Status": "dead", "ExitCode": 137}),
+        "paused": inspected(with_container(State="paused"), State={"Status": "paused"}),
+        "restart policy": inspected(with_container(), HostConfig={"RestartPolicy": {"Name": "no"}}),
+        "shared folder gone": missing(with_container(), "/gone/src"),
     }
+
+
+def inspected(observed: Observed, **raw: Any) -> Observed:
+    """`observed` with its one container as its inspect shows it (run state, policy)."""
+    found = {"State": {"Status": "running", "Running": True}, "RestartCount": 0}
+    found["HostConfig"] = {"RestartPolicy": {"Name": "unless-stopped"}}
+    live = observed.containers[0].inspected({**found, **raw}, last_exit=3)
+    return observed._replace(containers=(live,))
+
+
+def missing(observed: Observed, source: str) -> Observed:
+    live = observed.containers[0]._replace(missing=(source,))
+    return observed._replace(containers=(live,))
 
 
 def test_the_fast_verdict_never_says_converged_where_the_plan_does_not(
@@ -91,7 +109,8 @@ def test_the_fast_verdict_never_says_converged_where_the_plan_does_not(
         # the full path works the desired state out again from what it sees (a new base…)
         fresh = desire(original.spec_file, observed, host)
         kinds = [a.kind for a in plan([fresh], observed).actions]
-        fast[what] = verdict.converged(entry, observed) is not None
+        holds = cache.holds_for(entry, observed)
+        fast[what] = holds and verdict.converged(entry.wanted, observed) is not None
         assert not fast[what] or kinds == ["noop"], (what, kinds)
     # and it is not useless: the converged engine is recognised without the full path
     assert [what for what, yes in fast.items() if yes] == ["converged"]
@@ -103,7 +122,7 @@ def test_prune_would_remove_an_env_whose_spec_left_the_folder(
     original = want(BASIC)
     observed = observe(container_summary(original), images=[BASE_SUMMARY])
     folder = str(original.spec_file.folder)
-    assert verdict.orphans(observed, ["other"], [folder])
+    assert verdict.orphans(observed, ["other"], [folder])  # the plan's own rule
     assert not verdict.orphans(observed, [original.name], [folder])
     assert not verdict.orphans(observed, ["other"], ["/another/folder"])
 
@@ -134,8 +153,8 @@ def test_a_written_entry_reads_back_while_nothing_changed(stored: tuple[cache.Ca
         lambda text: text[: len(text) // 2],  # cut short
         lambda text: "not json at all",
         lambda text: text.replace('"build_hash": "', '"build_hash": "0'),  # checksum fails
-        lambda text: text.replace("devenv-desired/1", "devenv-desired/0"),  # another format
-        lambda text: json.dumps({"format": "devenv-desired/1", "body": {}}),
+        lambda text: text.replace(cache.FORMAT, "devenv-desired/0"),  # another format
+        lambda text: json.dumps({"format": cache.FORMAT, "body": {}}),
         lambda text: "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
     ],
 )

@@ -79,5 +79,6 @@ def test_no_envs_and_json() -> None:
             "failing": True,
             "exit_code": 3,
             "restarts": 5,
+            "previous": False,
         }
     ]

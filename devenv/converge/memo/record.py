@@ -48,12 +48,7 @@ def cached(
     path = str(spec_file.path)
     return Cached(
         spec=path,
-        name=want.name,
-        image=want.image,
-        build_hash=want.rendered.build_hash,
-        config_hash=want.config_hash,
-        ports=tuple(str(p) for p in want.shape.ports),
-        mounts=tuple(sorted(want.shape.mount_keys)),
+        wanted=want.wanted,
         base=ref,
         base_seen=(base.id, tuple(base.digests)) if base else None,
         user=spec.user.name if spec.user else None,

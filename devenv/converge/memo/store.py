@@ -10,9 +10,11 @@ import os
 from typing import Any, NamedTuple
 
 from devenv.converge.memo import inputs
+from devenv.converge.verdict import Wanted
+from devenv.engine.observed import Observed
 from devenv.host import state_dir
 
-FORMAT = "devenv-desired/1"
+FORMAT = "devenv-desired/2"
 
 
 class Inputs(NamedTuple):
@@ -31,12 +33,7 @@ class Cached(NamedTuple):
     """One env's desired state: what a converged container carries, and how to enter it."""
 
     spec: str  # the spec file, resolved
-    name: str
-    image: str  # the tag apply builds
-    build_hash: str
-    config_hash: str
-    ports: tuple[str, ...]  # BIND:HOST:CONTAINER[/PROTO], HOST empty when the engine picks
-    mounts: tuple[str, ...]  # as observed.mount_key shows them
+    wanted: Wanted  # what the verdict compares (devenv.converge.verdict)
     base: str  # the base's reference, and what the engine had under it (id, digests)
     base_seen: tuple[str, tuple[str, ...]] | None
     user: str | None
@@ -46,11 +43,26 @@ class Cached(NamedTuple):
     inputs: Inputs = Inputs()
     key: str = ""  # inputs' digest when this was written
 
+    @property
+    def name(self) -> str:
+        return self.wanted.name
+
+    @property
+    def image(self) -> str:
+        return self.wanted.image
+
     def to_json(self) -> str:
-        body = {**self._asdict(), "inputs": self.inputs._asdict()}
+        body = {**self._asdict(), "inputs": self.inputs._asdict(), "wanted": self.wanted._asdict()}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         check = inputs.hexdigest(f"{FORMAT}\n{text}".encode())
         return json.dumps({"format": FORMAT, "check": check, "body": body}, sort_keys=True)
+
+
+def holds_for(entry: Cached, observed: Observed) -> bool:
+    """Whether the engine still has the base the entry was worked out against: a base pulled
+    or built again changes the desired state (its image tag), so the entry no longer holds."""
+    base = observed.image(entry.base)
+    return (None if base is None else (base.id, tuple(base.digests))) == entry.base_seen
 
 
 def folder(state_dir: str) -> str:
@@ -79,11 +91,12 @@ def _parse(text: str) -> Cached | None:
 def _from_body(body: dict[str, Any]) -> Cached:
     seen = body["base_seen"]
     found = Inputs(**{k: tuple(v) for k, v in body["inputs"].items()})
+    wanted = body["wanted"]
+    lists = ("ports", "mounts", "networks")
     return Cached(
         **{
             **body,
-            "ports": tuple(body["ports"]),
-            "mounts": tuple(body["mounts"]),
+            "wanted": Wanted(**{**wanted, **{k: tuple(wanted[k]) for k in lists}}),
             "base_seen": None if seen is None else (str(seen[0]), tuple(seen[1])),
             "inputs": found,
         }
