@@ -7,15 +7,17 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from devenv import reads
+
 DEFAULT_UID = 1000  # when devenv runs as root: a login user must not be uid 0
 
 
 def state_dir() -> str:
     """devenv's per-user state folder: DEVENV_STATE_DIR, else $XDG_STATE_HOME/devenv, else
     ~/.local/state/devenv. The one place that decides it."""
-    home = os.path.expanduser("~")
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return os.environ.get("DEVENV_STATE_DIR") or os.path.join(base, "devenv")
+    home = reads.environ("HOME") or os.path.expanduser("~")
+    base = reads.environ("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
+    return reads.environ("DEVENV_STATE_DIR") or os.path.join(base, "devenv")
 
 
 class Host(NamedTuple):
@@ -27,8 +29,9 @@ class Host(NamedTuple):
     @classmethod
     def current(cls) -> Host:
         """The invoking user (SUDO_UID under sudo), and devenv's per-user state folder."""
-        uid = int(os.environ.get("SUDO_UID") or os.getuid())
-        gid = int(os.environ.get("SUDO_GID") or os.getgid())
+        own_uid, own_gid = reads.user()
+        uid = int(reads.environ("SUDO_UID") or own_uid)
+        gid = int(reads.environ("SUDO_GID") or own_gid)
         if uid == 0:
             uid, gid = DEFAULT_UID, DEFAULT_UID
         return cls(uid, gid, Path.home(), Path(state_dir()))

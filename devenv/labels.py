@@ -7,8 +7,9 @@ engine's objects, and ownership is decided by `MANAGED` alone.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
+
+from devenv import reads
 
 MANAGED = "io.devenv.managed"
 ENV = "io.devenv.env"
@@ -34,7 +35,7 @@ def digest(value: Any) -> str:
 
 def extra_labels() -> dict[str, str]:
     """Labels from DEVENV_LABELS (k=v,k=v), put on everything devenv creates (tests use it)."""
-    raw = os.environ.get("DEVENV_LABELS", "")
+    raw = reads.environ("DEVENV_LABELS") or ""
     pairs = (item.split("=", 1) for item in raw.split(",") if "=" in item)
     return {key.strip(): value.strip() for key, value in pairs if key.strip()}
 

@@ -104,7 +104,10 @@ def status(request: Request) -> Callable[[], int] | None:
         for e in entries
     ]
     ready = [(e, live) for e, live in envs if live is not None]
-    rows = [StatusRow.of(live, want.spec, observed)._replace(in_sync=True) for want, live in ready]
+    rows = [
+        StatusRow.of(live, want.wanted.spec, observed)._replace(in_sync=True)
+        for want, live in ready
+    ]
     text = status_json(rows) if as_json else as_table(rows, colour_wanted(sys.stdout))
     line = _engine_line(connection, wire, {e.server for e in entries})
     if len(ready) != len(envs) or line is None:

@@ -10,12 +10,15 @@ from devenv.errors import DevenvError
 
 
 def discover(paths: tuple[str, ...]) -> list[str] | None:
-    """The resolved spec files `paths` name, as the loader finds them; None where the
-    loader would complain (the full path says so better)."""
+    """The spec files `paths` name, as the loader finds them and as the user named them
+    (absolute, links not followed: the memo's key); None where the loader would complain
+    (the full path says so better)."""
+    import os
+
     from devenv.spec.files import discover as named
 
     try:
-        return [str(p.resolve()) for p in named(paths)]
+        return [os.path.abspath(p) for p in named(paths)]
     except (DevenvError, OSError):
         return None
 

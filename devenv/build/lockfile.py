@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv import reads
 from devenv.errors import DevenvError
 
 SUFFIX = ".lock"
@@ -108,8 +109,11 @@ def read(spec_path: Path) -> Lock | None:
     """The lock beside `spec_path`, or None when there is none."""
     path = lock_path(spec_path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        reads.file(path, data)
+        text = data.decode("utf-8")
     except FileNotFoundError:
+        reads.file(path, None)
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise DevenvError(f"{path} cannot be read ({exc})") from None

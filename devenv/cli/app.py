@@ -10,7 +10,7 @@ import typer
 import typer.core
 
 from devenv.cli.options import Json, OnePath, Paths, Yes, ask, fail
-from devenv.errors import DevenvError, Problem, SpecError
+from devenv.errors import DevenvError, Interrupted, Problem, SpecError
 
 if TYPE_CHECKING:
     from devenv.converge.plan import Plan
@@ -436,6 +436,8 @@ def main() -> None:
         app()
     except SpecError as exc:
         fail(str(exc))
+    except Interrupted as exc:  # stopped part-way, state left consistent: say what stands
+        fail(f"devenv: {exc.headline}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), 130)
     except DevenvError as exc:
         fail(f"devenv: {exc.headline}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
     except KeyboardInterrupt:

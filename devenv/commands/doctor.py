@@ -47,6 +47,8 @@ class EngineFacts:
     error: str = ""
     hint: str = ""
     images: tuple[str, ...] = ()  # every tag the engine holds, short names too
+    # the host ports each env's own box publishes: its own, not "taken"
+    published: dict[str, frozenset[tuple[str, int, str]]] = field(default_factory=dict)
 
 
 def engine_findings(facts: EngineFacts) -> list[Finding]:
@@ -164,9 +166,13 @@ def mirror_finding(env: str, what: str, url: str, ok: bool) -> Finding:
     )
 
 
-def port_finding(env: str, bind: str, port: int, taken: bool, local: bool) -> Finding:
+def port_finding(
+    env: str, bind: str, port: int, taken: bool, local: bool, own: bool = False
+) -> Finding:
     if not local:
         return Finding(True, "port", f"{env}: host port {bind}:{port} not checked (remote engine)")
+    if own:
+        return Finding(True, "port", f"{env}: host port {bind}:{port} is published by its box")
     if taken:
         return Finding(
             False,
@@ -208,8 +214,8 @@ def healthy(findings: Sequence[Finding]) -> bool:
 # ---- gathering: the engine's answers (through the adapter) and the specs' host-side facts
 
 
-def engine_facts() -> EngineFacts:
-    """Ask the engine once for /version, /info and its images; never raises."""
+def engine_facts(names: Sequence[str] = ()) -> EngineFacts:
+    """Ask the engine once for /version, /info, its images and the envs' boxes; never raises."""
     from devenv.engine import Engine
 
     try:
@@ -221,10 +227,16 @@ def engine_facts() -> EngineFacts:
         server = engine.server
         info = engine.info()
         tags = tuple(tag for image in engine.images() for tag in image.tags)
+        observed = engine.observe(list(names)) if names else None
     except DevenvError as exc:
         why = exc.message.rsplit("(", 1)[-1].rstrip(")") if "(" in exc.message else exc.message
         return EngineFacts(connection, error=why, hint=exc.hint or "")
-    return EngineFacts(connection, server, info, images=tags)
+    published = {}
+    for name in names:
+        live = observed.named(name) if observed is not None else None
+        if live is not None and live.owned and live.state == "running":
+            published[name] = frozenset((p.bind, p.host, p.protocol) for p in live.ports)
+    return EngineFacts(connection, server, info, images=tags, published=published)
 
 
 def spec_findings(spec_file: SpecFile, facts: EngineFacts) -> list[Finding]:
@@ -240,8 +252,9 @@ def spec_findings(spec_file: SpecFile, facts: EngineFacts) -> list[Finding]:
     local = facts.connection is None or facts.connection.local
     for port in spec.ports:
         if port.host is not None:
-            taken = local and port_taken(port.bind, port.host, port.protocol)
-            found.append(port_finding(name, port.bind, port.host, taken, local))
+            own = (port.bind, port.host, port.protocol) in facts.published.get(name, ())
+            taken = local and not own and port_taken(port.bind, port.host, port.protocol)
+            found.append(port_finding(name, port.bind, port.host, taken, local, own))
     if spec.sshd is not None:
         for entry in spec.sshd.authorized_keys:
             found.append(key_finding(name, host_path(spec_file, entry)))
@@ -250,12 +263,12 @@ def spec_findings(spec_file: SpecFile, facts: EngineFacts) -> list[Finding]:
 
 def run(paths: Sequence[str]) -> list[Finding]:
     """Every finding, engine first; specs that do not load are findings too."""
-    facts = engine_facts()
+    specs, problems = load_tolerant(list(paths)) if paths else ([], [])
+    facts = engine_facts([s.spec.name for s in specs])
     found = engine_findings(facts)
     root = facts.info.get("DockerRootDir")
     if facts.server is not None and root and facts.connection and facts.connection.local:
         found.append(free_space_finding(Path(root)))
-    specs, problems = load_tolerant(list(paths)) if paths else ([], [])
     for problem in problems:
         found.append(Finding(False, "spec", str(problem), "fix the spec: devenv validate"))
     for spec_file in specs:

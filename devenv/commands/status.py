@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 from devenv import labels as L
 
 if TYPE_CHECKING:
+    from devenv.converge.desired import DesiredEnv
     from devenv.engine import Engine
     from devenv.engine.observed import Observed, ObservedContainer
     from devenv.host import Host
@@ -66,23 +67,30 @@ class StatusRow(NamedTuple):
 
 
 def collect(paths: Sequence[str], engine: Engine | None = None) -> list[StatusRow]:
+    """Every env's row; the desired states worked out on the way are kept in the memo, so
+    the next `status` (or plan, apply) of these specs is answered from it."""
+    from devenv import reads
+    from devenv.converge.memo.record import remember
     from devenv.engine import Engine
     from devenv.host import Host
     from devenv.spec.loader import load_all
 
     engine = engine or Engine()
-    host = Host.current()
-    specs = load_all(paths) if paths else []
-    observed = engine.observe([s.spec.name for s in specs])
-    local = engine.connection.local
-    if specs:
-        return [
-            _row(s.spec.name, observed.named(s.spec.name), s, observed, host, local) for s in specs
-        ]
-    envs = sorted(
-        (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
-    )
-    return [_row(c.name, c, _spec_of(c), observed, host, local) for c in envs]
+    worked: list[DesiredEnv] = []
+    with reads.recording() as recorded:
+        host = Host.current()
+        specs = load_all(paths) if paths else []
+        observed = engine.observe([s.spec.name for s in specs])
+        local = engine.connection.local
+        found: list[tuple[str, ObservedContainer | None, SpecFile | None]]
+        if specs:
+            found = [(s.spec.name, observed.named(s.spec.name), s) for s in specs]
+        else:
+            envs = (c for c in observed.containers if c.owned and c.name == c.env)
+            found = [(c.name, c, _spec_of(c)) for c in sorted(envs, key=lambda c: c.name)]
+        rows = [_row(name, live, s, observed, host, local, worked) for name, live, s in found]
+    remember(worked, [], recorded, observed, host, engine.connection, engine.server)
+    return rows
 
 
 def _spec_of(container: ObservedContainer) -> SpecFile | None:
@@ -105,7 +113,9 @@ def _row(
     observed: Observed,
     host: Host,
     local: bool,
+    worked: list[DesiredEnv],
 ) -> StatusRow:
+    from devenv import reads
     from devenv.converge.desired import desire
     from devenv.converge.plan import plan
     from devenv.errors import DevenvError
@@ -120,7 +130,10 @@ def _row(
         return row._replace(drift=("spec file not found or not valid",) if live else ())
     row = row._replace(spec=str(spec_file.path))
     try:
-        actions = plan([desire(spec_file, observed, host, local=local)], observed).for_env(name)
+        with reads.for_spec(spec_file.named):
+            want = desire(spec_file, observed, host, local=local)
+        worked.append(want)
+        actions = plan([want], observed).for_env(name)
     except DevenvError as exc:  # shown after the env's name: say it once, hint on one line
         return row._replace(
             drift=(f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message,)

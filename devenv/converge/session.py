@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv import reads
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.discards import discarded
-from devenv.converge.memo import inputs
 from devenv.converge.memo.record import remember
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
@@ -19,7 +19,6 @@ from devenv.engine.observed import Observed
 from devenv.engine.protocol import EngineAPI
 from devenv.errors import DevenvError, Problem
 from devenv.host import Host
-from devenv.spec.files import discover
 from devenv.spec.loader import SpecFile, load_tolerant
 
 
@@ -67,31 +66,24 @@ def open_session(
     paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
 ) -> Session:
     crash_point()
-    # without locks (`devenv lock`), the desired state is not what apply builds: not cached
-    before = _inputs_before(paths) if use_locks else None
-    specs, problems = load_tolerant(paths)
-    engine = engine or Engine()
-    host = Host.current()
-    observed = engine.observe([s.spec.name for s in specs])
-    session = Session(specs, problems, engine, host, observed)
-    failed = []
-    local = engine.connection.local
-    for spec_file in specs:
-        try:
-            session.desired.append(desire(spec_file, observed, host, use_locks, local))
-        except DevenvError as exc:  # without the env's name: whoever prints it adds it
-            session.failures[spec_file.spec.name] = str(exc)
-            failed.append(str(spec_file.path))
-    if before is not None:
-        remember(session.desired, failed, before, observed, host, engine.connection, engine.server)
+    with reads.recording() as recorded:  # what loading read, for the memo
+        host = Host.current()
+        specs, problems = load_tolerant(paths)
+        engine = engine or Engine()
+        observed = engine.observe([s.spec.name for s in specs])
+        session = Session(specs, problems, engine, host, observed)
+        failed = []
+        local = engine.connection.local
+        for spec_file in specs:
+            try:
+                with reads.for_spec(spec_file.named):
+                    session.desired.append(desire(spec_file, observed, host, use_locks, local))
+            except DevenvError as exc:  # without the env's name: whoever prints it adds it
+                session.failures[spec_file.spec.name] = str(exc)
+                failed.append(spec_file.named)
+    # without locks (`devenv lock`), the desired state is not what apply builds: not kept
+    if use_locks:
+        remember(
+            session.desired, failed, recorded, observed, host, engine.connection, engine.server
+        )
     return session
-
-
-def _inputs_before(paths: Sequence[str | Path]) -> dict[str, str] | None:
-    """The fixed inputs of each spec before loading it: the cache pairs a desired state only
-    with the bytes it came from (see devenv.converge.memo.record)."""
-    try:
-        found = [str(p.resolve()) for p in discover(paths)]
-    except (DevenvError, OSError):
-        return None
-    return {path: inputs.fixed(path) for path in found}

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devenv import reads
 from devenv.errors import DevenvError
 from devenv.spec.keys import is_literal_key, key_problem
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 def host_path(spec_file: SpecFile, raw: str) -> Path:
     """A spec's host path: ~ expands, relative paths are relative to the spec file."""
+    if raw.startswith("~"):
+        reads.environ("HOME")  # what ~ expands with
     path = Path(os.path.expanduser(raw))
     if not path.is_absolute():
         path = spec_file.folder / path
@@ -57,7 +60,7 @@ def shared_host_path(spec_file: SpecFile, index: int) -> Path:
     before any engine call. A file or a folder may be shared."""
     raw = spec_file.spec.shared[index].host
     path = host_path(spec_file, raw)
-    resolved = Path(os.path.realpath(path))
+    resolved = Path(reads.realpath(path))
     why = _refusal(resolved)
     where = f"{spec_file.path}: shared entry {index + 1} (host {raw!r})"
     if why:
@@ -81,7 +84,7 @@ def authorized_keys(spec_file: SpecFile, home: Path) -> str:
         return ""
     entries = list(sshd.authorized_keys)
     if not entries:
-        entries = [str(p) for p in sorted((home / ".ssh").glob("id_*.pub"))]
+        entries = reads.glob(str(home / ".ssh" / "id_*.pub"))
         if not entries:
             raise DevenvError(
                 "sshd is enabled but no public key was given and none was found in ~/.ssh",
@@ -101,7 +104,9 @@ def _key_file_lines(spec_file: SpecFile, entry: str) -> list[str]:
     """The key lines of a public key file, each checked as sshd would read it."""
     path = host_path(spec_file, entry)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
+        reads.file(path, data)
+        text = data.decode()
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not text"
         raise DevenvError(

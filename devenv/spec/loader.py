@@ -7,20 +7,21 @@ Pydantic's error locations back onto those paths.
 
 from __future__ import annotations
 
-import difflib
+import os
 import stat
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from devenv import reads
 from devenv.errors import DevenvError, Problem, SpecError
 from devenv.spec.files import discover
-from devenv.spec.models import Clash, Spec
+from devenv.spec.messages import dotted, problems_of
+from devenv.spec.models import Spec
 from devenv.spec.rules import NAME_RE, NAME_RULE
 from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
 from devenv.spec.variables import names as variable_names
@@ -30,6 +31,7 @@ MAX_NODES = 20_000
 MAX_DEPTH = 40
 MAX_TEXT = 4 * MAX_BYTES  # characters of scalars once aliases are expanded
 NULL_TAG = "tag:yaml.org,2002:null"
+INT_TAG = "tag:yaml.org,2002:int"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 MAP_TAG = "tag:yaml.org,2002:map"
 SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -51,6 +53,12 @@ class SpecFile:
     path: Path
     spec: Spec
     templates: tuple[tuple[str, str], ...] = ()  # (env key, value as written) read variables
+    given: str = ""  # the file as the user named it (absolute; links not followed)
+
+    @property
+    def named(self) -> str:
+        """The spec as the user named it: what its reads are recorded under."""
+        return self.given or str(self.path)
 
     @property
     def folder(self) -> Path:
@@ -187,6 +195,13 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         known = node.tag in self.loader.yaml_constructors  # else construct_object says so
+        if loc[:1] == ("ports",) and node.tag == INT_TAG and ":" in str(node.value):
+            line, col = _pos(node.start_mark)
+            msg = (
+                f'quote the port "{node.value}": unquoted, YAML reads {node.value} as a '
+                "base-60 number, not HOST:CONTAINER"
+            )
+            raise _Located(line, col, msg)
         if len(loc) == 2 and loc[0] in TEXT_MAPPINGS and node.tag != NULL_TAG and known:
             return self._text(node, loc)
         try:
@@ -212,7 +227,7 @@ class _Builder:
             return substitute(text, self.variables.lookup)
         except VariableError as exc:
             line, col = _where(node, exc.text)
-            self.variables.problems.append((line, col, f"{_dotted(loc)}: {exc.message}"))
+            self.variables.problems.append((line, col, f"{dotted(loc)}: {exc.message}"))
             return text
 
     def _refuse(self, node: yaml.Node, loc: Loc, value: str) -> None:
@@ -221,7 +236,7 @@ class _Builder:
         if found and self.variables is not None:
             line, col = _where(node, found.group(0))
             msg = (
-                f"{_dotted(loc)}: {found.group(0)} is a variable, and variables are read in env "
+                f"{dotted(loc)}: {found.group(0)} is a variable, and variables are read in env "
                 "values only (names, paths and what goes into the image are written in the spec)"
             )
             self.variables.problems.append((line, col, msg))
@@ -251,6 +266,7 @@ def _read_text(path: Path) -> str:
             data = handle.read(MAX_BYTES + 1)  # never more, whatever the file claims
     except OSError as exc:
         raise _Located(1, 1, f"cannot read: {exc.strerror or exc}") from None
+    reads.file(path, data)
     if len(data) > MAX_BYTES:
         size = max(info.st_size, len(data))
         raise _Located(1, 1, f"file is {size} bytes; specs are limited to 1 MiB")
@@ -296,101 +312,14 @@ def _parse(text: str, variables: _Variables | None = None) -> tuple[Any, _Marks]
         loader.dispose()
 
 
-def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
-    """The known keys of the model that sits at `loc`, for 'did you mean' suggestions."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return []
-        current = field.annotation
-        while typing.get_args(current):
-            args = [a for a in typing.get_args(current) if a is not type(None)]
-            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            current = models[0] if models else args[-1]
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _dotted(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-_TYPE_WORDS = {
-    "model_type": "expected a mapping",
-    "model_attributes_type": "expected a mapping",
-    "dict_type": "expected a mapping",
-    "list_type": "expected a list",
-    "string_type": "expected a string",
-    "int_type": "expected an integer",
-    "int_parsing": "expected an integer",
-    "int_from_float": "expected a whole number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-}
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind, loc = err["type"], tuple(err["loc"])
-    where = _dotted(loc)
-    if kind == "value_error":
-        text = str(err["msg"]).removeprefix("Value error, ")
-        return f"{where}: {text}" if where else text
-    if kind in _TYPE_WORDS:
-        return f"{where}: {_TYPE_WORDS[kind]}, got {err['input']!r}"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{where}: {err['input']!r} is out of range ({err['msg'].lower()})"
-    if kind == "literal_error":
-        return f"{where}: {err['input']!r} is not allowed; {err['msg'].lower()}"
-    if kind == "missing":
-        return f"missing required key {_dotted(loc)!r}"
-    return f"{where}: {err['msg']}"
-
-
-def _shorten(message: str, limit: int = 300) -> str:
-    """A message that quotes a huge value keeps its head and tail, not a megabyte."""
-    if len(message) <= limit:
-        return message
-    return f"{message[: limit - 100]} … {message[-80:]}"
-
-
-def _problems(path: str, exc: ValidationError, marks: _Marks) -> list[Problem]:
-    problems: list[Problem] = []
-    for err in exc.errors():
-        loc: Loc = tuple(err["loc"])
-        if err["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            known = _fields_at(Spec, loc[:-1])
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
-            line, col = marks.key(loc)
-            problems.append(Problem(path, line, col, f"unknown key {key!r}{hint}"))
-            continue
-        if loc and loc[-1] == "[key]":
-            loc = loc[:-1]
-            line, col = marks.key(loc)
-        else:
-            line, col = marks.value(loc)
-        if err["type"] == "missing":
-            line, col = marks.value(loc[:-1])
-        clash = (err.get("ctx") or {}).get("error")
-        if isinstance(clash, Clash):
-            line, col = marks.value((*loc, *clash.at))
-        problems.append(Problem(path, line, col, _shorten(_message({**err, "loc": loc}))))
-    return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
-
-
 def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
     """Load one spec, its variables from `lookup` (default: the environment over the .env
     beside it); raises SpecError listing every problem in it."""
+    with reads.for_spec(os.path.abspath(path)):
+        return _load_file(path, lookup)
+
+
+def _load_file(path: Path, lookup: Lookup | None) -> SpecFile:
     shown = str(path)
     variables = _Variables(Environment(path.parent) if lookup is None else lookup)
     try:
@@ -409,10 +338,11 @@ def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
     try:
         spec = Spec.model_validate(data, context={"folder": path.resolve().parent})
     except ValidationError as exc:
-        raise SpecError(sorted(problems + _problems(shown, exc, marks), key=_order)) from None
+        raise SpecError(sorted(problems + problems_of(shown, exc, marks), key=_order)) from None
     if problems:
         raise SpecError(problems)
-    return SpecFile(path.resolve(), spec, tuple(sorted(variables.templates.items())))
+    templates = tuple(sorted(variables.templates.items()))
+    return SpecFile(path.resolve(), spec, templates, os.path.abspath(path))
 
 
 def _order(problem: Problem) -> tuple[int, int, str]:
@@ -437,8 +367,36 @@ def load_tolerant(paths: Sequence[str | Path]) -> tuple[list[SpecFile], list[Pro
             problems.append(Problem(str(path), line, col, msg))
             continue
         seen[name] = path
+        problems.extend(_port_clashes(spec_file, loaded))
         loaded.append(spec_file)
     return loaded, problems
+
+
+def _port_clashes(spec_file: SpecFile, others: Sequence[SpecFile]) -> list[Problem]:
+    """A host port that an earlier spec of the same command publishes too: only one box
+    could have it, so both files are named before the engine is touched."""
+    problems = []
+    for index, port in enumerate(spec_file.spec.ports):
+        for other in others:
+            taken = next((p for p in other.spec.ports if _same_host_port(port, p)), None)
+            if taken is not None:
+                line, col = _value_position(spec_file.path, ("ports", index))
+                msg = (
+                    f"host port {port.host}/{port.protocol} is also published by "
+                    f"{other.path} (env {other.spec.name!r}); only one box can have it"
+                )
+                problems.append(Problem(str(spec_file.path), line, col, msg))
+                break
+    return problems
+
+
+def _same_host_port(one: Any, two: Any) -> bool:
+    everywhere = ("0.0.0.0", "::")
+    return (
+        one.host is not None
+        and (one.host, one.protocol) == (two.host, two.protocol)
+        and (one.bind == two.bind or one.bind in everywhere or two.bind in everywhere)
+    )
 
 
 def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
@@ -462,5 +420,10 @@ def load_one(path: str | Path) -> SpecFile:
 
 
 def _name_position(path: Path) -> tuple[int, int]:
-    data, marks = _parse(_read_text(path))
-    return marks.value(("name",)) if isinstance(data, dict) and "name" in data else (1, 1)
+    return _value_position(path, ("name",))
+
+
+def _value_position(path: Path, loc: Loc) -> tuple[int, int]:
+    """Where the value at `loc` is written in the spec at `path` (1:1 when it is not)."""
+    _data, marks = _parse(_read_text(path))
+    return marks.value(loc)

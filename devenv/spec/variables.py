@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from devenv import reads
 from devenv.errors import Problem, SpecError
 
 DOTENV = ".env"
@@ -131,7 +132,11 @@ class Environment:
         self.dotenv: dict[str, str] | None = None
 
     def get(self, name: str) -> str | None:
-        if name in self.environ:
+        if self.environ is os.environ:
+            value = reads.environ(name)
+            if value is not None:
+                return value
+        elif name in self.environ:
             return self.environ[name]
         if self.dotenv is None:
             self.dotenv = read_dotenv(self.folder / DOTENV)
@@ -149,8 +154,11 @@ def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (`export` allowed, `#` comments, single or double quotes); missing
     file: none. Values are taken as written (no references inside a .env)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        reads.file(path, data)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
+        reads.file(path, None)
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"

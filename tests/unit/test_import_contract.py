@@ -37,7 +37,7 @@ GRAPH = {
 # The stages in the order data flows: a module imports only its own stage and the ones before
 # it (docs/architecture.md draws the picture). The package root is the ground.
 STAGES = (
-    "ground",  # errors, labels, refs, registry, reporting, host
+    "ground",  # errors, labels, reads, refs, registry, reporting, host
     "spec",  # what the user wrote
     "build",  # Dockerfile, context, build hash, lock file pins
     "engine",  # the one door: protocol, container shape, observed records, adapter
@@ -62,6 +62,7 @@ def test_the_package_root_holds_only_the_ground() -> None:
         "devenv.errors",
         "devenv.host",
         "devenv.labels",
+        "devenv.reads",
         "devenv.refs",
         "devenv.registry",
         "devenv.reporting",
@@ -83,10 +84,13 @@ def test_only_the_engine_adapter_imports_docker() -> None:
     assert users and all(n == "devenv.engine" or n.startswith("devenv.engine.") for n in users)
 
 
-def test_the_spec_package_imports_nothing_of_devenv_but_errors() -> None:
+def test_the_spec_package_imports_nothing_of_devenv_but_errors_and_reads() -> None:
+    """reads: the recorder of what loading read (the memo's inputs), itself importing nothing."""
+    allowed = ("devenv.spec", "devenv.errors", "devenv.reads")
     for name in (n for n in MODULES if n.startswith("devenv.spec")):
-        outside = {m for m in GRAPH[name] if not m.startswith(("devenv.spec", "devenv.errors"))}
+        outside = {m for m in GRAPH[name] if m != "devenv" and not m.startswith(allowed)}
         assert not outside, f"{name} imports {sorted(outside)}"
+    assert GRAPH["devenv.reads"] == set()
 
 
 def test_nothing_imports_the_cli() -> None:

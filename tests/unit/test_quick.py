@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from devenv import labels as L
+from devenv import reads
 from devenv.answers.argv import Request, parse
 from devenv.converge import verdict
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.memo import inputs
 from devenv.converge.memo import store as cache
-from devenv.converge.memo.record import cached, spec_inputs
+from devenv.converge.memo.record import cached
 from devenv.converge.plan import plan
 from devenv.engine.connection import Connection
 from devenv.engine.observed import Observed
@@ -39,10 +40,25 @@ SERVER = Server("Docker Engine", "20.10.24", "1.41")
 SOCKET = Connection("unix:///var/run/docker.sock", "default socket")
 
 
-def entry_of(want_env: DesiredEnv, observed: Observed, host_: Host) -> cache.Cached:
-    found = cached(want_env, observed, host_, SOCKET, SERVER)
+def entry_of(
+    want_env: DesiredEnv, observed: Observed, host_: Host, recorded: reads.Recorded | None = None
+) -> cache.Cached:
+    found = cached(want_env, observed, recorded or reads.Recorded([]), SOCKET, SERVER)
     assert found is not None
     return found
+
+
+def recorded_entry(spec: Path, host_: Host, observed: Observed) -> cache.Cached:
+    """The entry the full path keeps for the spec at `spec`: loaded and worked out while
+    recording, as devenv.converge.session does."""
+    from devenv.spec.loader import load_all
+
+    with reads.recording() as recorded:
+        Host.current()  # read as the session reads it (the fixture's host stands in for it)
+        (spec_file,) = load_all([spec])
+        with reads.for_spec(spec_file.named):
+            want_env = desire(spec_file, observed, host_)
+    return entry_of(want_env, observed, host_, recorded)
 
 
 def _mutations(want_env: DesiredEnv) -> dict[str, Observed]:
@@ -233,11 +249,8 @@ def test_every_kind_of_input_invalidates_the_entry(
     (spec.parent / "keys").mkdir()
     (spec.parent / "keys" / "me.pub").write_text(KEY)
     (spec.parent / "src").mkdir()
-    from devenv.spec.loader import load_all
 
-    (spec_file,) = load_all([spec])
-    observed = observe()
-    entry = entry_of(desire(spec_file, observed, host), observed, host)
+    entry = recorded_entry(spec, host, observe())
     where = str(host.state_dir)
     cache.write(entry, where)
     assert cache.read(entry.spec, where) == entry
@@ -245,18 +258,46 @@ def test_every_kind_of_input_invalidates_the_entry(
     assert cache.read(entry.spec, where) is None, kind
 
 
+def test_a_linked_spec_is_keyed_by_its_link_and_watches_the_env_file_beside_it(
+    tmp_path: Path, host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader reads the `.env` beside the path as named (the link's folder), and a spec
+    without `name:` is named after the link: the memo records both as read."""
+    monkeypatch.delenv("TOKEN", raising=False)
+    real, links = tmp_path / "real", tmp_path / "links"
+    real.mkdir()
+    links.mkdir()
+    (real / "box.yaml").write_text('base: debian:bookworm\nenv: {TOKEN: "${TOKEN}"}\n')
+    (links / ".env").write_text("TOKEN=one\n")
+    (links / "php.yaml").symlink_to(real / "box.yaml")
+    entry = recorded_entry(links / "php.yaml", host, observe())
+    assert entry.spec == str(links / "php.yaml") and entry.name == "php"
+    where = str(host.state_dir)
+    cache.write(entry, where)
+    assert cache.read(str(links / "php.yaml"), where) == entry
+    assert cache.read(str(real / "box.yaml"), where) is None  # another name, another entry
+    (links / ".env").write_text("TOKEN=two\n")
+    assert cache.read(str(links / "php.yaml"), where) is None
+    (links / ".env").write_text("TOKEN=one\n")
+    assert cache.read(str(links / "php.yaml"), where) == entry
+    (links / "php.yaml").rename(links / "web.yaml")  # renamed: the old entry answers nothing
+    assert cache.read(str(links / "web.yaml"), where) is None
+
+
 def test_default_keys_are_watched_as_a_glob(
     write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from devenv.spec.loader import load_all
 
-    (spec_file,) = load_all([write_spec("base: debian:bookworm\nuser: {name: dev}\nsshd: {}\n")])
-    found = spec_inputs(spec_file, str(tmp_path))
-    assert found.key_globs == (f"{tmp_path}/.ssh/id_*.pub",)
-    before = found.digest(str(spec_file.path))
+    spec = write_spec("base: debian:bookworm\nuser: {name: dev}\nsshd: {authorized_keys: []}\n")
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "id_ed25519.pub").write_text(KEY)
-    assert found.digest(str(spec_file.path)) != before
+    host_ = Host(1000, 1000, tmp_path, tmp_path / "state")
+    entry = recorded_entry(spec, host_, observe())
+    assert ("glob", f"{tmp_path}/.ssh/id_*.pub") in {(r.kind, r.key) for r in entry.reads}
+    cache.write(entry, str(host_.state_dir))
+    assert cache.read(entry.spec, str(host_.state_dir)) == entry
+    (tmp_path / ".ssh" / "id_rsa.pub").write_text(KEY.replace("me@", "two@"))
+    assert cache.read(entry.spec, str(host_.state_dir)) is None
 
 
 def test_devenv_code_changes_invalidate_every_entry(
@@ -284,7 +325,10 @@ def test_a_dockerfile_base_is_left_to_the_full_path(
     (spec.parent / "Dockerfile").write_text("FROM debian:bookworm\n")
     (spec_file,) = load_all([spec])
     assert resolve(spec_file) is not None
-    assert cached(desire(spec_file, observe(), host), observe(), host, SOCKET, SERVER) is None
+    found = cached(
+        desire(spec_file, observe(), host), observe(), reads.Recorded([]), SOCKET, SERVER
+    )
+    assert found is None
 
 
 # ---- command lines -------------------------------------------------------------------------

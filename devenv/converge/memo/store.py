@@ -1,7 +1,8 @@
-"""Each spec's desired state as the fast path needs it, cached in devenv's state folder
-under the digest of every input it was computed from (devenv.converge.memo.inputs). An entry is
-trusted only when its own checksum holds, it names the spec asked for and that digest is
-unchanged now; anything else (corrupt, foreign, stale) is ignored, never an error."""
+"""Each spec's desired state as the answers from the memo need it, kept in devenv's state
+folder with every input its loading read (devenv.reads) and devenv's code signature. An entry
+is trusted only when its own checksum holds, it names the spec asked for (as the user named
+it), the code is the same and every recorded read gives what it gave; anything else
+(corrupt, foreign, stale) is ignored, never an error."""
 
 from __future__ import annotations
 
@@ -13,26 +14,15 @@ from devenv.converge.memo import inputs
 from devenv.converge.verdict import Wanted
 from devenv.engine.observed import Observed
 from devenv.host import state_dir
+from devenv.reads import Read, digest, still
 
-FORMAT = "devenv-desired/2"
-
-
-class Inputs(NamedTuple):
-    """What a spec reads besides itself, its `.env` and its lock (see inputs.digest)."""
-
-    files: tuple[str, ...] = ()
-    variables: tuple[str, ...] = ()
-    key_globs: tuple[str, ...] = ()
-    shared: tuple[str, ...] = ()
-
-    def digest(self, spec: str) -> str:
-        return inputs.digest(spec, self.files, self.variables, self.key_globs, self.shared)
+FORMAT = "devenv-desired/3"
 
 
 class Cached(NamedTuple):
     """One env's desired state: what a converged container carries, and how to enter it."""
 
-    spec: str  # the spec file, resolved
+    spec: str  # the spec file as the user named it (absolute, links not followed): the key
     wanted: Wanted  # what the verdict compares (devenv.converge.verdict)
     base: str  # the base's reference, and what the engine had under it (id, digests)
     base_seen: tuple[str, tuple[str, ...]] | None
@@ -40,8 +30,8 @@ class Cached(NamedTuple):
     workdir: str | None
     engine: str  # the connection's URL and the server, as "Docker Engine 20.10.24"
     server: str
-    inputs: Inputs = Inputs()
-    key: str = ""  # inputs' digest when this was written
+    reads: tuple[Read, ...] = ()  # every input its loading read (devenv.reads)
+    code: str = ""  # devenv's code and libraries when this was written (inputs.code_signature)
 
     @property
     def name(self) -> str:
@@ -52,9 +42,10 @@ class Cached(NamedTuple):
         return self.wanted.image
 
     def to_json(self) -> str:
-        body = {**self._asdict(), "inputs": self.inputs._asdict(), "wanted": self.wanted._asdict()}
+        body = {**self._asdict(), "reads": [list(r) for r in self.reads]}
+        body["wanted"] = self.wanted._asdict()
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        check = inputs.hexdigest(f"{FORMAT}\n{text}".encode())
+        check = digest(f"{FORMAT}\n{text}".encode())
         return json.dumps({"format": FORMAT, "check": check, "body": body}, sort_keys=True)
 
 
@@ -70,7 +61,7 @@ def folder(state_dir: str) -> str:
 
 
 def entry_path(state_dir: str, spec: str) -> str:
-    return os.path.join(folder(state_dir), inputs.hexdigest(spec.encode())[:32] + ".json")
+    return os.path.join(folder(state_dir), digest(spec.encode())[:32] + ".json")
 
 
 def _parse(text: str) -> Cached | None:
@@ -81,7 +72,7 @@ def _parse(text: str) -> Cached | None:
         flat = json.dumps(body, sort_keys=True, separators=(",", ":"))
         if outer.get("format") != FORMAT:
             return None
-        if inputs.hexdigest(f"{FORMAT}\n{flat}".encode()) != outer.get("check"):
+        if digest(f"{FORMAT}\n{flat}".encode()) != outer.get("check"):
             return None
         return _from_body(body)
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -90,7 +81,6 @@ def _parse(text: str) -> Cached | None:
 
 def _from_body(body: dict[str, Any]) -> Cached:
     seen = body["base_seen"]
-    found = Inputs(**{k: tuple(v) for k, v in body["inputs"].items()})
     wanted = body["wanted"]
     lists = ("ports", "mounts", "networks")
     return Cached(
@@ -98,7 +88,7 @@ def _from_body(body: dict[str, Any]) -> Cached:
             **body,
             "wanted": Wanted(**{**wanted, **{k: tuple(wanted[k]) for k in lists}}),
             "base_seen": None if seen is None else (str(seen[0]), tuple(seen[1])),
-            "inputs": found,
+            "reads": tuple(Read(*(str(x) for x in r)) for r in body["reads"]),
         }
     )
 
@@ -110,9 +100,9 @@ def read(spec: str, where: str | None = None) -> Cached | None:
             found = _parse(handle.read())
     except (OSError, UnicodeDecodeError):
         return None
-    if found is None or found.spec != spec or found.inputs.digest(spec) != found.key:
+    if found is None or found.spec != spec or found.code != inputs.code_signature():
         return None
-    return found
+    return found if all(still(read) for read in found.reads) else None
 
 
 def write(entry: Cached, where: str | None = None) -> None:
