@@ -23,6 +23,7 @@ SYMBOLS = {
     "create": ("+", "green"),
     "recreate": ("~", "yellow"),
     "start": (">", "green"),
+    "repair": ("^", "cyan"),
     "remove": ("-", "red"),
     "conflict": ("!", "bold red"),
     "noop": ("=", "dim"),
@@ -49,7 +50,7 @@ def print_plan(plan: Plan) -> None:
     counts: dict[str, int] = {}
     for action in plan.actions:
         counts[action.kind] = counts.get(action.kind, 0) + 1
-    order = ["build", "create", "recreate", "start", "remove", "conflict", "noop"]
+    order = ["build", "create", "recreate", "start", "repair", "remove", "conflict", "noop"]
     summary = ", ".join(
         f"{counts[k]} {'unchanged' if k == 'noop' else k}" for k in order if k in counts
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from devenv import labels as L
 from devenv.build.workspace import BuildLog, build_context
+from devenv.engine import networks
 from devenv.engine.build_output import follow
 from devenv.engine.buildkit import build as buildkit_build
 from devenv.engine.buildkit import find_cli
@@ -272,12 +273,7 @@ class Engine(ImageTransfer):
             self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
 
     def _ensure_network(self, name: str, shape: ContainerShape) -> None:
-        if self.api.networks(names=[name]):
-            return
-        if name in shape.external_networks:
-            raise EngineError(f"network {name!r} does not exist", "create it first", env=shape.name)
-        labels = L.ownership({L.PROJECT: shape.project})
-        self.api.create_network(name, driver="bridge", labels=labels)
+        networks.ensure(self.api, name, shape)
 
     def repair(self, container: str, shape: ContainerShape, repairs: Sequence[str]) -> None:
         """Put right in place what the engine can change on a live container: its restart
@@ -298,13 +294,7 @@ class Engine(ImageTransfer):
     def remove_network_if_unused(self, name: str) -> bool:
         """Remove a devenv-owned network that no container uses any more."""
         with engine_errors(f"removing network {name}"):
-            found = [n for n in self.api.networks(names=[name]) if n.get("Name") == name]
-            if not found or not L.owned(found[0].get("Labels")):
-                return False
-            if self.api.inspect_network(found[0]["Id"]).get("Containers"):
-                return False
-            self.api.remove_network(found[0]["Id"])
-            return True
+            return networks.remove_if_unused(self.api, name)
 
     def start(self, container: str) -> None:
         import docker.errors

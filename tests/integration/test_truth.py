@@ -103,7 +103,7 @@ def test_a_late_failing_replacement_leaves_the_working_box_one_command_away(  # 
     checksum = working.exec_run(["sh", "-c", canary]).output.decode().split()[0]
 
     spec.write_text(f"name: {name}\n{late(8, code=1)}")
-    replaced = devenv("apply", "--force", str(spec))
+    replaced = devenv("apply", "--yes", "--force", str(spec))
     assert replaced.code == 0, replaced.err
     started = started_at(docker_client, name)
     seen = watch_after_crash(devenv, both_paths, spec, started + 9, started + 40)
