@@ -1,8 +1,8 @@
 """YAML → Spec, with every problem located at file:line:col of the YAML the user wrote.
 
-PyYAML's node graph keeps marks; we build plain data from it ourselves (rejecting duplicate
-keys and alias bombs on the way), remember the mark of every key and value by path, and map
-Pydantic's error locations back onto those paths.
+PyYAML's node graph keeps marks; we build plain data from it ourselves (resolving `<<` merges,
+rejecting duplicate keys and alias bombs on the way), remember the mark of every key and value
+by path, and map Pydantic's error locations back onto those paths.
 """
 
 from __future__ import annotations
@@ -104,33 +104,61 @@ def _pos(mark: yaml.Mark | None) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose `<<` merges count against the node budget: PyYAML copies merged
-    pairs into each mapping, so a few nested merges of merges grow exponentially."""
+class _Merges:
+    """`<<` merge keys, resolved here, not by PyYAML: its 6.0.4 changed which merged mapping wins
+    (yaml/pyyaml#953), and copying merged pairs as 6.0.3 does grows exponentially with a few
+    nested merges of merges. The rules are 6.0.3's and the YAML merge type's: a key written in
+    the mapping wins over merged ones, in `<<: [*a, *b]` *a wins over *b, and a later `<<` over
+    an earlier one. A merged key is kept once, but counts against the node budget as often as a
+    copy would have, so a bomb is refused wherever PyYAML stands on merges."""
 
-    merged = 0
-    flattening: frozenset[int] = frozenset()
+    def __init__(self) -> None:
+        self.merged = 0  # merged pairs so far, copies counted
+        self.done: dict[int, tuple[int, frozenset[int]]] = {}  # id → (pairs, written keys' ids)
+        self.busy: set[int] = set()
 
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        if id(node) in self.flattening:  # merges itself: PyYAML drops such a `<<`
-            return
-        self.flattening |= {id(node)}
-        adding = 0
-        for key_node, value_node in node.value:
-            if key_node.tag != MERGE_TAG:
-                continue
-            sources = (
-                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            )
-            for source in sources:
-                if isinstance(source, yaml.MappingNode):
-                    self.flatten_mapping(source)  # in place, once: later calls find no `<<`
-                    adding += len(source.value)
+    def flatten(self, node: yaml.MappingNode) -> frozenset[int]:
+        """Resolve the merges of `node` in place (once), return the ids of its written keys."""
+        if id(node) not in self.done:
+            self.busy.add(id(node))
+            self.done[id(node)] = self._flatten(node)
+            self.busy.discard(id(node))
+        return self.done[id(node)][1]
+
+    def _flatten(self, node: yaml.MappingNode) -> tuple[int, frozenset[int]]:
+        written = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
+        sources = [(k, s) for k, v in node.value if k.tag == MERGE_TAG for s in _sources(node, v)]
+        for key_node, source in sources:
+            if id(source) in self.busy:
+                line, col = _pos(key_node.start_mark)
+                raise _Located(line, col, "`<<` merges a mapping into itself; refusing")
+            self.flatten(source)
+        adding = sum(self.done[id(source)][0] for _, source in sources)
         self.merged += adding
         if self.merged > MAX_NODES:
             raise _Located(*_pos(node.start_mark), BOMB)
-        super().flatten_mapping(node)
-        self.flattening -= {id(node)}
+        merged: dict[object, tuple[yaml.Node, yaml.Node]] = {}  # later wins, in first place
+        for _, source in sources:
+            for key_node, value_node in source.value:
+                plain = isinstance(key_node, yaml.ScalarNode)  # else _mapping refuses it
+                merged[key_node.value if plain else id(key_node)] = (key_node, value_node)
+        node.value = [*merged.values(), *written]
+        return adding + len(written), frozenset(id(key_node) for key_node, _ in written)
+
+
+def _sources(node: yaml.MappingNode, value: yaml.Node) -> list[yaml.MappingNode]:
+    """The mappings one `<<` merges, the one that wins last (PyYAML's words when not mappings)."""
+    many = isinstance(value, yaml.SequenceNode)
+    items: list[yaml.Node] = value.value if many else [value]
+    for item in items:
+        if not isinstance(item, yaml.MappingNode):
+            wanted = "a mapping" if many else "a mapping or list of mappings"
+            found = f"expected {wanted} for merging, but found {getattr(item, 'id', 'node')}"
+            context = "while constructing a mapping"
+            raise yaml.constructor.ConstructorError(
+                context, node.start_mark, found, item.start_mark
+            )
+    return [item for item in reversed(items) if isinstance(item, yaml.MappingNode)]
 
 
 class _Builder:
@@ -139,6 +167,7 @@ class _Builder:
     def __init__(self, loader: yaml.SafeLoader, variables: _Variables | None = None) -> None:
         self.loader = loader
         self.variables = variables
+        self.merges = _Merges()
         self.marks = _Marks({}, {})
         self.count = 0
         self.text = 0
@@ -174,8 +203,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         """Plain keys only, no duplicates; a written key overrides one merged in by `<<`."""
-        written = {id(key_node) for key_node, _ in node.value}
-        self.loader.flatten_mapping(node)  # `<<: *x` pairs first, then the written ones
+        written = self.merges.flatten(node)  # merged pairs first, then the written ones
         chosen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -286,7 +314,7 @@ def _read_text(path: Path) -> str:
 
 def _parse(text: str, variables: _Variables | None = None) -> tuple[Any, _Marks]:
     try:
-        loader = _Loader(text)  # checks every character up front
+        loader = yaml.SafeLoader(text)  # checks every character up front
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1

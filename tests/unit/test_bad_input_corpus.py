@@ -12,12 +12,15 @@ exactly the expected `FILE:LINE:COL: …` lines on stderr, no traceback, nothing
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from devenv.converge.desired import container_config
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, SpecError
 from devenv.host import Host
-from devenv.spec.loader import MAX_BYTES, load_all
+from devenv.spec.loader import MAX_BYTES, load_all, load_file
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,6 +286,75 @@ def test_each_case_is_one_located_error(
 ) -> None:
     shown, want, result = validated[name]
     assert_located(result, shown, want)
+
+
+ALIAS_BOMBS = [g for g in GENERATED if g.name.startswith("alias-")]
+BOMB_BYTES = 32 * 2**20  # peak allocation; expanded, each bomb would need gigabytes
+BOMB_SECONDS = 20  # under tracemalloc, on a busy machine (a few seconds); expanded, hours
+
+
+class Unbounded(BaseException):
+    """Raised into a load that is still running when its time is up (no `except` in devenv
+    takes a BaseException)."""
+
+
+@contextlib.contextmanager
+def bounded(seconds: float, more_bytes: int) -> Iterator[None]:
+    """Stop a load that expands a bomb after `seconds` (Unbounded) or once the process has
+    grown by `more_bytes` (MemoryError), rather than let it run for hours or call the OOM
+    killer. Where a limit cannot be set (not Linux), that one is not."""
+    try:
+        import resource
+        import signal
+    except ImportError:
+        yield
+        return
+
+    def stop(*_: object) -> None:
+        raise Unbounded(f"still loading after {seconds} s")
+
+    handler = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    limits = resource.getrlimit(resource.RLIMIT_AS)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        status = Path("/proc/self/status").read_text()
+        size = re.search(r"^VmSize:\s+(\d+) kB", status, re.M)
+        cap = int(size.group(1)) * 1024 + more_bytes  # type: ignore[union-attr]
+        if limits[1] != resource.RLIM_INFINITY:
+            cap = min(cap, limits[1])
+        resource.setrlimit(resource.RLIMIT_AS, (cap, limits[1]))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        resource.setrlimit(resource.RLIMIT_AS, limits)
+
+
+@pytest.mark.parametrize("case", ALIAS_BOMBS, ids=[g.name for g in ALIAS_BOMBS])
+def test_alias_bombs_are_refused_in_bounded_memory_and_time(
+    tmp_path: Path, case: Generated
+) -> None:
+    """The defence by its effect, whatever the YAML library does with aliases and merges: the
+    loader refuses the file with one located sentence, without expanding it."""
+    path = tmp_path / case.name
+    case.make(path)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        with bounded(BOMB_SECONDS, 1 << 30), pytest.raises(SpecError) as info:
+            load_file(path)
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < BOMB_BYTES, f"{peak / 2**20:.1f} MiB"
+    assert elapsed < BOMB_SECONDS, f"{elapsed:.1f} s"
+    (problem,) = info.value.problems
+    assert problem.path == str(path)
+    assert 1 <= problem.line <= len(path.read_text().splitlines()) and problem.col >= 1
+    assert problem.message.isprintable() and len(problem.message) < LONGEST_LINE
+    assert problem.message.endswith("; refusing"), problem.message
 
 
 def refusal(path: Path) -> str:

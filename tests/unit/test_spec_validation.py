@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from devenv.errors import SpecError
 from devenv.spec.loader import MAX_BYTES, SpecFile, load_all
@@ -150,6 +151,81 @@ def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(problems: Probl
         container: /b
     """
     assert problems(text) == ["5:5: duplicate key 'container'"]
+
+
+def test_in_a_merge_list_the_first_mapping_wins(load: Load) -> None:
+    """As the YAML merge type says and PyYAML did before 6.0.4 (yaml/pyyaml#953, where a later
+    mapping wins for keys of two letters or more): devenv resolves merges itself."""
+    spec = load(
+        """\
+        shared:
+          - &a {host: ./a, container: /a, readonly: true}
+          - &b {host: ./b, container: /b}
+          - {<<: [*b, *a], container: /c}
+          - {<<: [*a, *b], container: /d}
+        """
+    ).spec
+    assert spec.shared[2:] == [
+        Shared(host="./b", container="/c", readonly=True),
+        Shared(host="./a", container="/d", readonly=True),
+    ]
+
+
+def test_a_later_merge_key_wins_over_an_earlier_one(load: Load) -> None:
+    spec = load(
+        """\
+        shared:
+          - &a {host: ./a, container: /a, readonly: true}
+          - &b {host: ./b, container: /b, readonly: false}
+          - <<: *a
+            <<: *b
+            container: /c
+        """
+    ).spec
+    assert spec.shared[2] == Shared(host="./b", container="/c", readonly=False)
+
+
+def test_a_mapping_that_overrides_a_merged_key_can_be_aliased(problems: Problems) -> None:
+    """Read again through its alias, its written key is still the only written one: the entry
+    clashes with itself as any repeated entry does, not with a duplicate key."""
+    text = """\
+    shared:
+      - &c {<<: {host: ./a, container: /a}, container: /c}
+      - *c
+    """
+    assert problems(text) == ["2:5: shared entry 2 mounts /c again (shared entry 1)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "shared:\n  - &a {<<: *a, host: ./a}\n",
+            "2:9: `<<` merges a mapping into itself; refusing",
+        ),
+        ("shared:\n  - &a {<<: {<<: *a}}\n", "2:14: `<<` merges a mapping into itself; refusing"),
+        (
+            "shared:\n  - {<<: [{host: ./a}, ./b]}\n",
+            "2:24: YAML syntax error: while constructing a mapping, expected a mapping for merging, "
+            "but found scalar",
+        ),
+    ],
+)
+def test_a_merge_of_itself_or_of_a_value_is_refused(
+    problems: Problems, text: str, expected: str
+) -> None:
+    assert problems(text) == [expected]
+
+
+def test_merges_do_not_go_through_pyyaml(load: Load, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyYAML's own merging changes between releases; the loader must not depend on it."""
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("PyYAML's flatten_mapping was called")
+
+    monkeypatch.setattr(yaml.SafeLoader, "flatten_mapping", refuse)
+    spec = load("shared:\n  - &a {host: ./a, container: /a}\n  - {<<: *a, container: /b}\n").spec
+    assert spec.shared[1] == Shared(host="./a", container="/b")
 
 
 # --- unknown keys ------------------------------------------------------------------------
