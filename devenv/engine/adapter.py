@@ -12,13 +12,14 @@ from typing import Any
 
 from devenv import labels as L
 from devenv.build.workspace import BuildLog, build_context
-from devenv.engine import networks
 from devenv.engine.build_output import follow
 from devenv.engine.buildkit import build as buildkit_build
 from devenv.engine.buildkit import find_cli
 from devenv.engine.client import SdkReader, make_client
 from devenv.engine.connection import Connection, resolve
 from devenv.engine.faults import engine_errors, start_failure
+from devenv.engine.networks import ensure as ensure_network
+from devenv.engine.networks import remove_if_unused
 from devenv.engine.observe import observe
 from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.protocol import BuildTarget, ContainerState
@@ -273,7 +274,7 @@ class Engine(ImageTransfer):
             self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
 
     def _ensure_network(self, name: str, shape: ContainerShape) -> None:
-        networks.ensure(self.api, name, shape)
+        ensure_network(self.api, name, shape)
 
     def repair(self, container: str, shape: ContainerShape, repairs: Sequence[str]) -> None:
         """Put right in place what the engine can change on a live container: its restart
@@ -294,7 +295,7 @@ class Engine(ImageTransfer):
     def remove_network_if_unused(self, name: str) -> bool:
         """Remove a devenv-owned network that no container uses any more."""
         with engine_errors(f"removing network {name}"):
-            return networks.remove_if_unused(self.api, name)
+            return remove_if_unused(self.api, name)
 
     def start(self, container: str) -> None:
         import docker.errors

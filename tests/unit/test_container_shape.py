@@ -50,7 +50,7 @@ class RecordingApi:
             if name == "volumes":
                 return {"Volumes": []}
             if name == "networks":
-                return [{"Name": "shared-net"}] if kwargs["names"] == ["shared-net"] else []
+                return [{"Name": "shared-net"}] if kwargs.get("names") == ["shared-net"] else []
             return {"Id": "new-container"}
 
         return call
