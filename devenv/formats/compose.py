@@ -29,7 +29,7 @@ from devenv.formats.shares import add_bind
 
 HANDLED = {"image", "build", "ports", "volumes", "environment", "env_file", "working_dir", "user"}
 HANDLED |= {"command", "entrypoint", "networks", "container_name", "expose", "depends_on"}
-HANDLED |= {"healthcheck", "post_start"}
+HANDLED |= {"healthcheck", "post_start", "network_mode", "hostname"}
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 ENV_NAME_RE = re.compile(r"[^=\x00]+")
 
@@ -101,7 +101,7 @@ def resolved(draft: Draft, project: Project, text: Any, what: str) -> str | None
         draft.note(f"{what}: {exc}, not carried")
         return None
     if used:
-        draft.note(f"{what}: {', '.join(used)}")
+        draft.note(f"{what}: {', '.join(dict.fromkeys(used))}")
     return out
 
 
@@ -195,9 +195,11 @@ def _environment(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
         file = resolved(draft, project, raw, f"env_file {raw}")
         if file is None:
             continue
-        for key, value in read_env_file(project.folder / file, draft).items():
+        found = read_env_file(project.folder / file, draft)
+        for key, value in (found or {}).items():
             draft.env(key, literal(value))
-        draft.note(f"env_file {raw}: its values are copied into env (keep secrets out of git)")
+        if found is not None:
+            draft.note(f"env_file {raw}: its values are copied into env (keep secrets out of git)")
     env = svc.get("environment") or {}
     pairs: list[tuple[str, Any]] = (
         [(str(k), v) for k, v in env.items()]
@@ -225,13 +227,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def read_env_file(path: Path, draft: Draft) -> dict[str, str]:
-    """KEY=VALUE lines of an env file (comments and blank lines skipped, quotes removed)."""
+def read_env_file(path: Path, draft: Draft) -> dict[str, str] | None:
+    """KEY=VALUE lines of an env file (comments and blank lines skipped, quotes removed);
+    None (noted) when it cannot be read here."""
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError):
-        draft.note(f"env_file {path.name}: not readable here")
-        return {}
+        draft.note(f"env_file {path.name}: not readable here, not carried")
+        return None
     found = {}
     for line in lines:
         line = line.strip()
@@ -306,8 +309,14 @@ def _unmapped(draft: Draft, svc: dict[str, Any]) -> None:
     if expose:
         ports = ", ".join(str(p) for p in (expose if isinstance(expose, list) else [expose]))
         draft.note(f"expose ({ports}): not carried (envs of a folder reach each other's ports)")
-    if svc.get("container_name"):
-        draft.note(f"container_name {svc['container_name']}: the container is named {draft.name}")
+    if svc.get("network_mode"):
+        draft.note(
+            f"network_mode {svc['network_mode']}: not carried (each box has its own network; "
+            "envs of a folder reach each other by name)"
+        )
+    for key in ("container_name", "hostname"):
+        if svc.get(key) and str(svc[key]) != draft.name:
+            draft.note(f"{key} {svc[key]}: the box is named {draft.name} (its hostname too)")
     for key in sorted(str(k) for k in set(svc) - HANDLED):
         if not key.startswith("x-"):
             draft.note(f"{key}: not carried")

@@ -68,6 +68,7 @@ class _Vars:
             "containerWorkspaceFolderBasename": container_folder.rstrip("/").rsplit("/", 1)[-1],
         }
         self.environ = environ
+        self.base = workspace  # where a relative mount source starts
 
     def __call__(self, text: str) -> str:
         text = LOCAL_ENV_RE.sub(lambda m: self.environ.get(m.group(1), m.group(2) or ""), text)
@@ -109,11 +110,15 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     default_folder = "/" if composed else f"/workspaces/{workspace.name}"
     folder = str(config.get("workspaceFolder") or default_folder)
     resolve = _Vars(workspace, folder, os.environ if environ is None else environ)
-    if not (composed and follow_compose(draft, config, path, out_dir, workspace)):
+    resolve.base = path.resolve().parent
+    project = follow_compose(draft, config, path, out_dir, workspace) if composed else None
+    if project is None:
         _base(draft, config, path.resolve().parent, out_dir)
         _workspace(draft, config, resolve, out_dir, workspace)
-    elif config.get("workspaceFolder"):
-        draft.keys["workdir"] = resolve(folder)
+    else:
+        resolve.base = project  # the CLI hands mounts to Compose: relative to its project
+        if config.get("workspaceFolder"):
+            draft.keys["workdir"] = resolve(folder)
     for key, step in _steps(config, resolve, out_dir):
         try:
             step(draft)
@@ -142,9 +147,10 @@ def _steps(
 
 def follow_compose(
     draft: Draft, config: dict[str, Any], path: Path, out_dir: Path, workspace: Path
-) -> bool:
+) -> Path | None:
     """The service `service` of the `dockerComposeFile`s (relative to the devcontainer.json,
-    merged in order) as the draft's start; False (noted) when they cannot be followed."""
+    merged in order) as the draft's start; the Compose project's folder, or None (noted)
+    when they cannot be followed."""
     from devenv.formats import compose
 
     files = config["dockerComposeFile"]
@@ -156,7 +162,7 @@ def follow_compose(
     if missing or not isinstance(service, str):
         why = f"{missing[0].name} is not here" if missing else "no 'service' names the box"
         draft.note(f"dockerComposeFile: {why}; base is a placeholder")
-        return False
+        return None
     first = paths[0].resolve().parent
     project = f"{workspace.name}_devcontainer" if first == workspace / ".devcontainer" else None
     (found,) = compose.read_files(paths, out_dir, service, project)
@@ -174,7 +180,7 @@ def follow_compose(
         draft.note(
             "command: the Dev Containers CLI replaces it (overrideCommand), so the box idles"
         )
-    return True
+    return first
 
 
 def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> None:
@@ -246,7 +252,8 @@ def _mount(draft: Draft, mount: Any, resolve: _Vars, out_dir: Path) -> None:
     if has_variable(source) or has_variable(target):
         draft.note(f"mount {mount}: variables ({source}) are {NOT_YET}")
     elif kind == "bind" and source and target:
-        add_bind(draft, source, target, readonly, out_dir, f"mount {_short_mount(mount)}")
+        absolute = source if source.startswith(("/", "~")) else str(resolve.base / source)
+        add_bind(draft, absolute, target, readonly, out_dir, f"mount {_short_mount(mount)}")
     elif kind == "volume" and source and target:
         draft.add(
             "volumes",

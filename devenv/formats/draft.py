@@ -173,6 +173,8 @@ PUBLISH_RE = re.compile(
 def add_published(draft: Draft, text: str, what: str) -> None:
     """`[BIND:][HOST:]CONTAINER[/proto]` (docker run -p, Compose's short form) as a ports
     entry; without a bind address it is every interface, as the engine would publish it."""
+    if text.startswith(":") and text.count(":") == 2:  # an empty bind address: every interface
+        text = text[1:]
     m = PUBLISH_RE.fullmatch(text)
     if not m:
         draft.note(f"{what} {text}: not a form devenv maps (ranges, variables)")

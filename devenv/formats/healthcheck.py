@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from devenv.converge.readiness import listening_script
+from devenv.spec.variables import REFERENCE_RE
 
 if TYPE_CHECKING:
     from devenv.formats.composefile import Project
@@ -45,6 +46,11 @@ def read(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
         argv = ["/bin/sh", "-c", " ".join(str(w) for w in test[1:])]
     else:
         argv = [str(w) for w in (test[1:] if test[0] == "CMD" else test)]
+    argv = _resolved(argv, project)
+    written = [w for w in argv if REFERENCE_RE.search(w)]
+    if written:
+        draft.note(f"healthcheck: reads variables ({written[0]}), which ready cannot; not carried")
+        return
     wait = seconds(check.get("start_period"), 0) + seconds(check.get("interval"), 30) * int(
         check.get("retries", 3)
     )
@@ -55,6 +61,17 @@ def read(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     timeout = min(max(round(wait), 1), 3600)
     draft.keys["ready"] = ready if timeout == 30 else {**ready, "timeout": timeout}
     draft.note("healthcheck: carried as ready (apply waits for it; nothing re-checks it later)")
+
+
+def _resolved(argv: list[str], project: Project) -> list[str]:
+    """The test as Compose runs it: its `${VAR:-default}` read; kept as written if one has
+    no value (the spec then lists it)."""
+    from devenv.formats.interpolation import Unresolved, resolve
+
+    try:
+        return [resolve(word, project.values, []) for word in argv]
+    except Unresolved:
+        return argv
 
 
 def _probed_port(argv: list[str]) -> int | None:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REFERENCE_RE = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}$]*))?\}"
-    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BRACED_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?", re.DOTALL)
 
 
 class Unresolved(ValueError):
@@ -37,29 +35,58 @@ def split_colons(text: str) -> list[str]:
 
 
 def resolve(text: str, values: dict[str, str], used: list[str]) -> str:
-    """`text` with its references replaced by `values` or their defaults; each one that
-    decided something is described in `used`. Raises Unresolved when none applies."""
+    """`text` with its references replaced by `values` or their defaults (which may hold
+    references too); each one that decided something is described in `used`. Raises
+    Unresolved when a variable has no value and no default."""
+    out, i = "", 0
+    while i < len(text):
+        bare = NAME_RE.match(text, i + 1) if text[i] == "$" else None
+        if text.startswith("$$", i):
+            out, i = out + "$", i + 2
+        elif text.startswith("${", i):
+            end = _closing(text, i + 2)
+            out += _braced(text[i : end + 1], values, used)
+            i = end + 1
+        elif bare:
+            out += _braced("${" + bare.group(0) + "}", values, used)
+            i = bare.end()
+        else:
+            out, i = out + text[i], i + 1
+    return out
 
-    def one(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group("name") or m.group("bare")
-        op, arg = m.group("op") or "", m.group("arg") or ""
-        value = values.get(name)
-        empty = value is None or (value == "" and op.startswith(":"))
-        if op.endswith("+"):
-            return "" if empty else arg
-        if op.endswith("-") and empty:
-            used.append(f"{m.group(0)} taken as {arg!r} (its default)")
-            return arg
-        if value is None:
-            raise Unresolved(f"{m.group(0)} has no value here and no default")
-        used.append(f"{m.group(0)} taken as {value!r} (from .env)")
-        return value
 
-    if "${" in REFERENCE_RE.sub("", text):
-        raise Unresolved(f"{text}: a nested or malformed ${{…}}")
-    return REFERENCE_RE.sub(one, text)
+def _closing(text: str, start: int) -> int:
+    """The index of the `}` closing the `${` that ends at `start`."""
+    depth, i = 1, start
+    while i < len(text):
+        if text.startswith("${", i):
+            depth, i = depth + 1, i + 2
+            continue
+        if text[i] == "}":
+            depth -= 1
+            if not depth:
+                return i
+        i += 1
+    raise Unresolved(f"{text}: a '${{' is not closed")
+
+
+def _braced(whole: str, values: dict[str, str], used: list[str]) -> str:
+    m = BRACED_RE.fullmatch(whole[2:-1])
+    if not m:
+        raise Unresolved(f"{whole} is not a reference Compose reads")
+    name, op, arg = m.group(1), m.group(2) or "", m.group(3) or ""
+    value = values.get(name)
+    empty = value is None or (value == "" and op.startswith(":"))
+    if op.endswith("+"):
+        return "" if empty else resolve(arg, values, used)
+    if op.endswith("-") and empty:
+        default = resolve(arg, values, used)
+        used.append(f"{whole} taken as {default!r} (its default)")
+        return default
+    if value is None:
+        raise Unresolved(f"{whole} has no value here and no default")
+    used.append(f"{whole} taken as {value!r} (from .env)")
+    return value
 
 
 def project_env(folder: Path) -> dict[str, str]:

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from devenv.errors import DevenvError
 from devenv.formats.draft import Draft
 from devenv.spec.hostpaths import shared_host_path
-from devenv.spec.loader import SpecFile
+from devenv.spec.loader import SHELL_FIELDS, SpecFile
 from devenv.spec.models import Clash, Spec
-from devenv.spec.variables import Reference, VariableError, parse, substitute
+from devenv.spec.variables import REFERENCE_RE, Reference, VariableError, parse, substitute
 
 PLACEHOLDER = "debian:bookworm"
 MAX_ROUNDS = 200
@@ -62,8 +62,35 @@ def settle(draft: Draft, spec_path: Path) -> None:
     )
 
 
+def _written_variable(draft: Draft) -> tuple[Any, ...] | None:
+    """Where a `${VAR}` stands that the loader refuses (outside env, run, command, hooks)."""
+
+    def find(value: Any, loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        if isinstance(value, str):
+            return loc if REFERENCE_RE.search(value) else None
+        if isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                found = find(item, (*loc, key))
+                if found:
+                    return found
+        return None
+
+    for key, value in draft.keys.items():
+        if key not in ("env", *SHELL_FIELDS):
+            found = find(value, (key,))
+            if found:
+                return found
+    return None
+
+
 def _validated(draft: Draft, spec_path: Path) -> Spec | None:
     """The Spec the draft validates to; None after dropping one refused entry."""
+    written = _written_variable(draft)
+    if written:
+        draft.note(f"{_shown(draft, written)}: not carried (variables are read in env only)")
+        _remove(draft, written)
+        return None
     env = draft.keys.get("env") or {}
     lookup = SourceVariables(env)
     values = {}
