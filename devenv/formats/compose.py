@@ -86,7 +86,7 @@ def _service(project: Project, name: str, svc: Any) -> Draft:
         draft.keys["base"] = "debian:bookworm"
         draft.note("base: debian:bookworm is a placeholder for what the service builds")
     _unmapped(draft, svc)
-    roundtrip.read_compose_extension(draft, svc.get("x-devenv"), project.out_dir)
+    roundtrip.read_compose_extension(draft, svc, project.out_dir)
     variables_note(draft)
     return draft
 
@@ -317,6 +317,7 @@ def _unmapped(draft: Draft, svc: dict[str, Any]) -> None:
     for key in ("container_name", "hostname"):
         if svc.get(key) and str(svc[key]) != draft.name:
             draft.note(f"{key} {svc[key]}: the box is named {draft.name} (its hostname too)")
-    for key in sorted(str(k) for k in set(svc) - HANDLED):
+    ours = {"init", "restart"} if "x-devenv" in svc else set()  # what devenv's output adds
+    for key in sorted(str(k) for k in set(svc) - HANDLED - ours):
         if not key.startswith("x-"):
             draft.note(f"{key}: not carried")

@@ -212,13 +212,17 @@ def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> 
 def _workspace(
     draft: Draft, config: dict[str, Any], resolve: _Vars, out_dir: Path, workspace: Path
 ) -> None:
+    """The project folder at workspaceFolder, as the CLI mounts it; a file devenv wrote
+    says exactly what it mounts (workspaceMount) and where it works (workspaceFolder)."""
+    ours = isinstance((config.get("customizations") or {}).get("devenv"), dict)
     folder = resolve(str(config.get("workspaceFolder") or f"/workspaces/{workspace.name}"))
     mount = config.get("workspaceMount")
     if mount:
         _mount(draft, mount, resolve, out_dir)
-    else:
+    elif not ours:
         draft.add("shared", shared_entry(host_path(str(workspace), out_dir), folder))
-    draft.keys["workdir"] = folder
+    if config.get("workspaceFolder") or not ours:
+        draft.keys["workdir"] = folder
 
 
 def _ports(draft: Draft, config: dict[str, Any]) -> None:

@@ -223,7 +223,7 @@ def test_render_as_writes_the_reference_back_never_the_value(tmp_path: Path) -> 
     templates = (("SECRET", "${SECRET}"), ("T", "${TZ:-UTC}"), ("U", "${U:?set U}"))
     config = {"env": {"SECRET": SECRET, "T": "UTC", "U": "u", "P": "$5"}}
     assert with_variables(config, templates, "compose")["env"] == {
-        "SECRET": "${SECRET}",
+        "SECRET": "${SECRET?}",  # required, as in devenv: Compose refuses to start without it
         "T": "${TZ:-UTC}",
         "U": "${U:?set U}",
         "P": "$$5",
