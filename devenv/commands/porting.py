@@ -17,6 +17,7 @@ def rendered(fmt: str, paths: list[str], base_identity: Callable[[Any], str | No
     from devenv.converge.desired import container_config
     from devenv.formats import exporters, roundtrip
     from devenv.host import Host
+    from devenv.registry import RegistryNamespace
     from devenv.spec.hostpaths import authorized_keys
     from devenv.spec.loader import load_all
 
@@ -25,12 +26,18 @@ def rendered(fmt: str, paths: list[str], base_identity: Callable[[Any], str | No
     specs, host = load_all(paths), Host.current()
     if fmt == "devcontainer" and len(specs) != 1:
         raise DevenvError("--as devcontainer describes one box", "give one spec file")
-    boxes, extras = [], []
+    boxes: list[tuple[str, str, dict[str, Any], list[str]]] = []
+    extras: list[dict[str, Any]] = []
     for spec_file in specs:
         spec = spec_file.spec
         tag = image_tag(spec.name, render(spec, base_identity(spec_file)).build_hash)
-        config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
-        config = exporters.with_variables(config, spec_file.templates, fmt)
+        if fmt == "kubernetes" and spec.image_cache is not None:  # where push puts it
+            cache = RegistryNamespace.parse(spec.image_cache.registry)
+            tag = cache.ref(spec.name, tag.rsplit(":", 1)[1])
+        keys = authorized_keys(spec_file, host.home)
+        config = container_config(spec_file, host, keys)
+        if fmt != "kubernetes":  # there, a Secret holds them (see formats.kubernetes)
+            config = exporters.with_variables(config, spec_file.templates, fmt)
         if spec.sshd is not None and fmt != "kubernetes":
             config["ssh_dir"] = str(host.env_dir(spec.name) / "ssh")
         boxes.append((spec.name, tag, config, list(spec.networks.join)))
@@ -39,6 +46,8 @@ def rendered(fmt: str, paths: list[str], base_identity: Callable[[Any], str | No
                 "ready": spec.ready.model_dump(exclude_none=True) if spec.ready else None,
                 "hooks": spec.hooks.model_dump(),
                 "extension": roundtrip.recorded(spec_file, fmt),
+                "keys": keys,
+                "templates": dict(spec_file.templates),
             }
         )
     if fmt == "compose":
