@@ -102,9 +102,13 @@ def render(
     ] = False,
     as_format: Annotated[
         str | None,
-        typer.Option("--as", help="devcontainer or compose: the spec in a peer's format."),
+        typer.Option(
+            "--as", help="devcontainer, compose or kubernetes: the spec in a peer's format."
+        ),
     ] = None,
-    more: Annotated[list[str] | None, typer.Argument(help="More specs (--as compose).")] = None,
+    more: Annotated[
+        list[str] | None, typer.Argument(help="More specs (--as compose or kubernetes).")
+    ] = None,
 ) -> None:
     """Print the Dockerfile a spec renders to (or, with --hash, its build hash and tag);
     with a lock file beside the spec, the pinned one apply builds."""

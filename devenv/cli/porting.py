@@ -72,31 +72,11 @@ def which(pid: Annotated[int, typer.Argument(help="A process ID on this host.")]
 
 
 def render_as(fmt: str, paths: list[str], base_identity: Callable[[Any], str | None]) -> None:
-    """The specs as a devcontainer.json or a compose file, naming the image apply builds."""
-    from devenv.build.render import image_tag, render
-    from devenv.converge.desired import container_config
-    from devenv.formats import exporters
-    from devenv.host import Host
-    from devenv.spec.hostpaths import authorized_keys
-    from devenv.spec.loader import load_all
+    """The specs as a devcontainer.json, a compose file or Kubernetes manifests, naming the
+    image apply builds."""
+    from devenv.commands.porting import rendered
 
-    if fmt not in ("devcontainer", "compose"):
-        raise DevenvError(f"--as {fmt}: unknown format", "use --as devcontainer or --as compose")
-    specs, host = load_all(paths), Host.current()
-    boxes = []
-    for spec_file in specs:
-        spec = spec_file.spec
-        tag = image_tag(spec.name, render(spec, base_identity(spec_file)).build_hash)
-        config = container_config(spec_file, host, authorized_keys(spec_file, host.home))
-        config = exporters.with_variables(config, spec_file.templates, fmt)
-        boxes.append((spec.name, tag, config, list(spec.networks.join)))
-    if fmt == "compose":
-        sys.stdout.write(exporters.compose(boxes))
-    elif len(boxes) != 1:
-        raise DevenvError("--as devcontainer describes one box", "give one spec file")
-    else:
-        hooks = specs[0].spec.hooks.model_dump()
-        sys.stdout.write(exporters.devcontainer(*boxes[0][:3], hooks))
+    sys.stdout.write(rendered(fmt, paths, base_identity))
 
 
 def register(app: typer.Typer) -> None:

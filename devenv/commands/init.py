@@ -3,6 +3,7 @@ and check that each one validates. The only importer module that talks to the en
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from devenv.errors import DevenvError, SpecError
 from devenv.formats.container import Found
 from devenv.formats.container import draft as container_spec
 from devenv.formats.draft import Draft, to_yaml
+from devenv.formats.settle import settle
 
 DEVCONTAINER_PLACES = (".devcontainer/devcontainer.json", ".devcontainer.json")
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -146,17 +148,86 @@ def target(out: str | None, draft: Draft, many: bool) -> Path:
 
 
 def init_from(source: str, out: str | None, service: str | None) -> list[Written]:
-    """Write (and validate) the specs drafted from SOURCE; return them with their notes."""
+    """Write the specs drafted from SOURCE, all or none, each one validating as written
+    (what devenv refuses is dropped and listed); return them with their notes."""
     probe = Path(out or "envs")
     out_dir = probe.parent if probe.suffix in (".yaml", ".yml") else probe
     found = drafts(source, out_dir, service)
+    taken: set[str] = set()
+    for draft in found:
+        name, number = draft.name, 2
+        while draft.name in taken:
+            draft.name, number = f"{name[:60]}-{number}", number + 1
+        if draft.name != name:
+            draft.note(f"name {name}: another spec of this import has it; this one is {draft.name}")
+        taken.add(draft.name)
     paths = [target(out, d, len(found) > 1) for d in found]
     for path in paths:
         if path.exists():
             write_new(path, "")  # raises the one sentence
-    written = []
-    for path, draft in zip(paths, found, strict=True):
-        write_new(path, to_yaml(draft))
-        check_valid(path)
-        written.append(Written(path, draft))
-    return written
+    made = _make_dirs({p.parent for p in paths})
+    try:
+        for path, draft in zip(paths, found, strict=True):
+            settle(draft, path)
+        write_all([(path, to_yaml(draft)) for path, draft in zip(paths, found, strict=True)])
+    except BaseException:
+        for folder in sorted(made, reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return [Written(path, draft) for path, draft in zip(paths, found, strict=True)]
+
+
+def _make_dirs(folders: set[Path]) -> list[Path]:
+    """Create `folders`; the ones made here, parents first, to remove after a failure."""
+    made: list[Path] = []
+    for folder in sorted(folders):
+        missing = [p for p in [folder, *folder.parents] if not p.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        made += [p for p in reversed(missing) if p not in made]
+    return made
+
+
+def write_all(files: list[tuple[Path, str]]) -> None:
+    """Write every file or none: each to a temp file beside it, checked as `devenv validate`
+    checks it, then all linked into place (never over a file that appeared meanwhile)."""
+    temps: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        for path, text in files:
+            temp = path.with_name(f".{path.name}.{os.getpid()}.devenv-init")
+            write_new(temp, text)
+            temps.append((temp, path))
+            check_spec(temp, path)
+        for temp, path in temps:
+            os.link(temp, path)
+            placed.append(path)
+    except BaseException:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        for temp, _path in temps:
+            temp.unlink(missing_ok=True)
+
+
+def check_spec(temp: Path, path: Path) -> None:
+    """The written text loads as `path` would, with only the variables its source requires
+    set, and its shared folders pass validate's checks; else an importer bug, reported."""
+    from devenv.formats.settle import SourceVariables
+    from devenv.spec.hostpaths import shared_host_path
+    from devenv.spec.loader import load_file
+
+    try:
+        import yaml
+
+        env = (yaml.safe_load(temp.read_text()) or {}).get("env") or {}
+        spec_file = load_file(temp, SourceVariables(env))
+        for index in range(len(spec_file.spec.shared)):
+            shared_host_path(spec_file, index)
+    except DevenvError as exc:
+        first = str(exc).splitlines()[0].replace(str(temp), str(path))
+        raise DevenvError(
+            f"the spec drafted for {path.name} does not validate: {first}",
+            "please report it with the source; meanwhile write the spec by hand (devenv init NAME)",
+        ) from None

@@ -1,149 +1,183 @@
-"""A compose file → one Draft per service. Services land in one folder, so devenv's folder
+"""Compose files → one Draft per service. Services land in one folder, so devenv's folder
 network lets them reach each other by name as Compose's default network did. Pure but for
-reading the compose file and its env_files."""
+reading the compose files, their `.env` and their env_files. A value devenv cannot read
+is listed, never fatal: each key is mapped on its own."""
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from devenv.errors import DevenvError
+from devenv.formats import composefile, healthcheck, roundtrip
+from devenv.formats.composefile import Project
 from devenv.formats.draft import (
     Draft,
     add_published,
     compose_reference,
     dockerfile_base,
-    has_variable,
-    host_path,
     literal,
     port_entry,
-    shared_entry,
     spec_name,
     variables_note,
 )
+from devenv.formats.interpolation import Unresolved, project_env, resolve, split_colons
+from devenv.formats.shares import add_bind
 
 HANDLED = {"image", "build", "ports", "volumes", "environment", "env_file", "working_dir", "user"}
 HANDLED |= {"command", "entrypoint", "networks", "container_name", "expose", "depends_on"}
-NAMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def load(path: Path) -> dict[str, Any]:
-    """The compose file as data; one sentence when it is not a compose file."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise DevenvError(f"cannot read {path}: {exc.strerror}", "check the path") from None
-    except yaml.YAMLError as exc:
-        raise DevenvError(
-            f"{path} is not valid YAML ({str(exc).splitlines()[0]})", "fix it, then run init again"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
-        raise DevenvError(f"{path} has no 'services:'", "is it a compose file?")
-    return data
+HANDLED |= {"healthcheck", "post_start", "network_mode", "hostname"}
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+ENV_NAME_RE = re.compile(r"[^=\x00]+")
 
 
 def read(path: Path, out_dir: Path, only: str | None = None) -> list[Draft]:
     """Drafts for the services of the compose file at `path` (or only the service `only`)."""
-    data = load(path)
+    return read_files([path], out_dir, only)
+
+
+def read_files(
+    paths: list[Path], out_dir: Path, only: str | None = None, project: str | None = None
+) -> list[Draft]:
+    """Drafts for the services of `paths` merged in order (paths relative to the first)."""
+    data = composefile.load_all(paths)
     services = data["services"]
     if only is not None and only not in services:
-        raise DevenvError(f"{path} has no service {only!r}", f"services: {', '.join(services)}")
-    project = spec_name(str(data.get("name") or path.resolve().parent.name)).replace(".", "")
-    names = [only] if only else list(services)
-    return [_service(path, out_dir, project, data, name, services[name] or {}) for name in names]
+        raise DevenvError(
+            f"{paths[-1]} has no service {only!r}", f"services: {', '.join(map(str, services))}"
+        )
+    folder = paths[0].resolve().parent
+    name = composefile.project_name(data, folder, project)
+    source = " + ".join(str(p) for p in paths)
+    context = Project(source, folder, out_dir, name, data, project_env(folder))
+    names = [only] if only else [str(n) for n in services]
+    return [_service(context, n, services[n]) for n in names]
 
 
-def _service(
-    path: Path, out_dir: Path, project: str, data: dict[str, Any], name: str, svc: dict[str, Any]
-) -> Draft:
-    draft = Draft(spec_name(name), f"{path} (service {name})")
-    base = path.resolve().parent
-    _image(draft, svc, base, out_dir)
-    for entry in svc.get("ports") or []:
-        _port(draft, entry)
-    for entry in svc.get("volumes") or []:
-        _volume(draft, entry, base, out_dir, project, data.get("volumes") or {})
-    _environment(draft, svc, base)
-    if svc.get("working_dir"):
-        draft.keys["workdir"] = str(svc["working_dir"])
-    _user(draft, svc.get("user"))
-    _command(draft, svc)
-    _networks(draft, svc.get("networks"), data.get("networks") or {})
+Step = Callable[[Draft, "Project", dict[str, Any]], None]
+
+
+def _service(project: Project, name: str, svc: Any) -> Draft:
+    draft = Draft(spec_name(name), f"{project.source} (service {name})")
+    if not isinstance(svc, dict):
+        svc = {}
+        draft.note(f"service {name}: not a mapping; nothing to carry")
+    steps: tuple[tuple[str, Step], ...] = (
+        ("image", _image),
+        ("ports", _ports),
+        ("volumes", _volumes),
+        ("environment", _environment),
+        ("working_dir", _workdir),
+        ("user", _user),
+        ("command", _command),
+        ("networks", _networks),
+        ("healthcheck", healthcheck.read),
+        ("post_start", roundtrip.read_post_start),
+    )
+    for key, step in steps:
+        try:
+            step(draft, project, svc)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            draft.note(f"{key}: not a form devenv reads ({exc}), not carried")
+    if "base" not in draft.keys:
+        draft.keys["base"] = "debian:bookworm"
+        draft.note("base: debian:bookworm is a placeholder for what the service builds")
     _unmapped(draft, svc)
+    roundtrip.read_compose_extension(draft, svc, project.out_dir)
     variables_note(draft)
     return draft
 
 
-def _image(draft: Draft, svc: dict[str, Any], folder: Path, out_dir: Path) -> None:
+def resolved(draft: Draft, project: Project, text: Any, what: str) -> str | None:
+    """`text` with Compose's variables resolved as Compose would here; None (noted) when one
+    has no value; the defaults taken are noted."""
+    used: list[str] = []
+    try:
+        out = resolve(str(text), project.values, used)
+    except Unresolved as exc:
+        draft.note(f"{what}: {exc}, not carried")
+        return None
+    if used:
+        draft.note(f"{what}: {', '.join(dict.fromkeys(used))}")
+    return out
+
+
+def _image(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     """`build:` (string or object) becomes a Dockerfile base; else `image:` the base."""
     image, build = svc.get("image"), svc.get("build")
     if build:
         spec = {"context": build} if isinstance(build, str) else dict(build)
-        context = str(spec.get("context") or ".")
-        if has_variable(context) or "://" in context or spec.get("dockerfile_inline"):
-            draft.note(
-                f"build {build}: only a local folder and Dockerfile map; base is a placeholder"
-            )
+        context = resolved(draft, project, spec.get("context") or ".", "build.context")
+        if context is None or "://" in context or spec.get("dockerfile_inline"):
+            draft.note(f"build {build}: only a local folder and Dockerfile map")
         else:
-            where = (folder / context).resolve()
+            where = (project.folder / context).resolve()
             dockerfile = where / str(spec.get("dockerfile") or "Dockerfile")
-            dockerfile_base(draft, dockerfile, where, spec.get("args"), spec.get("target"), out_dir)
-            return
-    if isinstance(image, str) and not has_variable(image):
-        draft.keys["base"] = image
-    elif image:
-        draft.note(f"image {image}: variables are read in env only; base is a placeholder")
-    if "base" not in draft.keys:
-        draft.keys["base"] = "debian:bookworm"
-        draft.note("base: debian:bookworm is a placeholder for what the service builds")
+            args, target = spec.get("args"), spec.get("target")
+            dockerfile_base(draft, dockerfile, where, args, target, project.out_dir)
+            if "base" in draft.keys:
+                return
+    if image:
+        text = resolved(draft, project, image, f"image {image}")
+        if text:
+            draft.keys["base"] = text
 
 
-def _port(draft: Draft, entry: Any) -> None:
-    if isinstance(entry, dict):
+def _ports(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
+    for entry in svc.get("ports") or []:
+        if not isinstance(entry, dict):
+            text = resolved(draft, project, entry, f"port {entry}")
+            if text is not None:
+                add_published(draft, text, "port")
+            continue
         target, published = entry.get("target"), entry.get("published")
+        published = resolved(draft, project, published or "", f"port {entry}")
+        if published is None:
+            continue
         bind = str(entry.get("host_ip") or "0.0.0.0")
-        if (
-            not isinstance(target, int)
-            or has_variable(str(published))
-            or "-" in str(published or "")
-        ):
+        if not str(target).isdigit() or (published and not published.isdigit()):
             draft.note(f"port {entry}: not a form devenv maps")
-            return
-        host = int(published) if published not in (None, "") else None
-        draft.add("ports", port_entry(target, host, bind, str(entry.get("protocol") or "tcp")))
-        return
-    text = str(entry)
-    add_published(draft, text, "port")
+            continue
+        host = int(published) if published else None
+        protocol = str(entry.get("protocol") or "tcp")
+        draft.add("ports", port_entry(int(str(target)), host, bind, protocol))
 
 
-def _volume(
-    draft: Draft, entry: Any, base: Path, out_dir: Path, project: str, declared: dict[str, Any]
-) -> None:
-    if isinstance(entry, dict):
-        kind, source, target = entry.get("type", "volume"), entry.get("source"), entry.get("target")
-        readonly = bool(entry.get("read_only"))
-    else:
-        parts = str(entry).split(":")
-        source, target = (parts[0], parts[1]) if len(parts) > 1 else (None, parts[0])
-        readonly = len(parts) > 2 and "ro" in parts[2].split(",")
-        kind = "bind" if source and source.startswith((".", "/", "~")) else "volume"
-    if not source or not target or has_variable(str(source)) or kind not in ("bind", "volume"):
-        draft.note(f"volume {entry}: anonymous, tmpfs or variable volumes are not carried")
-    elif kind == "bind":
-        absolute = source if source.startswith(("/", "~")) else str(base / source)
-        draft.add("shared", shared_entry(host_path(absolute, out_dir), str(target), readonly))
-    else:
-        real = volume_name(str(source), project, declared)
-        volume: dict[str, Any] = {"name": real, "container": str(target)}
-        draft.add("volumes", {**volume, "readonly": True} if readonly else volume)
-        if real != source:
-            draft.note(
-                f"volume {source} is Compose's {real}: kept under that name, so its data stays"
-            )
+def _volumes(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
+    for entry in svc.get("volumes") or []:
+        if isinstance(entry, dict):
+            kind = str(entry.get("type", "volume"))
+            source, target = entry.get("source"), entry.get("target")
+            readonly = bool(entry.get("read_only"))
+        else:
+            parts = split_colons(str(entry))
+            source, target = (parts[0], parts[1]) if len(parts) > 1 else (None, parts[0])
+            readonly = len(parts) > 2 and "ro" in parts[2].split(",")
+            kind = "bind" if source and source.startswith((".", "/", "~", "$")) else "volume"
+        what = f"volume {entry}"
+        if not source or not target or kind not in ("bind", "volume"):
+            draft.note(f"{what}: anonymous and tmpfs volumes are not carried")
+            continue
+        source = resolved(draft, project, source, what)
+        target = resolved(draft, project, target, what)
+        if source is None or target is None:
+            continue
+        if kind == "volume" and not source.startswith((".", "/", "~")):
+            _named_volume(draft, project, source, target, readonly)
+        else:
+            absolute = source if source.startswith(("/", "~")) else str(project.folder / source)
+            add_bind(draft, absolute, target, readonly, project.out_dir, what)
+
+
+def _named_volume(draft: Draft, project: Project, source: str, target: str, readonly: bool) -> None:
+    real = volume_name(source, project.name, project.data.get("volumes") or {})
+    volume: dict[str, Any] = {"name": real, "container": target}
+    draft.add("volumes", {**volume, "readonly": True} if readonly else volume)
+    if real != source:
+        draft.note(f"volume {source} is Compose's {real}: kept under that name, so its data stays")
 
 
 def volume_name(source: str, project: str, declared: dict[str, Any]) -> str:
@@ -154,22 +188,29 @@ def volume_name(source: str, project: str, declared: dict[str, Any]) -> str:
     return source if spec.get("external") else f"{project}_{source}"
 
 
-def _environment(draft: Draft, svc: dict[str, Any], base: Path) -> None:
+def _environment(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     files = svc.get("env_file") or []
-    for entry in [files] if isinstance(files, (str, dict)) else files:
-        file = entry if isinstance(entry, str) else entry.get("path", "")
-        for key, value in read_env_file(base / file, draft).items():
+    for entry in [files] if isinstance(files, str | dict) else files:
+        raw = entry if isinstance(entry, str) else entry.get("path", "")
+        file = resolved(draft, project, raw, f"env_file {raw}")
+        if file is None:
+            continue
+        found = read_env_file(project.folder / file, draft)
+        for key, value in (found or {}).items():
             draft.env(key, literal(value))
-        draft.note(f"env_file {file}: its values are copied into env (keep secrets out of git)")
+        if found is not None:
+            draft.note(f"env_file {raw}: its values are copied into env (keep secrets out of git)")
     env = svc.get("environment") or {}
     pairs: list[tuple[str, Any]] = (
         [(str(k), v) for k, v in env.items()]
         if isinstance(env, dict)
         else [_pair(str(e)) for e in env]
     )
-    for key, value in pairs:  # `KEY` alone passes the host's KEY: a variable too
-        template = "${" + key + "}" if value is None else compose_reference(_text(value))
-        if template is None:
+    for key, value in pairs:  # `KEY` alone passes the host's KEY when it is set
+        template = "${" + key + ":-}" if value is None else compose_reference(_text(value))
+        if not ENV_NAME_RE.fullmatch(key):
+            draft.note(f"environment {key!r}: not a name Docker accepts")
+        elif template is None:
             draft.note(f"environment {key}: {value} is a form of variable devenv does not read")
         else:
             draft.env(key, template)
@@ -186,13 +227,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def read_env_file(path: Path, draft: Draft) -> dict[str, str]:
-    """KEY=VALUE lines of an env file (comments and blank lines skipped, quotes removed)."""
+def read_env_file(path: Path, draft: Draft) -> dict[str, str] | None:
+    """KEY=VALUE lines of an env file (comments and blank lines skipped, quotes removed);
+    None (noted) when it cannot be read here."""
     try:
         lines = path.read_text().splitlines()
-    except OSError:
-        draft.note(f"env_file {path}: not readable here")
-        return {}
+    except (OSError, UnicodeDecodeError):
+        draft.note(f"env_file {path.name}: not readable here, not carried")
+        return None
     found = {}
     for line in lines:
         line = line.strip()
@@ -202,35 +244,50 @@ def read_env_file(path: Path, draft: Draft) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        found[key.strip()] = value
+        if key.strip() and "\x00" not in key:
+            found[key.strip()] = value
     return found
 
 
-def _user(draft: Draft, user: Any) -> None:
-    if user is None or str(user) == "root":
+def _workdir(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
+    if svc.get("working_dir"):
+        folder = resolved(draft, project, svc["working_dir"], "working_dir")
+        if folder:
+            draft.keys["workdir"] = folder
+
+
+def _user(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
+    user = svc.get("user")
+    if user is None or str(user) in ("root", "0", "0:0"):
         return
-    if re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", str(user)):
+    if USER_RE.fullmatch(str(user)):
         draft.keys["user"] = str(user)
     else:
         draft.note(f"user {user}: only a user name maps (not uid:gid)")
 
 
-def _words(value: Any) -> list[str]:
+def words(value: Any) -> list[str]:
     return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
 
 
-def _command(draft: Draft, svc: dict[str, Any]) -> None:
+def _command(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     command, entrypoint = svc.get("command"), svc.get("entrypoint")
-    words = _words(command) if command else []
+    argv = words(command) if command else []
     if entrypoint:
-        words = _words(entrypoint) + words
+        argv = words(entrypoint) + argv
         draft.note("entrypoint: folded into command (devenv's entrypoint runs first, then it)")
-    if words:
-        draft.keys["command"] = words
+    if argv:
+        used: list[str] = []
+        try:
+            argv = [resolve(word, project.values, used) for word in argv]
+        except Unresolved as exc:
+            draft.note(f"command: {exc}; kept as written (the box's shell does not read it)")
+        draft.keys["command"] = argv
 
 
-def _networks(draft: Draft, networks: Any, declared: dict[str, Any]) -> None:
-    names = list(networks or [])
+def _networks(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
+    names = [str(n) for n in svc.get("networks") or []]
+    declared = project.data.get("networks") or {}
     joined = []
     for name in names:
         spec = declared.get(name) or {}
@@ -240,18 +297,27 @@ def _networks(draft: Draft, networks: Any, declared: dict[str, Any]) -> None:
         draft.keys["networks"] = {"join": joined}
     internal = [n for n in names if n not in ("default", *joined)]
     if internal:
-        draft.note(
-            f"networks {', '.join(map(str, internal))}: services share the folder's network instead"
-        )
+        draft.note(f"networks {', '.join(internal)}: services share the folder's network instead")
 
 
 def _unmapped(draft: Draft, svc: dict[str, Any]) -> None:
     depends = svc.get("depends_on")
-    if isinstance(depends, dict) and any(
-        isinstance(v, dict) and v.get("condition") for v in depends.values()
-    ):
-        draft.note("depends_on conditions: not carried (apply brings envs up independently)")
-    if svc.get("container_name"):
-        draft.note(f"container_name {svc['container_name']}: the container is named {draft.name}")
-    for key in sorted(set(svc) - HANDLED):
-        draft.note(f"{key}: not carried")
+    if depends:
+        names = ", ".join(map(str, depends))
+        draft.note(f"depends_on ({names}): not carried (apply brings envs up independently)")
+    expose = svc.get("expose")
+    if expose:
+        ports = ", ".join(str(p) for p in (expose if isinstance(expose, list) else [expose]))
+        draft.note(f"expose ({ports}): not carried (envs of a folder reach each other's ports)")
+    if svc.get("network_mode"):
+        draft.note(
+            f"network_mode {svc['network_mode']}: not carried (each box has its own network; "
+            "envs of a folder reach each other by name)"
+        )
+    for key in ("container_name", "hostname"):
+        if svc.get(key) and str(svc[key]) != draft.name:
+            draft.note(f"{key} {svc[key]}: the box is named {draft.name} (its hostname too)")
+    ours = {"init", "restart"} if "x-devenv" in svc else set()  # what devenv's output adds
+    for key in sorted(str(k) for k in set(svc) - HANDLED - ours):
+        if not key.startswith("x-"):
+            draft.note(f"{key}: not carried")

@@ -10,14 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from devenv.converge.discards import discarded
-from devenv.formats.draft import (
-    Draft,
-    host_path,
-    literal,
-    port_entry,
-    shared_entry,
-    spec_name,
-)
+from devenv.formats.draft import Draft, literal, port_entry, spec_name
+from devenv.formats.shares import add_bind
 
 NOISE = (
     "/var/lib/dpkg",
@@ -93,9 +87,8 @@ def _mounts(result: Draft, mounts: list[dict[str, Any]], out_dir: Path) -> None:
     for mount in mounts:
         target, readonly = str(mount.get("Destination")), not mount.get("RW", True)
         if mount.get("Type") == "bind":
-            result.add(
-                "shared", shared_entry(host_path(str(mount["Source"]), out_dir), target, readonly)
-            )
+            source = str(mount["Source"])
+            add_bind(result, source, target, readonly, out_dir, f"mount {source}:{target}")
         elif mount.get("Type") == "volume" and re.fullmatch(
             r"[0-9a-f]{64}", str(mount.get("Name"))
         ):

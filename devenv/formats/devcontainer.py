@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from devenv.errors import DevenvError
-from devenv.formats import jsonc
+from devenv.formats import jsonc, roundtrip, runargs
 from devenv.formats.draft import (
     NOT_YET,
     Draft,
@@ -20,12 +20,14 @@ from devenv.formats.draft import (
     has_variable,
     host_path,
     literal,
+    parse_mount,
     port_entry,
     shared_entry,
     spec_name,
     variables_note,
 )
 from devenv.formats.lifecycle import lifecycle_hooks
+from devenv.formats.shares import add_bind
 
 HOOKS = (
     "initializeCommand",
@@ -35,41 +37,13 @@ HOOKS = (
     "postStartCommand",
     "postAttachCommand",
 )
-IGNORED = {
-    "name",
-    "$schema",
-    "image",
-    "build",
-    "forwardPorts",
-    "appPort",
-    "mounts",
-    "containerEnv",
-    "remoteEnv",
-}
-IGNORED |= {
-    "remoteUser",
-    "containerUser",
-    "workspaceFolder",
-    "workspaceMount",
-    "runArgs",
-    "features",
-}
-IGNORED |= {
-    "customizations",
-    "overrideCommand",
-    "shutdownAction",
-    "portsAttributes",
-    "otherPortsAttributes",
-}
-IGNORED |= {
-    "updateRemoteUserUID",
-    "userEnvProbe",
-    "waitFor",
-    "init",
-    "dockerFile",
-    "context",
-    *HOOKS,
-}
+# Read by a step below, or of no consequence to the box (how an editor attaches to it).
+IGNORED = {"name", "$schema", "image", "build", "forwardPorts", "appPort", "mounts"}
+IGNORED |= {"containerEnv", "remoteEnv", "remoteUser", "containerUser", "workspaceFolder"}
+IGNORED |= {"workspaceMount", "runArgs", "features", "customizations", "overrideCommand"}
+IGNORED |= {"shutdownAction", "updateRemoteUserUID", "userEnvProbe", "init", "dockerFile"}
+IGNORED |= {"context", "dockerComposeFile", "service", "runServices", *HOOKS}
+IGNORED |= {"waitFor", "portsAttributes", "otherPortsAttributes"}
 LOCAL_ENV_RE = re.compile(r"\$\{localEnv:([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 
 
@@ -94,6 +68,7 @@ class _Vars:
             "containerWorkspaceFolderBasename": container_folder.rstrip("/").rsplit("/", 1)[-1],
         }
         self.environ = environ
+        self.base = workspace  # where a relative mount source starts
 
     def __call__(self, text: str) -> str:
         text = LOCAL_ENV_RE.sub(lambda m: self.environ.get(m.group(1), m.group(2) or ""), text)
@@ -105,7 +80,7 @@ class _Vars:
         return text
 
     def template(self, text: str) -> str | None:
-        """An env value with `${localEnv:VAR[:default]}` kept as the spec's `${VAR[:-default]}`
+        """An env value with `${localEnv:VAR[:default]}` kept as the spec's `${VAR:-[default]}`
         (the value stays out of the spec); None when another variable remains."""
         out, last = "", 0
         for m in [*LOCAL_ENV_RE.finditer(text), None]:
@@ -114,7 +89,7 @@ class _Vars:
                 return None
             out += literal(piece)
             if m:
-                default = "" if m.group(2) is None else f":-{m.group(2)}"
+                default = f":-{m.group(2) or ''}"  # unset: the CLI gives ""
                 out, last = out + "${" + m.group(1) + default + "}", m.end()
         return out
 
@@ -123,28 +98,89 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     """The draft spec for the devcontainer.json at `path`, to be written into `out_dir`."""
     try:
         config = jsonc.loads(path.read_text(), str(path))
-    except OSError as exc:
-        raise DevenvError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise DevenvError(f"cannot read {path}: {why}", "check the path") from None
     if not isinstance(config, dict):
         raise DevenvError(f"{path} is not a JSON object", "is it a devcontainer.json?")
     workspace = workspace_of(path)
     name = spec_name(str(config.get("name") or workspace.name))
     draft = Draft(name, str(path))
-    default_folder = f"/workspaces/{workspace.name}"
+    composed = config.get("dockerComposeFile")
+    default_folder = "/" if composed else f"/workspaces/{workspace.name}"
     folder = str(config.get("workspaceFolder") or default_folder)
     resolve = _Vars(workspace, folder, os.environ if environ is None else environ)
-    _base(draft, config, path.resolve().parent, out_dir)
-    _workspace(draft, config, resolve, out_dir, workspace)
-    _ports(draft, config)
-    for mount in config.get("mounts") or []:
-        _mount(draft, mount, resolve, out_dir)
-    _env(draft, config, resolve)
-    _user(draft, config.get("remoteUser") or config.get("containerUser"))
-    _run_args(draft, [str(a) for a in config.get("runArgs") or []], resolve, out_dir)
-    lifecycle_hooks(draft, config, resolve.folders)
-    _unsupported(draft, config)
+    resolve.base = path.resolve().parent
+    project = follow_compose(draft, config, path, out_dir, workspace) if composed else None
+    if project is None:
+        _base(draft, config, path.resolve().parent, out_dir)
+        _workspace(draft, config, resolve, out_dir, workspace)
+    else:
+        resolve.base = project  # the CLI hands mounts to Compose: relative to its project
+        if config.get("workspaceFolder"):
+            draft.keys["workdir"] = resolve(folder)
+    for key, step in _steps(config, resolve, out_dir):
+        try:
+            step(draft)
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            draft.note(f"{key}: not a form devenv reads ({exc}), not carried")
+    roundtrip.read_devcontainer_extension(draft, config, out_dir)
     variables_note(draft)
     return draft
+
+
+def _steps(
+    config: dict[str, Any], resolve: _Vars, out_dir: Path
+) -> list[tuple[str, Callable[[Draft], None]]]:
+    """Each key's mapping on its own, so one odd value costs that key only."""
+    args = [str(a) for a in config.get("runArgs") or []]
+    return [
+        ("ports", lambda d: _ports(d, config)),
+        ("mounts", lambda d: _mounts(d, config.get("mounts") or [], resolve, out_dir)),
+        ("containerEnv", lambda d: _env(d, config, resolve)),
+        ("remoteUser", lambda d: _user(d, config.get("remoteUser") or config.get("containerUser"))),
+        ("runArgs", lambda d: runargs.apply(d, args, out_dir, resolve.template, resolve)),
+        ("lifecycle", lambda d: lifecycle_hooks(d, config, resolve.folders)),
+        ("features", lambda d: _unsupported(d, config)),
+    ]
+
+
+def follow_compose(
+    draft: Draft, config: dict[str, Any], path: Path, out_dir: Path, workspace: Path
+) -> Path | None:
+    """The service `service` of the `dockerComposeFile`s (relative to the devcontainer.json,
+    merged in order) as the draft's start; the Compose project's folder, or None (noted)
+    when they cannot be followed."""
+    from devenv.formats import compose
+
+    files = config["dockerComposeFile"]
+    paths = [
+        path.resolve().parent / str(f) for f in (files if isinstance(files, list) else [files])
+    ]
+    service = config.get("service")
+    missing = [p for p in paths if not p.is_file()]
+    if missing or not isinstance(service, str):
+        why = f"{missing[0].name} is not here" if missing else "no 'service' names the box"
+        draft.note(f"dockerComposeFile: {why}; base is a placeholder")
+        return None
+    first = paths[0].resolve().parent
+    project = f"{workspace.name}_devcontainer" if first == workspace / ".devcontainer" else None
+    (found,) = compose.read_files(paths, out_dir, service, project)
+    draft.keys.update(found.keys)
+    for note in found.notes:
+        draft.note(f"service {service}: {note}")
+    others = [s for s in config.get("runServices") or [] if s != service]
+    if others:
+        draft.note(
+            f"runServices ({', '.join(map(str, others))}): each is its own env; "
+            f"run `devenv init --from {paths[0].name}` for them"
+        )
+    if config.get("overrideCommand", True) and "command" in draft.keys:
+        del draft.keys["command"]
+        draft.note(
+            "command: the Dev Containers CLI replaces it (overrideCommand), so the box idles"
+        )
+    return first
 
 
 def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> None:
@@ -169,45 +205,43 @@ def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> 
         draft.note(f"image {image}: variables are {NOT_YET}; base is a placeholder")
     if "base" not in draft.keys:
         draft.keys["base"] = "debian:bookworm"
-    if config.get("dockerComposeFile"):
-        draft.note("dockerComposeFile: run `devenv init --from` on the compose file instead")
+        if not config.get("dockerComposeFile"):
+            draft.note("base: debian:bookworm is a placeholder (no image or build here)")
 
 
 def _workspace(
     draft: Draft, config: dict[str, Any], resolve: _Vars, out_dir: Path, workspace: Path
 ) -> None:
+    """The project folder at workspaceFolder, as the CLI mounts it; a file devenv wrote
+    says exactly what it mounts (workspaceMount) and where it works (workspaceFolder)."""
+    ours = isinstance((config.get("customizations") or {}).get("devenv"), dict)
     folder = resolve(str(config.get("workspaceFolder") or f"/workspaces/{workspace.name}"))
     mount = config.get("workspaceMount")
     if mount:
         _mount(draft, mount, resolve, out_dir)
-    else:
+    elif not ours:
         draft.add("shared", shared_entry(host_path(str(workspace), out_dir), folder))
-    draft.keys["workdir"] = folder
+    if config.get("workspaceFolder") or not ours:
+        draft.keys["workdir"] = folder
 
 
 def _ports(draft: Draft, config: dict[str, Any]) -> None:
-    forward = config.get("forwardPorts") or []
+    """forwardPorts: numbers on 127.0.0.1 (a `service:port` is another service's); appPort:
+    numbers on 127.0.0.1, strings as `docker run -p` reads them, as the CLI passes them."""
     app_port = config.get("appPort") or []
-    for entry in [*forward, *(app_port if isinstance(app_port, list) else [app_port])]:
+    for entry in config.get("forwardPorts") or []:
         if isinstance(entry, int) and not isinstance(entry, bool):
             draft.add("ports", port_entry(entry, entry))
         elif isinstance(entry, str) and re.fullmatch(r"(\d+:)?\d+", entry):
             host, _, container = entry.rpartition(":")
             draft.add("ports", port_entry(int(container), int(host or container)))
         else:
-            draft.note(f"port {entry!r}: only numbers and HOST:CONTAINER map to ports")
-
-
-def parse_mount(text: str) -> dict[str, str]:
-    """'source=a,target=/b,type=bind,readonly' → {'source': 'a', 'target': '/b', …}."""
-    fields: dict[str, str] = {}
-    for part in text.split(","):
-        key, _, value = part.partition("=")
-        fields[key.strip().lower()] = value.strip() if value else "true"
-    for alias, key in (("src", "source"), ("dst", "target"), ("destination", "target")):
-        if alias in fields:
-            fields[key] = fields.pop(alias)
-    return fields
+            draft.note(f"forwardPorts {entry!r}: a port of another service, not carried")
+    for entry in app_port if isinstance(app_port, list) else [app_port]:
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            draft.add("ports", port_entry(entry, entry))
+        else:
+            add_published(draft, str(entry), "appPort")
 
 
 def _mount(draft: Draft, mount: Any, resolve: _Vars, out_dir: Path) -> None:
@@ -222,7 +256,8 @@ def _mount(draft: Draft, mount: Any, resolve: _Vars, out_dir: Path) -> None:
     if has_variable(source) or has_variable(target):
         draft.note(f"mount {mount}: variables ({source}) are {NOT_YET}")
     elif kind == "bind" and source and target:
-        draft.add("shared", shared_entry(host_path(source, out_dir), target, readonly))
+        absolute = source if source.startswith(("/", "~")) else str(resolve.base / source)
+        add_bind(draft, absolute, target, readonly, out_dir, f"mount {_short_mount(mount)}")
     elif kind == "volume" and source and target:
         draft.add(
             "volumes",
@@ -242,7 +277,7 @@ def _env(draft: Draft, config: dict[str, Any], resolve: _Vars) -> None:
             text = resolve.template(str(value)) if value is not None else ""
             if text is None:
                 draft.note(f"{where}.{key}: variables ({value}) are {NOT_YET}")
-            elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            elif re.fullmatch(r"[^=\x00]+", key):
                 draft.env(key, text)
             else:
                 draft.note(f"{where}.{key}: not a valid environment name")
@@ -257,75 +292,13 @@ def _user(draft: Draft, user: Any) -> None:
         draft.note(f"user {user!r}: only a user name maps (not a uid)")
 
 
-FLAG_KEYS = {"-p": "ports", "--publish": "ports", "-v": "shared", "--volume": "shared", "-e": "env"}
-FLAG_KEYS |= {"--env": "env", "--name": "name", "-w": "workdir", "--workdir": "workdir"}
-FLAG_KEYS |= {"-u": "user", "--user": "user"}
+def _mounts(draft: Draft, mounts: list[Any], resolve: _Vars, out_dir: Path) -> None:
+    for mount in mounts:
+        _mount(draft, mount, resolve, out_dir)
 
 
-def _run_args(draft: Draft, args: list[str], resolve: _Vars, out_dir: Path) -> None:
-    i = 0
-    while i < len(args):
-        flag, _, value = args[i].partition("=")
-        takes = flag in FLAG_KEYS
-        if takes and not value and i + 1 < len(args):
-            value, i = args[i + 1], i + 1
-        i += 1
-        if not takes:
-            draft.note(f"runArgs {args[i - 1]}: no spec key for it")
-            continue
-        key = FLAG_KEYS[flag]
-        if key == "env":
-            _env_flag(draft, value, resolve)
-        else:
-            apply_flag(draft, key, resolve(value), out_dir)
-
-
-def _env_flag(draft: Draft, value: str, resolve: _Vars) -> None:
-    """`-e NAME=VALUE` (its `${localEnv:…}` kept as variables) or `-e NAME` (the host's NAME)."""
-    name, eq, text = value.partition("=")
-    template = resolve.template(text) if eq else "${" + name + "}"
-    if template is None or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        draft.note(f"-e {value}: {NOT_YET}")
-    else:
-        draft.env(name, template)
-
-
-def apply_flag(draft: Draft, key: str, value: str, out_dir: Path) -> None:
-    """One `docker run` option (-p, -v, -e, --name, -w, -u) into the draft."""
-    if key == "ports":
-        publish(draft, value)
-    elif key == "shared":
-        volume_flag(draft, value, out_dir)
-    elif key == "env":
-        name, eq, text = value.partition("=")
-        if eq and not has_variable(text):
-            draft.env(name, text)
-        else:
-            draft.note(f"-e {value}: a value from the host's environment is {NOT_YET}")
-    elif key == "name":
-        draft.name = spec_name(value)
-    elif key == "workdir":
-        draft.keys["workdir"] = value
-    else:
-        _user(draft, value)
-
-
-def publish(draft: Draft, value: str) -> None:
-    """`-p [BIND:][HOST:]CONTAINER[/proto]` into a ports entry."""
-    add_published(draft, value, "-p")
-
-
-def volume_flag(draft: Draft, value: str, out_dir: Path) -> None:
-    """`-v SOURCE:TARGET[:ro]` into a shared folder or a named volume."""
-    parts = value.split(":")
-    readonly = len(parts) == 3 and "ro" in parts[2].split(",")
-    if len(parts) < 2:
-        draft.note(f"-v {value}: an anonymous volume is not kept (no name to find it by)")
-    elif parts[0].startswith(("/", ".", "~")):
-        draft.add("shared", shared_entry(host_path(parts[0], out_dir), parts[1], readonly))
-    else:
-        entry: dict[str, Any] = {"name": parts[0], "container": parts[1]}
-        draft.add("volumes", {**entry, "readonly": True} if readonly else entry)
+def _short_mount(mount: Any) -> str:
+    return mount if isinstance(mount, str) else ",".join(f"{k}={v}" for k, v in mount.items())
 
 
 def _unsupported(draft: Draft, config: dict[str, Any]) -> None:
@@ -334,8 +307,14 @@ def _unsupported(draft: Draft, config: dict[str, Any]) -> None:
         draft.note(
             f"features ({', '.join(features)}): not carried; add their packages to apt.packages"
         )
-    custom = config.get("customizations") or {}
+    custom = [str(k) for k in config.get("customizations") or {} if k != "devenv"]
     if custom:
         draft.note(f"customizations ({', '.join(custom)}): editor settings, not carried")
-    for key in sorted(set(config) - IGNORED - {"dockerComposeFile", "service"}):
+    if config.get("waitFor"):
+        draft.note(f"waitFor {config['waitFor']}: not carried (apply runs every hook first)")
+    attributes = [str(k) for k in config.get("portsAttributes") or {}]
+    if attributes or config.get("otherPortsAttributes"):
+        shown = ", ".join(attributes) or "other ports"
+        draft.note(f"portsAttributes ({shown}): how an editor shows ports, not carried")
+    for key in sorted(set(config) - IGNORED):
         draft.note(f"{key}: no spec key for it")

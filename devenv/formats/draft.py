@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from devenv.spec.variables import VariableError, names, parse
+from devenv.spec.variables import Reference, VariableError, names, parse
 
 SCHEMA_URL = "https://devenv.dev/schemas/devenv.schema.json"
 NOT_YET = "not carried yet"
@@ -68,14 +68,26 @@ def literal(text: str) -> str:
 
 
 def compose_reference(text: str) -> str | None:
-    """A Compose value as a spec env value: `$VAR` braced, the rest kept (devenv reads the same
-    `${VAR}`, `${VAR:-default}`, `${VAR:?message}` and `$$`); None for a form it does not read."""
+    """A Compose value as a spec env value, each reference read as Compose reads it where the
+    variable is unset: `${VAR}` and `$VAR` are blank (`${VAR:-}`), `${VAR?}` refuses
+    (devenv's `${VAR}`), defaults and messages stay; None for a form devenv does not read
+    (`${VAR:+alt}`, a reference inside a default)."""
     braced = re.sub(r"\$\$|\$([A-Za-z_][A-Za-z0-9_]*)", _brace, text)
     try:
-        parse(braced)
+        parts = parse(braced)
     except VariableError:
         return None
-    return braced
+    return "".join(_reference_text(part) for part in parts)
+
+
+def _reference_text(part: str | Reference) -> str:
+    if isinstance(part, str):
+        return part.replace("$", "$$")
+    if part.op == "":
+        return "${" + part.name + ":-}"
+    if part.op == "?" and not part.arg:
+        return "${" + part.name + "}"
+    return part.text
 
 
 def _brace(m: re.Match[str]) -> str:
@@ -161,6 +173,8 @@ PUBLISH_RE = re.compile(
 def add_published(draft: Draft, text: str, what: str) -> None:
     """`[BIND:][HOST:]CONTAINER[/proto]` (docker run -p, Compose's short form) as a ports
     entry; without a bind address it is every interface, as the engine would publish it."""
+    if text.startswith(":") and text.count(":") == 2:  # an empty bind address: every interface
+        text = text[1:]
     m = PUBLISH_RE.fullmatch(text)
     if not m:
         draft.note(f"{what} {text}: not a form devenv maps (ranges, variables)")
@@ -181,7 +195,12 @@ def dockerfile_base(
     draft: Draft, dockerfile: Path, context: Path, args: Any, target: Any, out_dir: Path
 ) -> None:
     """`base: {dockerfile, context, args, target}` from a peer's build section (absolute
-    paths in, paths relative to the spec out); args that use variables are noted, not kept."""
+    paths in, paths relative to the spec out); args that use variables are noted, not kept;
+    a Dockerfile that is not there leaves no base (the caller's placeholder, noted)."""
+    if not dockerfile.is_file() or not context.is_dir():
+        missing = dockerfile if context.is_dir() else context
+        draft.note(f"build: {host_path(str(missing), out_dir)} is not here; base is a placeholder")
+        return
     base: dict[str, Any] = {
         "dockerfile": host_path(str(dockerfile), out_dir),
         "context": host_path(str(context), out_dir),
@@ -203,3 +222,15 @@ def dockerfile_base(
 def _arg_pair(entry: Any) -> tuple[str, str | None]:
     key, sep, value = str(entry).partition("=")
     return key, value if sep else None
+
+
+def parse_mount(text: str) -> dict[str, str]:
+    """'source=a,target=/b,type=bind,readonly' → {'source': 'a', 'target': '/b', …}."""
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        fields[key.strip().lower()] = value.strip() if value else "true"
+    for alias, key in (("src", "source"), ("dst", "target"), ("destination", "target")):
+        if alias in fields:
+            fields[key] = fields.pop(alias)
+    return fields

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from devenv.converge.desired import DOCKER_SOCKET
+from devenv.converge.desired import DOCKER_SOCKET, SSH_DIR
+from devenv.formats import healthcheck
 from devenv.spec.variables import parse
 
 
@@ -24,8 +25,20 @@ def with_variables(
     if fmt == "compose":  # Compose reads `$` in every value: a literal one is `$$`
         env = {key: value.replace("$", "$$") for key, value in env.items()}
     for key, template in templates:
-        env[key] = template if fmt == "compose" else _local_env(template)
+        env[key] = _compose_required(template) if fmt == "compose" else _local_env(template)
     return {**config, "env": env}
+
+
+def _compose_required(template: str) -> str:
+    """A required `${VAR}` as Compose writes required: `${VAR?}` (Compose would leave a bare
+    one blank when unset, where devenv refuses)."""
+    out = ""
+    for part in parse(template):
+        if isinstance(part, str):
+            out += part.replace("$", "$$")
+        else:
+            out += "${" + part.name + "?}" if part.op == "" else part.text
+    return out
 
 
 def _local_env(template: str) -> str:
@@ -47,6 +60,8 @@ def _environment(config: dict[str, Any]) -> dict[str, str]:
         env.update(
             DEVENV_USER=user["name"], DEVENV_UID=str(user["uid"]), DEVENV_GID=str(user["gid"])
         )
+    if config["sshd"]:
+        env["DEVENV_SSHD"] = "1"  # devenv's entrypoint starts sshd beside the command
     return env
 
 
@@ -58,6 +73,8 @@ def _binds(config: dict[str, Any]) -> list[tuple[str, str, bool]]:
         binds.append((host, container, mode == "ro"))
     if config["docker_socket"]:
         binds.append((DOCKER_SOCKET, DOCKER_SOCKET, False))
+    if config["sshd"] and config.get("ssh_dir"):
+        binds.append((config["ssh_dir"], SSH_DIR, False))  # keys apply wrote there
     return binds
 
 
@@ -75,9 +92,14 @@ def _publish(entry: str) -> str:
 
 
 def devcontainer(
-    name: str, image: str, config: dict[str, Any], hooks: dict[str, list[Any]] | None = None
+    name: str,
+    image: str,
+    config: dict[str, Any],
+    hooks: dict[str, list[Any]] | None = None,
+    extension: dict[str, Any] | None = None,
 ) -> str:
-    """devcontainer.json text (JSON; notes as // comments, which the CLI reads)."""
+    """devcontainer.json text (JSON; notes as // comments, which the CLI reads);
+    `extension` (what it cannot hold) goes under customizations.devenv."""
     data: dict[str, Any] = {"name": name, "image": image}
     if config["ports"]:
         data["appPort"] = [_publish(p) for p in config["ports"]]
@@ -110,6 +132,8 @@ def devcontainer(
             data[key] = " && ".join(_shell(c) for c in commands)
     data["init"] = True
     data["overrideCommand"] = False
+    if extension:
+        data["customizations"] = {"devenv": extension}
     note = "// written by devenv render --as devcontainer; the spec is the source of truth\n"
     body = json.dumps(data, indent=2)
     if config["command"]:
@@ -121,8 +145,11 @@ def _shell(command: str | list[str]) -> str:
     return f"( {command}\n)" if isinstance(command, str) else shlex.join(command)
 
 
-def compose_service(image: str, config: dict[str, Any], name: str) -> dict[str, Any]:
-    """One compose service for the box."""
+def compose_service(
+    image: str, config: dict[str, Any], name: str, spec: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One compose service for the box; `spec` holds its `ready`, `hooks` and what Compose
+    cannot hold (x-devenv)."""
     service: dict[str, Any] = {"image": image, "container_name": name, "hostname": name}
     if config["command"]:
         service["command"] = list(config["command"])
@@ -145,16 +172,50 @@ def compose_service(image: str, config: dict[str, Any], name: str) -> dict[str, 
         service["volumes"] = volumes
     service["init"] = True
     service["restart"] = "unless-stopped"
-    return service
+    spec = spec or {}
+    check = healthcheck.write(spec.get("ready"))
+    if check:
+        service["healthcheck"] = check
+    starts = (spec.get("hooks") or {}).get("start") or []
+    if starts:  # as the box's user, in its workdir, as devenv runs them
+        service["post_start"] = [_post_start(c, config) for c in starts]
+    if spec.get("extension"):
+        service["x-devenv"] = spec["extension"]
+    # Compose reads `$` everywhere: all but the env's references are literal, so `$$`
+    return {k: v if k == "environment" else _literal(v) for k, v in service.items()}
 
 
-def compose(boxes: list[tuple[str, str, dict[str, Any], list[str]]]) -> str:
-    """A compose file for (name, image, config, networks-to-join) of each box."""
+def _literal(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    return value
+
+
+def _post_start(command: str | list[str], config: dict[str, Any]) -> dict[str, Any]:
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+    hook: dict[str, Any] = {"command": argv}
+    if config["user"]:
+        hook["user"] = config["user"]["name"]
+    if config["workdir"]:
+        hook["working_dir"] = config["workdir"]
+    return hook
+
+
+def compose(
+    boxes: list[tuple[str, str, dict[str, Any], list[str]]],
+    specs: list[dict[str, Any]] | None = None,
+) -> str:
+    """A compose file for (name, image, config, networks-to-join) of each box; `specs`
+    (one per box) give each its ready check, hooks and x-devenv."""
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     networks: dict[str, Any] = {}
-    for name, image, config, join in boxes:
-        service = compose_service(image, config, name)
+    for index, (name, image, config, join) in enumerate(boxes):
+        service = compose_service(image, config, name, (specs or [])[index] if specs else None)
         if join:
             service["networks"] = ["default", *join]
             networks.update({n: {"external": True} for n in join})
@@ -166,4 +227,6 @@ def compose(boxes: list[tuple[str, str, dict[str, Any], list[str]]]) -> str:
     if networks:
         data["networks"] = networks
     head = "# written by devenv render --as compose; the specs are the source of truth\n"
+    if any("create" in ((s.get("extension") or {}).get("hooks") or {}) for s in specs or []):
+        head += "# hooks.create (once per container) has no Compose key: kept in x-devenv\n"
     return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)

@@ -12,10 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from devenv.spec.rules import (
+    ARG_NAME_RE,
     ARG_RULE,
     BUILD_PATH_RULE,
     CONTROL_RE,
-    ENV_KEY_RE,
     IMAGE_RE,
     IMAGE_RULE,
     REGISTRY_RE,
@@ -113,7 +113,7 @@ class Base(Model):
             return v
         out = {}
         for key, value in v.items():
-            if not isinstance(key, str) or not ENV_KEY_RE.fullmatch(key):
+            if not isinstance(key, str) or not ARG_NAME_RE.fullmatch(key):
                 raise ValueError(f"{key!r} is not valid: {ARG_RULE}")
             if isinstance(value, bool):
                 value = "true" if value else "false"

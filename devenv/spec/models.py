@@ -24,6 +24,7 @@ from devenv.spec.rules import (
     ADOPT_RULE,
     CONTROL_RE,
     ENV_KEY_RE,
+    ENV_KEY_RULE,
     NAME_RE,
     NAME_RULE,
     NETWORK_RULE,
@@ -260,12 +261,7 @@ class User(Model):
 
 
 def _env_key(key: str) -> str:
-    if not ENV_KEY_RE.fullmatch(key):
-        raise ValueError(
-            f"{key!r} is not valid: use letters, digits and '_', not starting with a digit "
-            "(e.g. APP_ENV)"
-        )
-    return key
+    return _full(ENV_KEY_RE, key, ENV_KEY_RULE)
 
 
 EnvKey = Annotated[str, AfterValidator(_env_key)]

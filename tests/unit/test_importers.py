@@ -83,13 +83,16 @@ def test_devcontainer_maps_image_ports_mounts_env_user_and_workspace(tmp_path: P
     assert data["volumes"] == [{"name": "cache-proj", "container": "/cache"}]
     assert data["env"] == {
         "APP": "dev",
-        "FROM_HOST": "${DEMO_VAR}",  # a variable still, never the value it has here
+        "FROM_HOST": "${DEMO_VAR:-}",  # a variable still (blank when unset, as the CLI has it)
         "WS": "/workspaces/proj",
         "X": "1",
     }
     assert data["user"] == "vscode" and data["workdir"] == "/workspaces/proj"
     notes = "\n".join(d.notes)
-    assert "--cap-add=SYS_PTRACE" in notes and "ghcr.io/devcontainers/features/node:1" in notes
+    assert (
+        "runArgs --cap-add SYS_PTRACE: no spec key" in notes
+        and "ghcr.io/devcontainers/features/node:1" in notes
+    )
     assert "customizations (vscode)" in notes and "postCreateCommand" not in notes
     assert data["hooks"] == {"create": ["pip install -r requirements.txt"]}
 
@@ -245,7 +248,7 @@ def test_compose_maps_each_form_into_one_spec_per_service(tmp_path: Path) -> Non
         {"name": "myproj_data", "container": "/var/lib/data"},
         {"name": "my-named", "container": "/named"},
     ]
-    assert w["env"] == {"B": "two", "C": "3", "A": "1", "FROM_SHELL": "${FROM_SHELL}"}
+    assert w["env"] == {"B": "two", "C": "3", "A": "1", "FROM_SHELL": "${FROM_SHELL:-}"}
     assert w["workdir"] == "/usr/share/nginx/html" and w["user"] == "www-data"
     assert w["command"] == ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]
     assert w["networks"] == {"join": ["shared-net"]}
@@ -256,7 +259,7 @@ def test_compose_maps_each_form_into_one_spec_per_service(tmp_path: Path) -> Non
         "POSTGRES_PASSWORD": "secret",
         "PORT": "5432",
         "DEBUG": "true",
-        "FROM_VAR": "${PW}",
+        "FROM_VAR": "${PW:-}",
     }
     assert b["command"] == ["postgres", "-c", "fsync=off"] and "user" not in b
     assert any("profiles" in n for n in db.notes) and any("variables PW" in n for n in db.notes)

@@ -223,7 +223,7 @@ def test_render_as_writes_the_reference_back_never_the_value(tmp_path: Path) -> 
     templates = (("SECRET", "${SECRET}"), ("T", "${TZ:-UTC}"), ("U", "${U:?set U}"))
     config = {"env": {"SECRET": SECRET, "T": "UTC", "U": "u", "P": "$5"}}
     assert with_variables(config, templates, "compose")["env"] == {
-        "SECRET": "${SECRET}",
+        "SECRET": "${SECRET?}",  # required, as in devenv: Compose refuses to start without it
         "T": "${TZ:-UTC}",
         "U": "${U:?set U}",
         "P": "$$5",
@@ -260,10 +260,10 @@ def test_compose_environment_keeps_its_variables(tmp_path: Path) -> None:
     (service,) = compose.read(tmp_path / "compose.yaml", tmp_path / "envs")
     assert service.keys["env"] == {
         "PASSWORD": "${DB_PASSWORD:?set it}",
-        "URL": "postgres://app:${DB_PASSWORD}@db/app",
+        "URL": "postgres://app:${DB_PASSWORD:-}@db/app",  # Compose blanks it when unset
         "TZ": "${TZ:-UTC}",
         "PRICE": "$$5",
-        "FROM_SHELL": "${FROM_SHELL}",
+        "FROM_SHELL": "${FROM_SHELL:-}",  # passed through only when set
     }
     notes = "\n".join(service.notes)
     assert "environment ALT: ${X:+only-if-set} is a form of variable devenv does not read" in notes
@@ -282,11 +282,11 @@ def test_devcontainer_local_env_becomes_a_variable(tmp_path: Path) -> None:
     )
     result = devcontainer.read(path, tmp_path / "envs", environ={"GH_TOKEN": SECRET})
     assert result.keys["env"] == {
-        "TOKEN": "${GH_TOKEN}",
+        "TOKEN": "${GH_TOKEN:-}",  # the CLI gives "" when unset
         "HOME_DIR": "${HOME_DIR:-/h}",
         "WS": f"{tmp_path.name}-$5",
-        "PW": "${PW}",
-        "PASSTHROUGH": "${PASSTHROUGH}",
+        "PW": "${PW:-}",
+        "PASSTHROUGH": "${PASSTHROUGH:-}",
     }
     assert SECRET not in json.dumps(result.keys)
     assert "containerEnv.OTHER: variables (${containerEnv:PATH}) are not carried yet" in "\n".join(

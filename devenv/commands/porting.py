@@ -1,0 +1,60 @@
+"""`devenv render --as FORMAT`: the specs in a peer's format, with the image apply builds and
+what the format cannot hold recorded for `init --from` to read back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from devenv.errors import DevenvError
+
+FORMATS = ("devcontainer", "compose", "kubernetes")
+
+
+def rendered(fmt: str, paths: list[str], base_identity: Callable[[Any], str | None]) -> str:
+    """The text of the specs under `paths` in `fmt`."""
+    from devenv.build.render import image_tag, render
+    from devenv.converge.desired import container_config
+    from devenv.formats import exporters, roundtrip
+    from devenv.host import Host
+    from devenv.registry import RegistryNamespace
+    from devenv.spec.hostpaths import authorized_keys
+    from devenv.spec.loader import load_all
+
+    if fmt not in FORMATS:
+        raise DevenvError(f"--as {fmt}: unknown format", f"use --as {', --as '.join(FORMATS)}")
+    specs, host = load_all(paths), Host.current()
+    if fmt == "devcontainer" and len(specs) != 1:
+        raise DevenvError("--as devcontainer describes one box", "give one spec file")
+    boxes: list[tuple[str, str, dict[str, Any], list[str]]] = []
+    extras: list[dict[str, Any]] = []
+    for spec_file in specs:
+        spec = spec_file.spec
+        tag = image_tag(spec.name, render(spec, base_identity(spec_file)).build_hash)
+        if fmt == "kubernetes" and spec.image_cache is not None:  # where push puts it
+            cache = RegistryNamespace.parse(spec.image_cache.registry)
+            tag = cache.ref(spec.name, tag.rsplit(":", 1)[1])
+        keys = authorized_keys(spec_file, host.home)
+        config = container_config(spec_file, host, keys)
+        if fmt != "kubernetes":  # there, a Secret holds them (see formats.kubernetes)
+            config = exporters.with_variables(config, spec_file.templates, fmt)
+        if spec.sshd is not None and fmt != "kubernetes":
+            config["ssh_dir"] = str(host.env_dir(spec.name) / "ssh")
+        boxes.append((spec.name, tag, config, list(spec.networks.join)))
+        extras.append(
+            {
+                "ready": spec.ready.model_dump(exclude_none=True) if spec.ready else None,
+                "hooks": spec.hooks.model_dump(),
+                "extension": roundtrip.recorded(spec_file, fmt),
+                "keys": keys,
+                "templates": dict(spec_file.templates),
+            }
+        )
+    if fmt == "compose":
+        return exporters.compose(boxes, extras)
+    if fmt == "kubernetes":
+        from devenv.formats import kubernetes
+
+        return kubernetes.manifests(boxes, extras)
+    name, tag, config, _join = boxes[0]
+    return exporters.devcontainer(name, tag, config, extras[0]["hooks"], extras[0]["extension"])
