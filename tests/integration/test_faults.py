@@ -97,7 +97,10 @@ def test_interrupted_applies_leave_old_or_new_running_and_converge(
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode != 0 and "Traceback" not in err, err
-        containers = env_containers(docker_client, name)
+        # the box a finished swap replaced is kept, stopped, for `devenv rollback`: no stray
+        containers = [
+            c for c in env_containers(docker_client, name) if c.name != f"{name}.devenv-previous"
+        ]
         assert [c.name for c in containers] == [name], (
             f"{stage}: strays {[c.name for c in containers]}"
         )
@@ -212,7 +215,8 @@ def test_hand_made_drift_is_detected_and_repaired(devenv, docker_client, spec_di
 
     def repaired() -> None:
         assert devenv("apply", "--yes", str(spec)).code == 0
-        assert [c.name for c in env_containers(docker_client, name)] == [name]
+        names = {c.name for c in env_containers(docker_client, name)}
+        assert names - {f"{name}.devenv-previous"} == {name}  # the replaced box is kept
         assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
 
     docker_client.containers.get(name).rename(f"{name}-moved")

@@ -145,7 +145,8 @@ def test_one_name_from_two_spec_files_is_a_conflict_until_takeover(
     assert box.status == "running"
     assert devenv("plan", "--detailed-exitcode", str(second)).code == 0
     assert devenv("apply", str(first)).code == 1  # now the first folder is the other one
-    assert len(docker_client.containers.list(all=True, filters={"name": name})) == 1
+    found = docker_client.containers.list(all=True, filters={"name": name})
+    assert sorted(c.name for c in found) == [name, f"{name}.devenv-previous"]  # replaced: kept
 
 
 def test_an_unexpected_error_leaves_a_crash_log_and_exits_3(

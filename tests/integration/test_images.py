@@ -399,6 +399,14 @@ def test_images_and_prune_keep_what_is_used(  # type: ignore[no-untyped-def]
     old = one_tag(docker_client, running)
     spec.write_text(f'name: {running}\nrun: ["true"]\n')  # a new image for the same env
     assert dv("apply", "--yes", str(spec)).code == 0
+    middle = [t for t in docker_client.containers.get(running).image.tags if "devenv/" in t]
+    # the replaced box is kept (stopped) for one generation, and with it its image
+    kept = dv("images", "--json", str(spec))
+    in_use = {r["build_hash"][:12]: r["in_use_by"] for r in json.loads(kept.out)}
+    assert in_use[old] == [f"{running}.devenv-previous"], in_use
+    spec.write_text(f'name: {running}\nrun: ["true", "true"]\n')  # the next generation
+    assert dv("apply", "--yes", str(spec)).code == 0
+    assert middle and old not in middle[0]  # the kept box is now the middle one
     current = [
         t for t in docker_client.containers.get(running).image.tags if t.startswith("devenv/")
     ]
