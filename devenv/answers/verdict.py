@@ -9,7 +9,12 @@ from collections.abc import Iterable
 
 from devenv import labels as L
 from devenv.converge.memo.store import Cached
-from devenv.engine.observed import Observed, ObservedContainer, ports_match
+from devenv.engine.observed import (
+    Observed,
+    ObservedContainer,
+    ports_match,
+    unasked_writable_mounts,
+)
 
 
 def converged(want: Cached, observed: Observed) -> ObservedContainer | None:
@@ -33,6 +38,8 @@ def converged(want: Cached, observed: Observed) -> ObservedContainer | None:
     if not ports_match(list(want.ports), sorted(str(p) for p in live.ports)):
         return None
     if not set(want.mounts) <= live.mounts or live.state != "running" or live.failing:
+        return None
+    if unasked_writable_mounts(want.mounts, live.mounts):
         return None
     return live
 

@@ -69,15 +69,12 @@ def collect(paths: Sequence[str], engine: Engine | None = None) -> list[StatusRo
     host = Host.current()
     specs = load_all(paths) if paths else []
     observed = engine.observe([s.spec.name for s in specs])
-    local = engine.connection.local
     if specs:
-        return [
-            _row(s.spec.name, observed.named(s.spec.name), s, observed, host, local) for s in specs
-        ]
+        return [_row(s.spec.name, observed.named(s.spec.name), s, observed, host) for s in specs]
     envs = sorted(
         (c for c in observed.containers if c.owned and c.name == c.env), key=lambda c: c.name
     )
-    return [_row(c.name, c, _spec_of(c), observed, host, local) for c in envs]
+    return [_row(c.name, c, _spec_of(c), observed, host) for c in envs]
 
 
 def _spec_of(container: ObservedContainer) -> SpecFile | None:
@@ -99,7 +96,6 @@ def _row(
     spec_file: SpecFile | None,
     observed: Observed,
     host: Host,
-    local: bool,
 ) -> StatusRow:
     from devenv.converge.desired import desire
     from devenv.converge.plan import plan
@@ -115,7 +111,7 @@ def _row(
         return row._replace(drift=("spec file not found or not valid",) if live else ())
     row = row._replace(spec=str(spec_file.path))
     try:
-        actions = plan([desire(spec_file, observed, host, local=local)], observed).for_env(name)
+        actions = plan([desire(spec_file, observed, host)], observed).for_env(name)
     except DevenvError as exc:  # shown after the env's name: say it once, hint on one line
         return row._replace(
             drift=(f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message,)

@@ -138,11 +138,12 @@ def folder_network(folder: Path) -> str:
 
 
 def container_shape(
-    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str], local: bool = True
+    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str]
 ) -> ContainerShape:
     """How the env's container is created: spec, host facts and devenv's own additions.
-    On a remote engine (`local` false) devenv's state folder is not there to mount: the
-    SSH keys are copied in instead (ssh_copy), so no mount names that folder."""
+    No mount names devenv's state folder, on any engine: a box must not write where devenv
+    writes (a planted link would turn the next write into one anywhere on this host), so
+    the SSH keys are copied in through the engine instead (ssh_copy), as on a remote engine."""
     spec = spec_file.spec
     mounts = [*shared_mounts(spec_file), *volume_mounts(spec)]
     environment = dict(spec.env)
@@ -155,8 +156,6 @@ def container_shape(
         mounts.append(Mount("bind", DOCKER_SOCKET, DOCKER_SOCKET))
     ssh_dir = str(host.env_dir(spec.name) / "ssh")
     if spec.sshd is not None:
-        if local:
-            mounts.append(Mount("bind", ssh_dir, SSH_DIR))
         environment["DEVENV_SSHD"] = "1"
     return ContainerShape(
         name=spec.name,
@@ -170,7 +169,7 @@ def container_shape(
         networks=tuple(networks(spec_file)),
         external_networks=frozenset(spec.networks.join),
         project=str(spec_file.folder),
-        ssh_copy=None if local or spec.sshd is None else ssh_dir,
+        ssh_copy=None if spec.sshd is None else ssh_dir,
     )
 
 
@@ -179,10 +178,8 @@ def desire(
     observed: Observed,
     host: Host,
     use_lock: bool = True,
-    local: bool = True,
 ) -> DesiredEnv:
-    """What the env should be; with `use_lock`, built from the lock beside the spec, if any;
-    `local`: whether the engine runs on this machine (Connection.local)."""
+    """What the env should be; with `use_lock`, built from the lock beside the spec, if any."""
     spec = spec_file.spec
     built = buildcontext.resolve(spec_file) if spec.base.dockerfile else None
     recipe = built.identity if built else None
@@ -216,7 +213,7 @@ def desire(
         image=image,
         config=config,
         config_hash=config_hash,
-        shape=container_shape(spec_file, host, image, labels, local),
+        shape=container_shape(spec_file, host, image, labels),
         base_present=base is not None,
         keys=keys,
         lock=lock,

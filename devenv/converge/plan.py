@@ -17,7 +17,12 @@ from devenv import labels as L
 from devenv.build import context as buildcontext
 from devenv.converge.desired import DesiredEnv
 from devenv.converge.discards import describe
-from devenv.engine.observed import Observed, ObservedContainer, ports_match
+from devenv.engine.observed import (
+    Observed,
+    ObservedContainer,
+    ports_match,
+    unasked_writable_mounts,
+)
 
 Kind = Literal["build", "create", "recreate", "start", "noop", "remove", "conflict"]
 CHANGES: frozenset[str] = frozenset({"build", "create", "recreate", "start", "remove"})
@@ -132,6 +137,10 @@ def drift_reasons(want: DesiredEnv, live: ObservedContainer) -> list[str]:
     if not shape.mount_keys <= live.mounts:
         missing = ", ".join(m.split(":", 1)[1] for m in sorted(shape.mount_keys - live.mounts))
         reasons.append(f"mounts (changed by hand): missing {missing}")
+    extra = unasked_writable_mounts(shape.mount_keys, live.mounts)
+    if extra:
+        shown = ", ".join(m.split(":", 1)[1] for m in extra)
+        reasons.append(f"mounts: {shown} is writable from the box but the spec shares no such path")
     return reasons
 
 
