@@ -11,6 +11,10 @@ import hashlib
 import os
 from collections.abc import Iterable
 
+from devenv.hostfiles import InputRefused, read_bounded
+
+MAX_INPUT = 16 << 20  # over any input's own limit: those refuse it, with a sentence
+
 
 def hexdigest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -31,13 +35,13 @@ TEMPLATES = os.path.join(os.path.dirname(PACKAGE), "templates")
 
 
 def file_digest(path: str) -> str:
-    """sha256 of a file's bytes; "absent" or "unreadable" when it cannot be read."""
+    """sha256 of a file's bytes; "absent" or "unreadable" when it cannot be read, or is no
+    regular file or too big to be an input (the full path then says why, in a sentence)."""
     try:
-        with open(path, "rb") as handle:
-            return hexdigest(handle.read())
+        return hexdigest(read_bounded(path, MAX_INPUT))
     except FileNotFoundError:
         return "absent"
-    except OSError:
+    except (OSError, InputRefused):
         return "unreadable"
 
 

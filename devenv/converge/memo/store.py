@@ -10,9 +10,12 @@ import os
 from typing import Any, NamedTuple
 
 from devenv.converge.memo import inputs
+from devenv.errors import DevenvError
 from devenv.host import state_dir
+from devenv.hostfiles import InputRefused, own_folder, read_bounded, write_file
 
 FORMAT = "devenv-desired/1"
+MAX_ENTRY = 1 << 20
 
 
 class Inputs(NamedTuple):
@@ -91,11 +94,13 @@ def _from_body(body: dict[str, Any]) -> Cached:
 
 
 def read(spec: str, where: str | None = None) -> Cached | None:
-    """The cached desired state of the spec at `spec` (resolved), if it still holds."""
+    """The cached desired state of the spec at `spec` (resolved), if it still holds; never
+    from a state folder that is not the user's own (write says so)."""
+    path = entry_path(where or state_dir(), spec)
     try:
-        with open(entry_path(where or state_dir(), spec), encoding="utf-8") as handle:
-            found = _parse(handle.read())
-    except (OSError, UnicodeDecodeError):
+        own_folder(os.path.dirname(path))
+        found = _parse(read_bounded(path, MAX_ENTRY, own=True).decode())
+    except (OSError, UnicodeDecodeError, DevenvError):
         return None
     if found is None or found.spec != spec or found.inputs.digest(spec) != found.key:
         return None
@@ -108,18 +113,14 @@ def write(entry: Cached, where: str | None = None) -> None:
     path = entry_path(where or state_dir(), entry.spec)
     text = entry.to_json()
     try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except (OSError, UnicodeDecodeError):
+        own_folder(os.path.dirname(path))  # a state folder not the user's: a sentence
+        if read_bounded(path, MAX_ENTRY, own=True).decode() == text:
+            return
+    except (OSError, UnicodeDecodeError, InputRefused):
         pass
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        partial = f"{path}.{os.getpid()}.tmp"
-        with open(partial, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(partial, path)
-    except OSError:
+        write_file(path, text)
+    except (OSError, InputRefused):
         return
 
 
