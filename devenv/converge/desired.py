@@ -26,6 +26,7 @@ from devenv.host import Host
 from devenv.spec.hostpaths import authorized_keys, shared_host_path
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
+from devenv.spec.shares import share_warnings
 from devenv.spec.variables import fingerprint
 
 SSH_DIR = "/etc/devenv/ssh"
@@ -45,6 +46,7 @@ class DesiredEnv:
     base_present: bool
     keys: str = ""
     lock: Lock | None = None
+    warnings: tuple[str, ...] = ()  # about what the spec shares (secrets, read-only)
 
     @property
     def name(self) -> str:
@@ -75,7 +77,7 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
     return {
         "spec": str(spec_file.path),
         "ports": [str(p) for p in port_bindings(spec)],
-        "shared": [m.bind for m in shared_mounts(spec_file)],
+        "shared": [m.bind for m in shared_mounts(spec_file, host.home)],
         "volumes": [m.bind for m in volume_mounts(spec)],
         "env": dict(spec.env),
         "command": spec.command,
@@ -91,9 +93,9 @@ def port_bindings(spec: Spec) -> list[PortBinding]:
     return [PortBinding(p.bind, p.host, p.container, p.protocol, p.exposed) for p in spec.ports]
 
 
-def shared_mounts(spec_file: SpecFile) -> list[Mount]:
+def shared_mounts(spec_file: SpecFile, home: Path) -> list[Mount]:
     return [
-        Mount("bind", str(shared_host_path(spec_file, i)), s.container, s.readonly)
+        Mount("bind", str(shared_host_path(spec_file, i, home)), s.container, s.readonly)
         for i, s in enumerate(spec_file.spec.shared)
     ]
 
@@ -145,7 +147,7 @@ def container_shape(
     writes (a planted link would turn the next write into one anywhere on this host), so
     the SSH keys are copied in through the engine instead (ssh_copy), as on a remote engine."""
     spec = spec_file.spec
-    mounts = [*shared_mounts(spec_file), *volume_mounts(spec)]
+    mounts = [*shared_mounts(spec_file, host.home), *volume_mounts(spec)]
     environment = dict(spec.env)
     user = box_user(spec, host)
     if user:
@@ -217,6 +219,7 @@ def desire(
         base_present=base is not None,
         keys=keys,
         lock=lock,
+        warnings=share_warnings(spec_file, host.home),
     )
 
 

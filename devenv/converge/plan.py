@@ -155,7 +155,7 @@ def env_warnings(want: DesiredEnv) -> tuple[str, ...]:
         warnings += (
             "docker_socket: the box can control the Docker engine, i.e. root on this machine",
         )
-    return warnings
+    return warnings + want.warnings
 
 
 def _conflict(want: DesiredEnv, live: ObservedContainer | None, takeover: bool) -> Action | None:

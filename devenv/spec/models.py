@@ -12,7 +12,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from devenv.spec.base import Base as Base  # re-exported: the spec's models live here
 from devenv.spec.base import Model
@@ -38,6 +38,8 @@ from devenv.spec.rules import (
     USER_RULE,
     VOLUME_RULE,
     command_words,
+    home_problem,
+    loop_problem,
 )
 from devenv.spec.rules import container_path as _container_path
 from devenv.spec.rules import full_match as _full
@@ -162,11 +164,14 @@ class Shared(Model):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, v: str) -> str:
+    def _host(cls, v: str, info: ValidationInfo) -> str:
         if not v or PATH_UNSAFE_RE.search(v):
             raise ValueError(
                 f"{v!r} is not valid: use a path with no control character or ':' (e.g. ./src)"
             )
+        problem = home_problem(v) or loop_problem((info.context or {}).get("folder"), v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("container")
@@ -216,6 +221,9 @@ def _authorized_key(entry: str) -> str:
     """A key file's path, or a literal key line that sshd would accept."""
     if CONTROL_RE.search(entry) or "\n" in entry:
         raise ValueError("an authorized key contains a newline or control character")
+    problem = home_problem(entry)
+    if problem:
+        raise ValueError(problem)
     if is_literal_key(entry):
         problem = key_problem(entry)
         if problem:

@@ -103,3 +103,35 @@ def command_words(value: Any, what: str = "command") -> Any:
             str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in value
         ]
     return value
+
+
+def home_problem(value: str) -> str | None:
+    """Why a path starting `~NAME` cannot be read on this machine (no such user), or None;
+    Python's expanduser would keep it as a literal folder named `~NAME`."""
+    if not value.startswith("~"):
+        return None
+    user = value[1:].split("/", 1)[0]
+    if not user:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return f"{value!r} names no user {user!r} on this machine: write ~/… for your own home"
+    return None
+
+
+def loop_problem(folder: Any, value: str) -> str | None:
+    """Why `value` (relative to the spec's `folder`) cannot be followed: a loop of links."""
+    import errno
+    import os
+
+    if folder is None:
+        return None
+    try:
+        os.stat(os.path.join(folder, os.path.expanduser(value)))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{value!r} is a loop of symbolic links: point it at a real folder or file"
+    return None
