@@ -37,7 +37,7 @@ DOCKERFILE_KEYS = ("context", "args", "target")
 class Model(BaseModel):
     """Strict base: unknown keys are errors, models are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, strict=True)
 
 
 class Base(Model):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from devenv.errors import DevenvError, Problem, SpecError
 from devenv.spec.files import discover
 from devenv.spec.models import Clash, Spec
-from devenv.spec.rules import NAME_RE, NAME_RULE
+from devenv.spec.rules import ENV_NAME_RE, ENV_NAME_SHAPE, NAME_RE, NAME_RULE
 from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
 from devenv.spec.variables import names as variable_names
 
@@ -344,6 +344,11 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "value_error":
         text = str(err["msg"]).removeprefix("Value error, ")
         return f"{where}: {text}" if where else text
+    if kind == "int_type" and isinstance(err["input"], bool):  # strict: True is not 1
+        shown = "true" if err["input"] else "false"
+        return f"{where}: expected a number, got {shown} (a boolean is not a number)"
+    if kind == "int_type" and isinstance(err["input"], float):
+        kind = "int_from_float"
     if kind in _TYPE_WORDS:
         return f"{where}: {_TYPE_WORDS[kind]}, got {err['input']!r}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -401,8 +406,9 @@ def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
         raise SpecError([Problem(shown, 1, 1, "a spec must be a mapping of keys to values")])
     if "name" not in data:
         stem = path.stem
-        if not NAME_RE.fullmatch(stem):
-            msg = f"file name {stem!r} is not a valid env name ({NAME_RULE}); add a 'name:' key"
+        if not NAME_RE.fullmatch(stem) or not ENV_NAME_RE.fullmatch(stem):
+            rule = NAME_RULE if not NAME_RE.fullmatch(stem) else ENV_NAME_SHAPE
+            msg = f"file name {stem!r} is not a valid env name ({rule}); add a 'name:' key"
             raise SpecError([Problem(shown, 1, 1, msg)])
         data = {"name": stem, **data}
     problems = [Problem(shown, *found) for found in variables.problems]

@@ -25,7 +25,6 @@ from devenv.spec.rules import (
     CONTROL_RE,
     ENV_KEY_RE,
     NAME_RE,
-    NAME_RULE,
     NETWORK_RULE,
     PACKAGE_RE,
     PACKAGE_RULE,
@@ -38,6 +37,7 @@ from devenv.spec.rules import (
     USER_RULE,
     VOLUME_RULE,
     command_words,
+    env_name,
     home_problem,
     loop_problem,
 )
@@ -350,7 +350,7 @@ class Spec(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _full(NAME_RE, v, NAME_RULE)
+        return env_name(v)
 
     @field_validator("sshd", mode="before")
     @classmethod

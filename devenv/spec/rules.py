@@ -12,6 +12,13 @@ import re
 from typing import Any
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+# An env's name is also its image's name (devenv/NAME) and its container's: docker's grammar
+# for an image name's part, and at least two characters for a container's name.
+ENV_NAME_RE = re.compile(r"(?=.{2})[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+ENV_NAME_SHAPE = (
+    "docker names the image and the container by it: 2 or more characters, ending with a "
+    "letter or digit, and no '.', '_' or '-' next to another (but '__' or '--') (e.g. php-8)"
+)
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PACKAGE_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?")
@@ -135,3 +142,9 @@ def loop_problem(folder: Any, value: str) -> str | None:
         if exc.errno == errno.ELOOP:
             return f"{value!r} is a loop of symbolic links: point it at a real folder or file"
     return None
+
+
+def env_name(value: str) -> str:
+    """`value` if it is a valid env name (see NAME_RULE and ENV_NAME_SHAPE), else an error."""
+    full_match(NAME_RE, value, NAME_RULE)
+    return full_match(ENV_NAME_RE, value, ENV_NAME_SHAPE)
