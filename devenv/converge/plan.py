@@ -266,7 +266,7 @@ def _recreate_reasons(want: DesiredEnv, live: ObservedContainer, image_id: str |
     if live.labels.get(L.CONFIG_HASH) != want.config_hash:
         try:
             old = json.loads(live.labels.get(L.CONFIG, ""))
-        except ValueError:
+        except (ValueError, RecursionError):
             old = None
         config_changes = config_reasons(old if isinstance(old, dict) else None, want.recorded)
         reasons.extend(config_changes or ["labels: config hash edited by hand"])

@@ -25,18 +25,25 @@ from devenv.formats.draft import (
     spec_name,
     variables_note,
 )
+from devenv.hostfiles import InputRefused, read_text_bounded
 
 HANDLED = {"image", "build", "ports", "volumes", "environment", "env_file", "working_dir", "user"}
 HANDLED |= {"command", "entrypoint", "networks", "container_name", "expose", "depends_on"}
 NAMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+MAX_COMPOSE = 4 << 20
 
 
 def load(path: Path) -> dict[str, Any]:
     """The compose file as data; one sentence when it is not a compose file."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise DevenvError(f"cannot read {path}: {exc.strerror}", "check the path") from None
+        data = yaml.safe_load(read_text_bounded(path, MAX_COMPOSE))
+    except InputRefused as exc:
+        raise DevenvError(exc.message, "give a compose file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise DevenvError(f"cannot read {path}: {why}", "check the path") from None
+    except RecursionError:
+        raise DevenvError(f"{path} is nested too deeply to be a compose file") from None
     except yaml.YAMLError as exc:
         raise DevenvError(
             f"{path} is not valid YAML ({str(exc).splitlines()[0]})", "fix it, then run init again"

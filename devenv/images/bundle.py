@@ -87,7 +87,7 @@ class Manifest:
     def from_json(cls, text: str, where: str) -> Manifest:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DevenvError(
                 f"{where} is not a devenv bundle (manifest.json is not JSON)"
             ) from None
@@ -359,6 +359,8 @@ def _image_archive(
             return members, json.loads(saved.read())
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise DevenvError(f"{where} is corrupt: images.tar cannot be read ({exc})") from None
+    except RecursionError:
+        raise DevenvError(f"{where} is corrupt: its image manifest is nested too deeply") from None
 
 
 def _check_image_member(name: str, item: tarfile.TarInfo, where: str) -> None:

@@ -73,7 +73,7 @@ def _as_resolved(paths: tuple[str, ...]) -> list[Path]:
     return sorted(expanded | {Path(os.path.realpath(p)) for p in expanded})
 
 
-def _path_refusal(resolved: Path) -> str | None:
+def place_refusal(resolved: Path) -> str | None:
     """Why `resolved` (links followed) must not be shared, judged by where it is."""
     if resolved == Path("/"):
         return "the host's root folder"
@@ -206,9 +206,9 @@ def shared_host_path(spec_file: SpecFile, index: int, home: Path | None = None) 
     entry = spec.shared[index]
     path = host_path(spec_file, entry.host)
     where = f"{spec_file.path}: shared entry {index + 1} (host {entry.host!r})"
-    why = _path_refusal(path)  # first: /proc/1/root cannot even be resolved
+    why = place_refusal(path)  # first: /proc/1/root cannot even be resolved
     resolved = path if why else _resolve(path, where)
-    why = why or _path_refusal(resolved)
+    why = why or place_refusal(resolved)
     info = None if why else _stat(resolved, where)
     if info is not None:
         why = _kind_refusal(info, spec.docker_socket) or _alias_refusal(info)

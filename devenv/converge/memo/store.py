@@ -75,7 +75,7 @@ def _parse(text: str) -> Cached | None:
         if inputs.hexdigest(f"{FORMAT}\n{flat}".encode()) != outer.get("check"):
             return None
         return _from_body(body)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
