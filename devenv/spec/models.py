@@ -97,7 +97,8 @@ class Port(Model):
     def _short_form(cls, data: Any) -> Any:
         if isinstance(data, bool):
             raise ValueError(
-                f"{data!r} is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)"
+                f"{'true' if data else 'false'} is not valid: a boolean is not a port; use a "
+                "port number or HOST:CONTAINER (e.g. 8080:80)"
             )
         if isinstance(data, int):
             return {"container": data}

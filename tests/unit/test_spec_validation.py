@@ -260,7 +260,8 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
         ("ports: 8080\n", "1:8: ports: expected a list, got 8080"),
         (
             "ports: [true]\n",
-            "1:9: ports[0]: True is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)",
+            "1:9: ports[0]: true is not valid: a boolean is not a port; use a port number or "
+            "HOST:CONTAINER (e.g. 8080:80)",
         ),
         ("ports:\n  - {container: x}\n", "2:17: ports[0].container: expected an integer, got 'x'"),
         (
