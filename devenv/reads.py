@@ -92,6 +92,13 @@ def realpath(path: str | os.PathLike[str]) -> str:
     return found
 
 
+def file_type(path: str | os.PathLike[str], info: os.stat_result) -> None:
+    """What kind of file `path` was when it was judged (a folder, a socket…), recorded."""
+    import stat
+
+    note("type", os.path.abspath(path), str(stat.S_IFMT(info.st_mode)))
+
+
 def glob(pattern: str) -> list[str]:
     """The sorted matches of `pattern`, recorded (each match's content is recorded by the
     code that reads it)."""
@@ -107,45 +114,3 @@ def user() -> tuple[int, int]:
     ids = (os.getuid(), os.getgid())
     note("uid", "process", f"{ids[0]}:{ids[1]}")
     return ids
-
-
-def regular_bytes(path: str, limit: int) -> bytes | None:
-    """The bytes of the regular file at `path`, or None if it is anything else (a FIFO, a
-    device) or over `limit`: opened without blocking, so a planted FIFO never hangs."""
-    import stat
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        chunks, size = [], 0
-        while size <= limit and (chunk := os.read(fd, 1 << 16)):
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    return None if size > limit else b"".join(chunks)
-
-
-def still(read: Read, limit: int = 16 << 20) -> bool:
-    """Whether `read` gives what it gave: the check the memo makes before it answers."""
-    if read.kind == "file":
-        try:
-            data = regular_bytes(read.key, limit)
-        except FileNotFoundError:
-            return read.seen == ABSENT
-        except OSError:
-            return False
-        return data is not None and digest(data) == read.seen
-    if read.kind == "environ":
-        value = os.environ.get(read.key)
-        return (ABSENT if value is None else digest(value.encode())) == read.seen
-    if read.kind == "realpath":
-        return os.path.realpath(read.key) == read.seen
-    if read.kind == "glob":
-        import glob as globbing
-
-        return digest("\0".join(sorted(globbing.glob(read.key))).encode()) == read.seen
-    if read.kind == "uid":
-        return f"{os.getuid()}:{os.getgid()}" == read.seen
-    return False

@@ -21,12 +21,16 @@ from typing import IO, BinaryIO
 
 from devenv.build import dockerignore
 from devenv.errors import DevenvError
+from devenv.hostfiles import InputRefused, read_bounded, refusal
 from devenv.spec.loader import SpecFile
+from devenv.spec.shares import place_refusal, secret_folder
 
 HASH_VERSION = "devenv-dockerfile-v1"
 OUTSIDE_NAME = ".devenv.Dockerfile"  # where a Dockerfile from outside the context goes
 MAX_FILES = 50_000
 MAX_BYTES = 2 << 30
+MAX_DOCKERFILE = 1 << 20
+MAX_DOCKERIGNORE = 1 << 20
 MANIFEST_LABEL = "io.devenv.context-manifest"
 MAX_MANIFEST = 200_000  # characters of the label that lets plan name changed files
 FROM_RE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)\s*$", re.I | re.M)
@@ -92,19 +96,15 @@ def resolve(spec_file: SpecFile) -> BuildContext:
         raise _fail(spec_file, f"its Dockerfile {dockerfile} does not exist", "fix base.dockerfile")
     if not folder.is_dir():
         raise _fail(spec_file, f"its build context {folder} is not a folder", "fix base.context")
-    if folder in (Path("/"), Path.home()):
-        raise _fail(
-            spec_file,
-            f"its build context is {folder}, which would send all of it to the engine",
-            "point base.context at the project folder",
-        )
+    _check_place(spec_file, folder, dockerfile, explicit=base.context is not None)
+    text = _dockerfile_text(spec_file, dockerfile)  # bounded before anything is hashed
     inside = dockerfile.is_relative_to(folder)
     name = dockerfile.relative_to(folder).as_posix() if inside else OUTSIDE_NAME
     patterns = _patterns(spec_file, folder, name)
     entries = list(_walk(spec_file, folder, patterns))
     if not inside:
         entries.append(Entry(name, "file", _sha(dockerfile)))
-    stages = FROM_RE.findall(dockerfile.read_text(errors="replace"))
+    stages = FROM_RE.findall(text)
     if base.target and base.target.lower() not in {s.lower() for s in stages}:
         known = ", ".join(stages) or "none"
         raise _fail(
@@ -122,13 +122,60 @@ def resolve(spec_file: SpecFile) -> BuildContext:
     )
 
 
+def _check_place(spec_file: SpecFile, folder: Path, dockerfile: Path, explicit: bool) -> None:
+    """A build reads only project files: a context inside the spec's folder tree (or one the
+    spec names with base.context), never /, the home, a system folder, the engine's own
+    files or a folder holding secrets; a Dockerfile in none of those either."""
+    if not explicit and not folder.is_relative_to(spec_file.folder):
+        raise _fail(
+            spec_file,
+            f"its build context {folder} (the Dockerfile's folder) is outside {spec_file.folder}",
+            "name the folder to send with base.context, if that is meant",
+        )
+    why = place_refusal(folder)
+    secret = secret_folder(folder, Path.home())
+    if folder == Path.home() or (secret and not why):
+        why = "a home or a folder of secrets"
+    if why:
+        raise _fail(
+            spec_file,
+            f"its build context is {folder}, {why}; devenv sends no such folder to the engine",
+            "point base.context at the project folder",
+        )
+    why = place_refusal(dockerfile)
+    if why or secret_folder(dockerfile, Path.home()):
+        raise _fail(
+            spec_file,
+            f"its Dockerfile {dockerfile} is {why or 'among secrets'}; devenv does not build it",
+            "keep the Dockerfile in the project",
+        )
+
+
+def _dockerfile_text(spec_file: SpecFile, dockerfile: Path) -> str:
+    """The Dockerfile's text: a regular file of at most MAX_DOCKERFILE bytes, refused before
+    anything is hashed (a 20 GiB one took 69 s to hash before the old limit refused it)."""
+    try:
+        return read_bounded(dockerfile, MAX_DOCKERFILE).decode(errors="replace")
+    except InputRefused as exc:
+        raise _fail(spec_file, f"its Dockerfile {exc.reason}", "fix base.dockerfile") from None
+    except OSError as exc:
+        raise _fail(
+            spec_file, f"its Dockerfile cannot be read ({exc.strerror})", "check it"
+        ) from None
+
+
 def _patterns(spec_file: SpecFile, folder: Path, dockerfile: str) -> list[dockerignore.Pattern]:
     ignore = folder / ".dockerignore"
     try:
-        text = ignore.read_text(errors="replace") if ignore.is_file() else ""
+        data = read_bounded(ignore, MAX_DOCKERIGNORE) if os.path.lexists(ignore) else b""
+        text = data.decode(errors="replace")
         return dockerignore.keep_build_files(dockerignore.parse(text), dockerfile)
     except dockerignore.PatternError as exc:
         raise _fail(spec_file, f"{ignore}: {exc}", "fix that line, as docker build would") from None
+    except InputRefused as exc:
+        raise _fail(spec_file, exc.message, "make it a small text file, as docker reads") from None
+    except OSError as exc:
+        raise _fail(spec_file, f"{ignore} cannot be read ({exc.strerror})", "check it") from None
 
 
 def _walk(
@@ -160,22 +207,32 @@ def _walk(
                 yield Entry(rel, "link", os.readlink(path))
             elif stat.S_ISREG(info.st_mode):
                 size += info.st_size
+                _check_size(spec_file, folder, count + 1, size)  # before hashing it
                 yield Entry(rel, "file", _sha(path), bool(info.st_mode & 0o100))
             else:
                 continue
             count += 1
-            if count > MAX_FILES or size > MAX_BYTES:
-                raise _fail(
-                    spec_file,
-                    f"its build context {folder} holds more than {MAX_FILES} files or "
-                    f"{MAX_BYTES >> 30} GiB",
-                    "leave out what the build does not need in a .dockerignore",
-                )
+            _check_size(spec_file, folder, count, size)
+
+
+def _check_size(spec_file: SpecFile, folder: Path, count: int, size: int) -> None:
+    if count > MAX_FILES or size > MAX_BYTES:
+        raise _fail(
+            spec_file,
+            f"its build context {folder} holds more than {MAX_FILES} files or "
+            f"{MAX_BYTES >> 30} GiB",
+            "leave out what the build does not need in a .dockerignore",
+        )
 
 
 def _sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    """The sha256 of a regular file, opened without following a link or waiting on a FIFO
+    put there since it was listed (then it is refused, as it changed while read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        if refusal(os.fstat(fd)):
+            raise DevenvError(f"{path} changed while devenv read it", "run apply again")
+        digest = hashlib.sha256()
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -213,7 +270,10 @@ def write_tar(ctx: BuildContext, out: BinaryIO) -> None:
 
 def _add_file(tar: tarfile.TarFile, info: tarfile.TarInfo, source: Path, entry: Entry) -> None:
     info.mode = 0o755 if entry.executable else 0o644
-    with source.open("rb") as stream:
+    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        if refusal(os.fstat(fd)):
+            raise DevenvError(f"{source} changed while the build read it", "run apply again")
         info.size = os.fstat(stream.fileno()).st_size
         reader = _Hashing(stream)
         tar.addfile(info, reader)
@@ -234,7 +294,7 @@ def previous_inputs(
         if labels.get(L.KIND) == "base" and labels.get(L.SPEC) == str(spec_path):
             try:
                 found = json.loads(labels.get(MANIFEST_LABEL, ""))
-            except ValueError:
+            except (ValueError, RecursionError):
                 return {}
             return found if isinstance(found, dict) else {}
     return None

@@ -4,6 +4,8 @@ the files a `docker build` of the same context would send. Pure.
 Rules: `#` starts a comment line; patterns are cleaned paths relative to the context root
 (a leading `/` is dropped); `*` and `?` stop at `/`, `**` spans folders; `!` re-includes;
 the last matching pattern wins; a pattern that matches a folder matches all inside it.
+A pattern with many wildcards is matched by simulating all its states at once (linear in
+the path), never by a backtracking regex.
 """
 
 from __future__ import annotations
@@ -20,17 +22,28 @@ class PatternError(ValueError):
     """A .dockerignore line Docker itself would refuse (e.g. an unclosed `[`)."""
 
 
+Token = tuple[str, "str | re.Pattern[str] | None"]
+UNBOUNDED = ("star", "dirs", "all")  # [^/]*, (.*/)?, .*
+# Python's regex engine backtracks: a pattern with more unbounded wildcards than this is
+# matched by a state-set simulation instead, linear in the path's length (as Go's regexp,
+# which docker uses, always is): `a/` then `**/` 22 times then `b` hung the regex for ever.
+MAX_BACKTRACKING = 2
+
+
 @dataclass(frozen=True)
 class Pattern:
     text: str  # cleaned, without the leading `!`
     exclusion: bool
 
     @cached_property
-    def _compiled(self) -> tuple[str, re.Pattern[str] | None]:
-        return _compile(self.text)
+    def _compiled(self) -> tuple[str, re.Pattern[str] | None, tuple[Token, ...]]:
+        kind, source, tokens = _compile(self.text)
+        unbounded = sum(op in UNBOUNDED for op, _ in tokens)
+        safe = kind == "regexp" and unbounded <= MAX_BACKTRACKING
+        return kind, _atom(source, self.text) if safe else None, tokens
 
     def match(self, path: str) -> bool:
-        kind, regex = self._compiled
+        kind, regex, tokens = self._compiled
         if kind == "exact":
             return path == self.text
         if kind == "prefix":
@@ -38,13 +51,33 @@ class Pattern:
         if kind == "suffix":
             suffix = self.text[2:]
             return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
-        assert regex is not None
-        return regex.fullmatch(path) is not None
+        if regex is not None:
+            return regex.fullmatch(path) is not None
+        return _simulate(tokens, path)
 
 
-def _compile(pattern: str) -> tuple[str, re.Pattern[str] | None]:  # noqa: C901 (a scanner)
-    """Docker's translation of one pattern: a match kind and, for "regexp", the regex."""
+def _class_end(pattern: str, i: int) -> int:
+    """The index of the `]` closing the class that opens at `pattern[i]`, or -1."""
+    j = i + 1
+    j += pattern[j : j + 1] == "^"
+    j += pattern[j : j + 1] == "]"
+    while j < len(pattern) and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j if j < len(pattern) else -1
+
+
+def _atom(text: str, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text, re.DOTALL)
+    except re.error as exc:
+        raise PatternError(f"{pattern!r} is not a valid pattern ({exc})") from None
+
+
+def _compile(pattern: str) -> tuple[str, str, tuple[Token, ...]]:  # noqa: C901 (a scanner)
+    """Docker's translation of one pattern: a match kind, for "regexp" the regex's source,
+    and the tokens the simulation walks (the same pattern, one token per wildcard or char)."""
     out, kind, i = "^", "exact", 0
+    tokens: list[Token] = []
     while i < len(pattern):
         ch = pattern[i]
         if ch == "*" and pattern[i + 1 : i + 2] == "*":
@@ -57,34 +90,89 @@ def _compile(pattern: str) -> tuple[str, re.Pattern[str] | None]:  # noqa: C901 
                     kind = "prefix"
                 else:
                     out, kind = out + ".*", "regexp"
+                tokens.append(("all", None))
             else:
                 out, kind = out + "(.*/)?", "regexp"
+                tokens.append(("dirs", None))
             if start == 0:
                 kind = "suffix"
             continue
         if ch == "*":
             out, kind = out + "[^/]*", "regexp"
+            tokens.append(("star", None))
         elif ch == "?":
             out, kind = out + "[^/]", "regexp"
+            tokens.append(("one", None))
         elif ch in ESCAPED:
             out += "\\" + ch
+            tokens.append(("lit", ch))
         elif ch == "\\":
             if i + 1 < len(pattern):
                 i += 1
                 out, kind = out + "\\" + pattern[i], "regexp"
+                tokens.append(("atom", _atom("\\" + pattern[i], pattern)))
             else:
                 out += "\\\\"
-        elif ch in "[]":
-            out, kind = out + ch, "regexp"
+                tokens.append(("lit", "\\"))
+        elif ch == "[":
+            end = _class_end(pattern, i)
+            if end < 0:
+                raise PatternError(f"{pattern!r} is not a valid pattern (an unclosed '[')")
+            out, kind = out + pattern[i : end + 1], "regexp"
+            tokens.append(("atom", _atom(pattern[i : end + 1], pattern)))
+            i = end
+        elif ch == "]":
+            out, kind = out + "\\]", "regexp"
+            tokens.append(("lit", "]"))
         else:
             out += re.escape(ch) if ch == "^" else ch
+            tokens.append(("lit", ch))
         i += 1
-    if kind != "regexp":
-        return kind, None
-    try:
-        return kind, re.compile(out, re.DOTALL)
-    except re.error as exc:
-        raise PatternError(f"{pattern!r} is not a valid pattern ({exc})") from None
+    return kind, out, tuple(tokens)
+
+
+def _step(tokens: tuple[Token, ...], state: tuple[int, bool], ch: str) -> list[tuple[int, bool]]:
+    """Where one state goes on `ch`; (i, True) is inside the `.*` of a `(.*/)?`."""
+    i, inside = state
+    if inside:
+        return [(i, True), (i + 1, False)] if ch == "/" else [(i, True)]
+    op, arg = tokens[i]
+    if op == "lit":
+        return [(i + 1, False)] if ch == arg else []
+    if op == "atom":
+        assert isinstance(arg, re.Pattern)
+        return [(i + 1, False)] if arg.fullmatch(ch) else []
+    if op == "one":
+        return [(i + 1, False)] if ch != "/" else []
+    if op == "star":
+        return [(i, False)] if ch != "/" else []
+    if op == "all":
+        return [(i, False)]
+    return [(i, True), (i + 1, False)] if ch == "/" else [(i, True)]  # dirs
+
+
+def _closure(tokens: tuple[Token, ...], states: set[tuple[int, bool]]) -> set[tuple[int, bool]]:
+    """`states` and every state reached from them without reading (a wildcard skipped)."""
+    found, todo = set(states), list(states)
+    while todo:
+        i, inside = todo.pop()
+        skipped = (i + 1, False)
+        if not inside and i < len(tokens) and tokens[i][0] in UNBOUNDED and skipped not in found:
+            found.add(skipped)
+            todo.append(skipped)
+    return found
+
+
+def _simulate(tokens: tuple[Token, ...], path: str) -> bool:
+    """Whether `tokens` match all of `path`: every live state at once (Thompson's), so the
+    time is the path's length times the pattern's, whatever the pattern."""
+    current = _closure(tokens, {(0, False)})
+    for ch in path:
+        moved = {n for s in current if s[0] < len(tokens) for n in _step(tokens, s, ch)}
+        if not moved:
+            return False
+        current = _closure(tokens, moved)
+    return (len(tokens), False) in current
 
 
 def parse(text: str) -> list[Pattern]:

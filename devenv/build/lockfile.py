@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devenv import reads
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, SpecError
+from devenv.hostfiles import InputRefused, read_text_bounded
 
 SUFFIX = ".lock"
 FORMAT_VERSION = 1
+MAX_LOCK = 4 << 20
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?")  # with an optional :arch
 VERSION_RE = re.compile(r"[A-Za-z0-9.+~:-]+")
 IDENTITY_RE = re.compile(r"(digest|recipe|id):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
@@ -79,14 +80,15 @@ def _text(value: object, pattern: re.Pattern[str], what: str, where: str) -> str
 
 
 def parse(text: str, where: str) -> Lock:
-    """A lock from its text; any malformed part is one DevenvError naming the file."""
-    import yaml
+    """A lock from its text; any malformed part is one DevenvError naming the file (read
+    within the spec's bounds: a lock nested 10,000 deep is a sentence, not a crash)."""
+    from devenv.spec.loader import read_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
     hint = "rewrite it with `devenv lock --update`"
+    try:
+        data = read_yaml(text, where)
+    except SpecError as exc:
+        raise DevenvError(f"{exc.problems[0]}", hint) from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise DevenvError(f"{where} is not a devenv lock file of format {FORMAT_VERSION}", hint)
     packages, requested = data.get("packages"), data.get("requested")
@@ -109,12 +111,11 @@ def read(spec_path: Path) -> Lock | None:
     """The lock beside `spec_path`, or None when there is none."""
     path = lock_path(spec_path)
     try:
-        data = path.read_bytes()
-        reads.file(path, data)
-        text = data.decode("utf-8")
+        text = read_text_bounded(path, MAX_LOCK)
     except FileNotFoundError:
-        reads.file(path, None)
         return None
+    except InputRefused as exc:
+        raise DevenvError(exc.message, "rewrite it with `devenv lock --update`") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DevenvError(f"{path} cannot be read ({exc})") from None
     return parse(text, str(path))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from devenv.build.render import Rendered
 from devenv.errors import STATE_PATH, host_file_errors
+from devenv.hostfiles import create_file, own_folder
 
 
 @contextlib.contextmanager
@@ -33,8 +34,8 @@ class BuildLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         with host_file_errors("write the build log", path, STATE_PATH):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = path.open("w")
+            own_folder(path.parent)
+            self._handle = create_file(path)
 
     def write(self, text: str) -> None:
         with host_file_errors("write the build log", self.path, STATE_PATH):

@@ -76,6 +76,7 @@ def _global(
 @app.command()
 def validate(paths: Paths) -> None:
     """Check specs; print file:line:col for every problem (and shared folders it refuses)."""
+    from devenv.reporting import visible
     from devenv.spec.hostpaths import shared_host_path
     from devenv.spec.loader import load_all
 
@@ -89,7 +90,8 @@ def validate(paths: Paths) -> None:
             continue
         needs = spec_file.variables
         listed = f" — variables: {', '.join(needs)}" if needs else ""
-        sys.stdout.write(f"{spec_file.path}: ok ({spec_file.spec.name}){listed}\n")
+        shown = visible(str(spec_file.path))
+        sys.stdout.write(f"{shown}: ok ({spec_file.spec.name}){listed}\n")
     if refused:
         fail("\n".join(refused))
 
@@ -195,8 +197,10 @@ def _say_engine(engine: Any) -> None:
 
 
 def _report_problems(problems: list[Problem]) -> None:
+    from devenv.reporting import visible
+
     for problem in problems:
-        sys.stderr.write(f"{problem}\n")
+        sys.stderr.write(f"{visible(str(problem))}\n")
 
 
 def _report_skipped(problems: list[Problem], prune: bool) -> None:
@@ -204,7 +208,9 @@ def _report_skipped(problems: list[Problem], prune: bool) -> None:
     --prune did nothing: the problems themselves may have scrolled away."""
     files = sorted({p.path for p in problems})
     if files:
-        sys.stderr.write(f"devenv: skipped invalid spec file(s): {', '.join(files)}\n")
+        from devenv.reporting import visible
+
+        sys.stderr.write(f"devenv: skipped invalid spec file(s): {visible(', '.join(files))}\n")
     if files and prune:
         sys.stderr.write("devenv: --prune does nothing while a spec is invalid\n")
 
@@ -230,6 +236,7 @@ def plan(
     """Show what apply would do, and why, touching nothing."""
     from devenv.cli import ui
     from devenv.converge.session import open_session
+    from devenv.reporting import visible
 
     session = open_session(paths)
     _say_engine(session.engine)
@@ -242,7 +249,8 @@ def plan(
     elif _has_plan(the_plan, session):
         ui.print_plan(the_plan)
     for name, message in session.failures.items():
-        sys.stderr.write(f"devenv: {name}: {message}\n")
+        shown = visible(message, keep="\n")
+        sys.stderr.write(f"devenv: {name}: {shown}\n")
     _report_skipped(session.problems, prune)
     if session.problems or session.failures:
         raise typer.Exit(1)

@@ -1,5 +1,9 @@
 """The last resort: an unexpected failure keeps its traceback in a crash log a user can
-attach to a report, and the screen gets one sentence (pre-commit's pattern)."""
+attach to a report, and the screen gets one sentence (pre-commit's pattern).
+
+A crash log goes only into a folder the user owns: the state folder's `crash` when that is
+the user's own (devenv.hostfiles.own_folder), else a new private folder made by mkdtemp.
+Never a predictable name in a shared folder: the file is created exclusively, 0600."""
 
 from __future__ import annotations
 
@@ -9,20 +13,23 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 
-def _folders() -> list[Path]:
-    """Where a crash log may go: the state folder, else the temp folder."""
-    folders = []
+def _folders() -> Iterator[Path]:
+    """Where a crash log may go, best first; each is the user's own when yielded."""
     try:
         from devenv.host import Host
+        from devenv.hostfiles import own_folder
 
-        folders.append(Host.current().state_dir / "crash")
+        yield own_folder(Host.current().state_dir / "crash")
     except Exception:  # a crash while reporting a crash must not hide the first
         pass
-    folders.append(Path(tempfile.gettempdir()) / "devenv-crash")
-    return folders
+    try:
+        yield Path(tempfile.mkdtemp(prefix="devenv-crash-"))  # 0700, a name no one guessed
+    except OSError:
+        return
 
 
 def write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:
@@ -35,11 +42,13 @@ def write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:
         f"command: {shlex.join(argv)}\n\n" + "".join(traceback.format_exception(exc))
     )
     name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for folder in _folders():
+        path = folder / name
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / name
-            path.write_text(body)
+            fd = os.open(path, flags, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
+                handle.write(body)
             return path
         except OSError:
             continue

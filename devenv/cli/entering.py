@@ -41,6 +41,31 @@ def _ssh_logins(specs: list[SpecFile]) -> list[SshLogin]:
     return [ssh_login(s, observed.named(s.spec.name), host, jump) for s in specs]
 
 
+def _print_logs(path: str, follow: bool, tail: int | None, since: str | None) -> None:
+    """`devenv logs`: a box may not retitle the window or write the clipboard of a terminal."""
+    import codecs
+    import time
+
+    from devenv.commands.logs import box_output, parse_since
+    from devenv.engine import Engine
+    from devenv.reporting import visible
+
+    start = parse_since(since, time.time()) if since is not None else None
+    terminal = sys.stdout.isatty()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    try:
+        for chunk in box_output(Engine(), path, tail, start, follow):
+            if terminal:  # a box may not retitle the window or write the clipboard
+                text = visible(decoder.decode(chunk), keep="\n\r", colour=True)
+                chunk = text.encode()
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:  # `devenv logs … | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def register(app: typer.Typer) -> None:
     """Add logs, shell, ssh and ssh-config to `app`."""
 
@@ -51,21 +76,9 @@ def register(app: typer.Typer) -> None:
         tail: Tail = None,
         since: Since = None,
     ) -> None:
-        """The box's output (its command's and sshd's), as `docker logs` shows it."""
-        import time
-
-        from devenv.commands.logs import box_output, parse_since
-        from devenv.engine import Engine
-
-        start = parse_since(since, time.time()) if since is not None else None
-        try:
-            for chunk in box_output(Engine(), path, tail, start, follow):
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.buffer.flush()
-        except BrokenPipeError:  # `devenv logs … | head`: the reader has what it wanted
-            import os
-
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        """The box's output (its command's and sshd's), as `docker logs` shows it; on a
+        terminal, its control sequences but colours are shown as codes, not obeyed."""
+        _print_logs(path, follow, tail, since)
 
     @app.command(context_settings={"allow_interspersed_args": False})
     def shell(path: OnePath, command: Command = None) -> None:

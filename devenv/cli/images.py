@@ -148,7 +148,6 @@ def images(
 
 
 def _print_images(found: list[ImageRow]) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     from devenv.cli import ui
@@ -163,14 +162,14 @@ def _print_images(found: list[ImageRow]) -> None:
     for row in found:
         used = ", ".join(row.in_use_by) or ("current" if row.current else "")
         table.add_row(
-            escape(row.env or "-"),
-            row.kind,
-            row.build_hash[:12] or "-",
-            escape(", ".join(row.tags) or "<none>"),
+            ui.literal(row.env or "-"),
+            ui.literal(row.kind),
+            ui.literal(row.build_hash[:12] or "-"),
+            ui.literal(", ".join(row.tags) or "<none>"),
             human_size(row.size),
-            row.created,
-            escape(used),
-            escape(", ".join(row.pushed_to)),
+            ui.literal(row.created),
+            ui.literal(used),
+            ui.literal(", ".join(row.pushed_to)),
         )
     ui.out.print(table)
 

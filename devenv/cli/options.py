@@ -14,8 +14,12 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print `message` on stderr and exit with `code` (inside a command or around the app)."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
+    """Print `message` on stderr and exit with `code` (inside a command or around the app);
+    what it quotes (a file's name, an engine's words) is shown as it is, control characters
+    as codes (see devenv.reporting.visible)."""
+    from devenv.reporting import visible
+
+    sys.stderr.write(visible(message.rstrip("\n"), keep="\n") + "\n")
     raise SystemExit(code)
 
 

@@ -50,14 +50,14 @@ def _starter(name: str | None, out: str | None) -> None:
 
     from devenv.commands.init import check_valid, write_new
     from devenv.formats.starter import starter
-    from devenv.spec.rules import NAME_RE
+    from devenv.spec.rules import env_name
 
     if name is None:
         raise DevenvError("init needs a NAME or --from SOURCE", "e.g. devenv init php")
-    if not NAME_RE.fullmatch(name):
-        raise DevenvError(
-            f"{name!r} is not a valid env name", "lowercase letters, digits, '_', '.', '-'"
-        )
+    try:
+        env_name(name)
+    except ValueError as exc:
+        raise DevenvError(f"{name!r} is not a valid env name", str(exc).split(": ", 1)[1]) from None
     path = Path(out) if out and not Path(out).is_dir() else Path(out or "envs") / f"{name}.yaml"
     write_new(path, starter(name, str(path)))
     check_valid(path)

@@ -1,4 +1,8 @@
-"""Rich rendering of plans, progress and summaries. Plans go to stdout, progress to stderr."""
+"""Rich rendering of plans, progress and summaries. Plans go to stdout, progress to stderr.
+
+Only devenv's own words are rich markup; everything else (names, reasons that quote files,
+build, hook and engine output) goes through `literal`: markup escaped, control characters
+shown as codes. No console turns `:x:` into an emoji."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from devenv.converge.plan import Plan
-from devenv.reporting import Outcome
+from devenv.reporting import Outcome, visible
 
 SYMBOLS = {
     "build": ("*", "cyan"),
@@ -29,10 +33,15 @@ SYMBOLS = {
     "noop": ("=", "dim"),
 }
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 if not out.is_terminal:
-    out = Console(highlight=False, soft_wrap=True, width=250)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False, width=250)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def literal(text: str) -> str:
+    """Foreign `text` for a markup string: shown as it is, never read as markup or codes."""
+    return escape(visible(text))
 
 
 def print_plan(plan: Plan) -> None:
@@ -42,11 +51,11 @@ def print_plan(plan: Plan) -> None:
     for action in plan.actions:
         symbol, style = SYMBOLS[action.kind]
         label = "no changes" if action.kind == "noop" else action.kind
-        out.print(f"[{style}]{symbol} {escape(action.env)}[/]: {label}")
+        out.print(f"[{style}]{symbol} {literal(action.env)}[/]: {label}")
         for reason in action.reasons:
-            out.print(f"    {escape(reason)}")
+            out.print(f"    {literal(reason)}")
         for warning in action.warnings:
-            out.print(f"    [yellow]warning:[/] {escape(warning)}")
+            out.print(f"    [yellow]warning:[/] {literal(warning)}")
     counts: dict[str, int] = {}
     for action in plan.actions:
         counts[action.kind] = counts.get(action.kind, 0) + 1
@@ -60,12 +69,14 @@ def print_plan(plan: Plan) -> None:
 def print_outcomes(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         if outcome.ok:
-            out.print(f"[green]✓[/] {escape(outcome.env)}: {escape(outcome.message)}")
+            out.print(f"[green]✓[/] {literal(outcome.env)}: {literal(outcome.message)}")
         else:
-            err.print(f"[red]✗ {escape(outcome.env)}[/]: {escape(outcome.message)}")
+            err.print(f"[red]✗ {literal(outcome.env)}[/]: {literal(outcome.message)}")
     failed = [o.env for o in outcomes if not o.ok]
     if failed:
-        err.print(f"[red]{len(failed)} of {len(outcomes)} env(s) failed:[/] {', '.join(failed)}")
+        err.print(
+            f"[red]{len(failed)} of {len(outcomes)} env(s) failed:[/] {literal(', '.join(failed))}"
+        )
 
 
 class ConsoleReporter:
@@ -85,19 +96,19 @@ class ConsoleReporter:
             yield self
 
     def step(self, env: str, message: str) -> None:
-        err.print(f"[bold]{escape(env)}[/]: {escape(message)}")
+        err.print(f"[bold]{literal(env)}[/]: {literal(message)}")
 
     def build_line(self, env: str, line: str) -> None:
         if self._status is not None:
-            self._status.update(f"{escape(env)}: {escape(line.strip()[:120])}")
+            self._status.update(f"{literal(env)}: {literal(line.strip()[:120])}")
         elif line.startswith("Step "):
-            err.print(f"  {escape(env)}: {escape(line[:160])}", style="dim")
+            err.print(f"  {literal(env)}: {literal(line[:160])}", style="dim")
 
     def output_line(self, env: str, line: str) -> None:
-        err.print(f"  {escape(env)}: {escape(line)}", style="dim", highlight=False)
+        err.print(f"  {literal(env)}: {literal(line)}", style="dim", highlight=False)
 
     def waiting(self, env: str) -> None:
-        err.print(f"[yellow]{escape(env)}: another devenv is applying this env; waiting…[/]")
+        err.print(f"[yellow]{literal(env)}: another devenv is applying this env; waiting…[/]")
 
 
 def print_json(text: str) -> None:

@@ -7,7 +7,6 @@ files. With `update`, images are built from the specs alone, ignoring their lock
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from devenv.build.lockfile import (
 )
 from devenv.build.lockfile import read as read_lock
 from devenv.build.render import base_identity, base_ref, packages_for
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, host_file_errors
+from devenv.hostfiles import write_file
 
 if TYPE_CHECKING:
     from devenv.reporting import Reporter
@@ -85,10 +85,10 @@ def _previous(spec_file: SpecFile) -> Lock | None:
 
 
 def write(locked: Locked) -> None:
-    """Replace the lock file atomically: a crash never leaves half a lock."""
-    partial = locked.path.with_name(f".{locked.path.name}.partial")
-    partial.write_text(locked.text, encoding="utf-8")
-    os.replace(partial, locked.path)
+    """Replace the lock file atomically (a crash never leaves half a lock), never through a
+    link planted beside the spec (a box may share the spec's folder)."""
+    with host_file_errors("write the lock file", locked.path):
+        write_file(locked.path, locked.text, 0o644)
 
 
 def check(paths: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -16,10 +16,13 @@ from pathlib import Path
 from devenv.engine.observed import ObservedContainer
 from devenv.errors import STATE_PATH, DevenvError, host_file_errors
 from devenv.host import Host
+from devenv.hostfiles import own_folder, read_bounded, write_file
 from devenv.spec.hostpaths import host_path
 from devenv.spec.loader import SpecFile
 
 SSH_PORT = 22
+MAX_KEY = 64 << 10  # a host key is a few hundred bytes
+MAX_KNOWN_HOSTS = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -127,29 +130,41 @@ def record_host_key(host: Host, env: str) -> None:
     path = known_hosts(host)
     alias = f"devenv-{env}"
     with host_file_errors("write devenv's known_hosts", path, STATE_PATH):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [
-            ln
-            for ln in (path.read_text().splitlines() if path.exists() else [])
-            if ln.split(" ", 1)[0] != alias
-        ]
-        path.write_text("\n".join([*lines, f"{alias} {key}"]) + "\n")
+        own_folder(path.parent)
+        try:
+            text = read_bounded(path, MAX_KNOWN_HOSTS, own=True).decode(errors="replace")
+        except FileNotFoundError:
+            text = ""
+        lines = [ln for ln in text.splitlines() if ln.split(" ", 1)[0] != alias]
+        write_file(path, "\n".join([*lines, f"{alias} {key}"]) + "\n")
 
 
 def _public_key(private: Path) -> str | None:
-    """'TYPE BASE64' of the host key: from its .pub, or derived from the private key."""
+    """'TYPE BASE64' of the host key: from its .pub, or derived from the private key. Both
+    live in devenv's own folder: a link or a special file there is refused, never read."""
     public = private.with_name(private.name + ".pub")
-    if public.is_file():
-        return " ".join(public.read_text().split()[:2])
-    if private.is_file() and shutil.which("ssh-keygen"):
-        derived = subprocess.run(
-            ["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True, check=False
-        )
-        if derived.returncode == 0 and derived.stdout.strip():
-            with host_file_errors("write the host key", public, STATE_PATH):
-                public.write_text(derived.stdout)
-            return " ".join(derived.stdout.split()[:2])
-    return None
+    with host_file_errors("read the host key", public, STATE_PATH):
+        own_folder(private.parent)
+        try:
+            return " ".join(read_bounded(public, MAX_KEY, own=True).decode().split()[:2])
+        except FileNotFoundError:
+            pass
+        except UnicodeDecodeError:
+            return None
+        try:
+            read_bounded(private, MAX_KEY, own=True)  # there, and a plain file of ours
+        except FileNotFoundError:
+            return None
+    if not shutil.which("ssh-keygen"):
+        return None
+    derived = subprocess.run(
+        ["ssh-keygen", "-y", "-f", str(private)], capture_output=True, text=True, check=False
+    )
+    if derived.returncode != 0 or not derived.stdout.strip():
+        return None
+    with host_file_errors("write the host key", public, STATE_PATH):
+        write_file(public, derived.stdout, 0o644)
+    return " ".join(derived.stdout.split()[:2])
 
 
 def _identity(spec_file: SpecFile) -> Path | None:

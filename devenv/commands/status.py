@@ -81,14 +81,13 @@ def collect(paths: Sequence[str], engine: Engine | None = None) -> list[StatusRo
         host = Host.current()
         specs = load_all(paths) if paths else []
         observed = engine.observe([s.spec.name for s in specs])
-        local = engine.connection.local
         found: list[tuple[str, ObservedContainer | None, SpecFile | None]]
         if specs:
             found = [(s.spec.name, observed.named(s.spec.name), s) for s in specs]
         else:
             envs = (c for c in observed.containers if c.owned and c.name == c.env)
             found = [(c.name, c, _spec_of(c)) for c in sorted(envs, key=lambda c: c.name)]
-        rows = [_row(name, live, s, observed, host, local, worked) for name, live, s in found]
+        rows = [_row(name, live, s, observed, host, worked) for name, live, s in found]
     remember(worked, [], recorded, observed, host, engine.connection, engine.server)
     return rows
 
@@ -112,7 +111,6 @@ def _row(
     spec_file: SpecFile | None,
     observed: Observed,
     host: Host,
-    local: bool,
     worked: list[DesiredEnv],
 ) -> StatusRow:
     from devenv import reads
@@ -131,7 +129,7 @@ def _row(
     row = row._replace(spec=str(spec_file.path))
     try:
         with reads.for_spec(spec_file.named):
-            want = desire(spec_file, observed, host, local=local)
+            want = desire(spec_file, observed, host)
         worked.append(want)
         actions = plan([want], observed).for_env(name)
     except DevenvError as exc:  # shown after the env's name: say it once, hint on one line

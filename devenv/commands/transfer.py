@@ -19,6 +19,7 @@ from devenv import __version__
 from devenv.build.lockfile import lock_path
 from devenv.engine import split_ref
 from devenv.errors import DevenvError, SpecError, host_file_errors
+from devenv.hostfiles import write_file
 from devenv.images import bundle as B
 from devenv.spec.hostpaths import host_path
 from devenv.spec.keys import is_literal_key
@@ -131,7 +132,7 @@ def import_bundle(path: Path, to: Path, engine: Engine) -> list[str]:
         for target, member in writes:
             with host_file_errors("write the spec", target):
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(opened.read(member))
+                write_file(target, opened.read(member), 0o644)
             lines.append(f"wrote {target}")
         lines += [f"not in the bundle: {note}" for note in manifest.skipped]
     return lines
@@ -151,7 +152,9 @@ def _checked_specs(opened: B.Opened, scratch: Path, to: Path) -> list[tuple[Path
         copy.write_bytes(opened.read(member))
         copies[member] = copy
         target = to / relative
-        if target.exists() and (not target.is_file() or target.read_bytes() != copy.read_bytes()):
+        if os.path.lexists(target) and (
+            target.is_symlink() or not target.is_file() or target.read_bytes() != copy.read_bytes()
+        ):
             raise DevenvError(
                 f"{target} already exists and differs from the bundle's copy",
                 "import into another folder with --to DIR",

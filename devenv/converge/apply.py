@@ -95,7 +95,7 @@ class Applier:
         return outcomes
 
     def _desire(self, spec_file: SpecFile, observed: Observed, use_lock: bool) -> DesiredEnv:
-        return desire(spec_file, observed, self.host, use_lock, self.engine.connection.local)
+        return desire(spec_file, observed, self.host, use_lock)
 
     def _replan(self, want: DesiredEnv) -> tuple[DesiredEnv, list[Action], Observed]:
         """After waiting for another apply of this env: look again, plan again."""
@@ -303,8 +303,8 @@ class Applier:
         self._hooks(want, container, ("create", "start"), HOOK_LEFT)
 
     def _make(self, want: DesiredEnv, name: str) -> str:
-        """Create the env's container under `name`; on a remote engine, copy in before its
-        first start what it cannot mount from this machine (the env's SSH keys)."""
+        """Create the env's container under `name`, and copy in before its first start what
+        no box may mount from this machine (the env's SSH keys: see container_shape)."""
         container = self.engine.create(want.shape, name)
         if want.shape.ssh_copy:
             try:

@@ -12,6 +12,7 @@ from devenv import labels as L
 from devenv.build.render import base_recipe_hash, base_ref
 from devenv.engine.protocol import EngineAPI
 from devenv.errors import STATE_PATH, DevenvError, host_file_errors
+from devenv.hostfiles import create_file, own_folder
 from devenv.spec.models import Base
 
 
@@ -26,15 +27,15 @@ def bootstrap(engine: EngineAPI, base: Base, log_path: Path) -> str:
     suite = base.bootstrap.split(":", 1)[1]
     tag = base_ref(base)
     with host_file_errors("write the bootstrap log", log_path, STATE_PATH):
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = log_path.open("w")
+        own_folder(log_path.parent)
+        log = create_file(log_path)
     with tempfile.TemporaryDirectory(prefix="devenv-bootstrap-") as tmp:
         rootfs = Path(tmp) / "rootfs.tar"
         command = ["mmdebstrap", f"--variant={base.variant}", suite, str(rootfs), base.mirror]
         with log:
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            tail = _tail(log_path).strip().splitlines()[-5:]
             raise DevenvError(
                 f"bootstrapping {base.bootstrap} from {base.mirror} failed: "
                 + (tail[-1] if tail else f"mmdebstrap exited {result.returncode}"),
@@ -43,3 +44,10 @@ def bootstrap(engine: EngineAPI, base: Base, log_path: Path) -> str:
         labels = L.ownership({L.KIND: "base", "io.devenv.recipe": base_recipe_hash(base)})
         engine.import_rootfs(rootfs, tag, labels)
     return tag
+
+
+def _tail(log_path: Path, size: int = 64 << 10) -> str:
+    """The end of the log devenv just wrote (its last lines say why mmdebstrap failed)."""
+    with log_path.open("rb") as handle:
+        handle.seek(max(0, handle.seek(0, 2) - size))
+        return handle.read().decode(errors="replace")

@@ -27,6 +27,7 @@ from devenv.host import Host
 from devenv.spec.hostpaths import authorized_keys, shared_host_path
 from devenv.spec.loader import SpecFile
 from devenv.spec.models import Spec
+from devenv.spec.shares import share_warnings
 from devenv.spec.variables import fingerprint
 
 SSH_DIR = "/etc/devenv/ssh"
@@ -46,6 +47,7 @@ class DesiredEnv:
     base_present: bool
     keys: str = ""
     lock: Lock | None = None
+    warnings: tuple[str, ...] = ()  # about what the spec shares (secrets, read-only)
 
     @property
     def name(self) -> str:
@@ -94,7 +96,7 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
     return {
         "spec": str(spec_file.path),
         "ports": [str(p) for p in port_bindings(spec)],
-        "shared": [m.bind for m in shared_mounts(spec_file)],
+        "shared": [m.bind for m in shared_mounts(spec_file, host.home)],
         "volumes": [m.bind for m in volume_mounts(spec)],
         "env": dict(spec.env),
         "command": spec.command,
@@ -110,9 +112,9 @@ def port_bindings(spec: Spec) -> list[PortBinding]:
     return [PortBinding(p.bind, p.host, p.container, p.protocol, p.exposed) for p in spec.ports]
 
 
-def shared_mounts(spec_file: SpecFile) -> list[Mount]:
+def shared_mounts(spec_file: SpecFile, home: Path) -> list[Mount]:
     return [
-        Mount("bind", str(shared_host_path(spec_file, i)), s.container, s.readonly)
+        Mount("bind", str(shared_host_path(spec_file, i, home)), s.container, s.readonly)
         for i, s in enumerate(spec_file.spec.shared)
     ]
 
@@ -157,13 +159,14 @@ def folder_network(folder: Path) -> str:
 
 
 def container_shape(
-    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str], local: bool = True
+    spec_file: SpecFile, host: Host, image: str, labels: dict[str, str]
 ) -> ContainerShape:
     """How the env's container is created: spec, host facts and devenv's own additions.
-    On a remote engine (`local` false) devenv's state folder is not there to mount: the
-    SSH keys are copied in instead (ssh_copy), so no mount names that folder."""
+    No mount names devenv's state folder, on any engine: a box must not write where devenv
+    writes (a planted link would turn the next write into one anywhere on this host), so
+    the SSH keys are copied in through the engine instead (ssh_copy), as on a remote engine."""
     spec = spec_file.spec
-    mounts = [*shared_mounts(spec_file), *volume_mounts(spec)]
+    mounts = [*shared_mounts(spec_file, host.home), *volume_mounts(spec)]
     environment = dict(spec.env)
     user = box_user(spec, host)
     if user:
@@ -174,8 +177,6 @@ def container_shape(
         mounts.append(Mount("bind", DOCKER_SOCKET, DOCKER_SOCKET))
     ssh_dir = str(host.env_dir(spec.name) / "ssh")
     if spec.sshd is not None:
-        if local:
-            mounts.append(Mount("bind", ssh_dir, SSH_DIR))
         environment["DEVENV_SSHD"] = "1"
     return ContainerShape(
         name=spec.name,
@@ -189,7 +190,7 @@ def container_shape(
         networks=tuple(networks(spec_file)),
         external_networks=frozenset(spec.networks.join),
         project=str(spec_file.folder),
-        ssh_copy=None if local or spec.sshd is None else ssh_dir,
+        ssh_copy=None if spec.sshd is None else ssh_dir,
     )
 
 
@@ -198,10 +199,8 @@ def desire(
     observed: Observed,
     host: Host,
     use_lock: bool = True,
-    local: bool = True,
 ) -> DesiredEnv:
-    """What the env should be; with `use_lock`, built from the lock beside the spec, if any;
-    `local`: whether the engine runs on this machine (Connection.local)."""
+    """What the env should be; with `use_lock`, built from the lock beside the spec, if any."""
     spec = spec_file.spec
     built = buildcontext.resolve(spec_file) if spec.base.dockerfile else None
     recipe = built.identity if built else None
@@ -235,10 +234,11 @@ def desire(
         image=image,
         config=config,
         config_hash=config_hash,
-        shape=container_shape(spec_file, host, image, labels, local),
+        shape=container_shape(spec_file, host, image, labels),
         base_present=base is not None,
         keys=keys,
         lock=lock,
+        warnings=share_warnings(spec_file, host.home),
     )
 
 

@@ -11,6 +11,7 @@ from devenv.converge.desired import DesiredEnv
 from devenv.engine.observed import Observed
 from devenv.errors import STATE_PATH, ConflictError, DevenvError, host_file_errors
 from devenv.host import Host
+from devenv.hostfiles import own_folder, read_bounded, write_file
 from devenv.spec.hostpaths import host_path
 
 
@@ -78,11 +79,8 @@ def prepare_host(want: DesiredEnv, host: Host) -> None:
     if spec_file.spec.sshd is not None:
         ssh_dir = host.env_dir(want.name) / "ssh"
         with host_file_errors("write the SSH keys to", ssh_dir, STATE_PATH):
-            ssh_dir.mkdir(parents=True, exist_ok=True)
-            ssh_dir.chmod(0o755)
-            keys = ssh_dir / "authorized_keys"
-            keys.write_text(want.keys)
-            keys.chmod(0o644)
+            own_folder(ssh_dir)
+            write_file(ssh_dir / "authorized_keys", want.keys)
             _host_key(ssh_dir)
 
 
@@ -90,19 +88,22 @@ def prepare_host(want: DesiredEnv, host: Host) -> None:
 # others can read); the .pub is for people
 SSH_FILES = (("authorized_keys", 0o644), ("ssh_host_ed25519_key", 0o600))
 SSH_PUB = ("ssh_host_ed25519_key.pub", 0o644)
+MAX_KEY_FILE = 1 << 20  # a key file is a few hundred bytes; authorized_keys may list many
 
 
 def ssh_files(ssh_dir: Path) -> dict[str, tuple[bytes, int]]:
-    """The env's key files in devenv's state folder, name → (content, mode), to copy into a
-    box whose engine cannot mount that folder. The host key is copied every time, so the box
-    keeps presenting the key devenv's known_hosts holds; one missing (no ssh-keygen here)
-    is left for the box's entrypoint to make."""
+    """The env's key files in devenv's state folder, name → (content, mode), copied into the
+    box before it first starts (never mounted: see desired.container_shape). The host key
+    is copied every time, so the box keeps presenting the key devenv's known_hosts holds;
+    one missing (no ssh-keygen here) is left for the box's entrypoint to make."""
     files = {}
     with host_file_errors("read the SSH keys from", ssh_dir, STATE_PATH):
+        own_folder(ssh_dir)
         for name, mode in (*SSH_FILES, SSH_PUB):
-            path = ssh_dir / name
-            if path.is_file():
-                files[name] = (path.read_bytes(), mode)
+            try:
+                files[name] = (read_bounded(ssh_dir / name, MAX_KEY_FILE, own=True), mode)
+            except FileNotFoundError:
+                continue
     return files
 
 
@@ -119,7 +120,7 @@ def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
     owner = (int(sudo[0]), int(sudo[1])) if sudo[0] and sudo[1] else box_user
     if owner and os.getuid() == 0:
         for created in missing:
-            os.chown(created, *owner)
+            os.chown(created, *owner, follow_symlinks=False)
 
 
 def _host_key(ssh_dir: Path) -> None:
@@ -128,7 +129,7 @@ def _host_key(ssh_dir: Path) -> None:
     import subprocess
 
     key = ssh_dir / "ssh_host_ed25519_key"
-    if key.exists() or shutil.which("ssh-keygen") is None:
+    if os.path.lexists(key) or shutil.which("ssh-keygen") is None:
         return  # the container's entrypoint makes one on first start
     made = subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "devenv-host", "-f", str(key)],

@@ -86,7 +86,7 @@ def env_warnings(want: DesiredEnv) -> tuple[str, ...]:
         warnings += (
             "docker_socket: the box can control the Docker engine, i.e. root on this machine",
         )
-    return warnings
+    return warnings + want.warnings
 
 
 def _env_actions(want: DesiredEnv, observed: Observed, takeover: bool = False) -> list[Action]:

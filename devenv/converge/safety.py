@@ -15,6 +15,7 @@ from typing import Any
 
 from devenv.errors import STATE_PATH, DevenvError, Interrupted, host_file_errors
 from devenv.host import Host
+from devenv.hostfiles import open_own, own_folder
 
 TURN_WAIT_SECONDS = 600
 
@@ -26,8 +27,7 @@ def one_apply_at_a_time(host: Host, name: str, on_wait: Callable[[], None]) -> I
     folder = host.state_dir / "applying"
     path = folder / name
     with host_file_errors("write the apply turn file", path, STATE_PATH):
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = path.open("w")
+        handle = open_own(own_folder(folder) / name)
     with handle:
         waited = False
         try:

@@ -73,11 +73,10 @@ def open_session(
         observed = engine.observe([s.spec.name for s in specs])
         session = Session(specs, problems, engine, host, observed)
         failed = []
-        local = engine.connection.local
         for spec_file in specs:
             try:
                 with reads.for_spec(spec_file.named):
-                    session.desired.append(desire(spec_file, observed, host, use_locks, local))
+                    session.desired.append(desire(spec_file, observed, host, use_locks))
             except DevenvError as exc:  # without the env's name: whoever prints it adds it
                 session.failures[spec_file.spec.name] = str(exc)
                 failed.append(spec_file.named)

@@ -17,7 +17,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from devenv import labels as L
-from devenv.engine.observed import Observed, ObservedContainer, ports_match
+from devenv.engine.observed import (
+    Observed,
+    ObservedContainer,
+    ports_match,
+    unasked_writable_mounts,
+)
 
 PREVIOUS = ".devenv-previous"  # the replaced box, kept stopped for one generation (rollback)
 INTERRUPTED = (".devenv-old", ".devenv-new")  # names of an apply's swap, left by a crash
@@ -138,7 +143,7 @@ def recreate_reasons(want: Wanted, live: ObservedContainer, image_id: str | None
     if live.labels.get(L.CONFIG_HASH) != want.config_hash:
         try:
             old = json.loads(live.labels.get(L.CONFIG, ""))
-        except ValueError:
+        except (ValueError, RecursionError):
             old = None
         config_changes = config_reasons(old if isinstance(old, dict) else None, want.recorded)
         reasons.extend(config_changes or ["labels: config hash edited by hand"])
@@ -159,6 +164,10 @@ def drift_reasons(want: Wanted, live: ObservedContainer) -> list[str]:
     if missing:
         shown = ", ".join(m.split(":", 1)[1] for m in missing)
         reasons.append(f"mounts (changed by hand): missing {shown}")
+    extra = unasked_writable_mounts(want.mounts, live.mounts)
+    if extra:
+        shown = ", ".join(m.split(":", 1)[1] for m in extra)
+        reasons.append(f"mounts: {shown} is writable from the box but the spec shares no such path")
     return reasons
 
 

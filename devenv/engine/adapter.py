@@ -264,7 +264,7 @@ class Engine(ImageTransfer):
         self, container: str, folder: str, files: Mapping[str, tuple[bytes, int]]
     ) -> None:
         """Write `files` (name → content, mode) into `folder` of a container, owned by root:
-        how a created box gets what a remote engine cannot bind-mount from this machine."""
+        how a created box gets the files devenv keeps on this machine (never bind-mounted)."""
         with engine_errors(f"copying files into {container[:12]}"):
             if not self.api.put_archive(container, "/", root_tar(folder, files)):
                 raise EngineError(f"the engine refused the files for {folder} in {container[:12]}")

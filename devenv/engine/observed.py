@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from devenv import labels as L
@@ -110,6 +110,13 @@ class ObservedContainer(NamedTuple):
             mounts=frozenset(mount_key(m) for m in raw.get("Mounts") or []),
             networks=tuple(sorted((raw.get("NetworkSettings") or {}).get("Networks") or {})),
         )
+
+
+def unasked_writable_mounts(wanted: Iterable[str], live: Iterable[str]) -> list[str]:
+    """Writable bind mounts of a live box that its spec does not ask for: an older devenv
+    mounted its own SSH folder so, and a box must never write where devenv writes."""
+    extra = set(live) - set(wanted)
+    return sorted(m for m in extra if m.startswith("bind:") and m.endswith(":rw"))
 
 
 def mount_key(mount: dict[str, Any]) -> str:

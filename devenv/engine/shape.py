@@ -63,7 +63,7 @@ class ContainerShape:
     init: bool = True
     restart_policy: str = "unless-stopped"
     # devenv's folder of the env's SSH keys on this machine, copied into SSH_DIR before the
-    # box starts when the engine's machine cannot bind-mount it (a remote engine)
+    # box first starts: never mounted, so no box can write where devenv writes
     ssh_copy: str | None = None
 
     @property

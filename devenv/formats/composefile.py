@@ -12,6 +12,7 @@ import yaml
 
 from devenv.errors import DevenvError
 from devenv.formats.interpolation import split_colons
+from devenv.hostfiles import InputRefused, read_bounded
 
 MAX_BYTES = 4 * 1024 * 1024
 # Lists Compose merges by a key (the mount point, the variable) rather than appending.
@@ -34,12 +35,11 @@ class Project:
 def load(path: Path) -> dict[str, Any]:
     """The compose file as data; one sentence when it is not a compose file."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = read_bounded(path, MAX_BYTES)
+    except InputRefused as exc:
+        raise DevenvError(exc.message, "give a compose file") from None
     except OSError as exc:
         raise DevenvError(f"cannot read {path}: {exc.strerror}", "check the path") from None
-    if len(raw) > MAX_BYTES:
-        raise DevenvError(f"{path} is over 4 MiB", "is it a compose file?")
     try:
         data = yaml.safe_load(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:

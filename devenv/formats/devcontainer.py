@@ -28,6 +28,7 @@ from devenv.formats.draft import (
 )
 from devenv.formats.lifecycle import lifecycle_hooks
 from devenv.formats.shares import add_bind
+from devenv.hostfiles import InputRefused, read_text_bounded
 
 HOOKS = (
     "initializeCommand",
@@ -94,10 +95,15 @@ class _Vars:
         return out
 
 
+MAX_CONFIG = 4 << 20
+
+
 def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) -> Draft:
     """The draft spec for the devcontainer.json at `path`, to be written into `out_dir`."""
     try:
-        config = jsonc.loads(path.read_text(), str(path))
+        config = jsonc.loads(read_text_bounded(path, MAX_CONFIG), str(path))
+    except InputRefused as exc:
+        raise DevenvError(exc.message, "give a devcontainer.json") from None
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
         raise DevenvError(f"cannot read {path}: {why}", "check the path") from None

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from devenv.hostfiles import InputRefused, read_text_bounded
+
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 BRACED_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?", re.DOTALL)
 
@@ -92,8 +94,8 @@ def _braced(whole: str, values: dict[str, str], used: list[str]) -> str:
 def project_env(folder: Path) -> dict[str, str]:
     """The `.env` beside a compose file, which Compose reads for interpolation."""
     try:
-        lines = (folder / ".env").read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_text_bounded(folder / ".env", 1 << 20).splitlines()
+    except (OSError, UnicodeDecodeError, InputRefused):
         return {}
     found = {}
     for line in lines:

@@ -64,3 +64,7 @@ def loads(text: str, source: str = "<text>") -> Any:
             f"{source}:{exc.lineno}:{exc.colno}: not valid JSON with comments ({exc.msg})",
             "fix the file so VS Code reads it, then run init again",
         ) from None
+    except RecursionError:
+        raise DevenvError(
+            f"{source} is nested too deeply to be a devcontainer.json", "check the file"
+        ) from None

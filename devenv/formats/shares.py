@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from devenv.formats.draft import Draft, host_path, shared_entry
-from devenv.spec.hostpaths import DOCKER_SOCKETS
 from devenv.spec.rules import RUNTIME_PATHS
+from devenv.spec.shares import DOCKER_SOCKETS
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 CLOCK_FILES = ("/etc/localtime", "/etc/timezone")

@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import io
 import json
+import os
 import posixpath
 import tarfile
 from collections.abc import Iterator
@@ -29,7 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from devenv.engine.observed import short_name
-from devenv.errors import DevenvError
+from devenv.errors import DevenvError, host_file_errors
+from devenv.hostfiles import check_target, read_bounded, temporary_beside
 
 FORMAT = "devenv-bundle"
 FORMAT_VERSION = 1
@@ -38,6 +40,7 @@ IMAGES = "images.tar"
 SPECS = "specs"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 CHUNK = 1 << 20
+MAX_SMALL_FILE = 16 << 20  # a spec, lock or key file; the images go as they are
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class Manifest:
     def from_json(cls, text: str, where: str) -> Manifest:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise DevenvError(
                 f"{where} is not a devenv bundle (manifest.json is not JSON)"
             ) from None
@@ -145,11 +148,16 @@ class Contents:
 
 def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest:
     """Write the bundle to `out` (atomically: a partial file never has the final name)."""
-    listed = []
-    for member, source in [*sorted(contents.files.items()), (IMAGES, images)]:
-        with source.open("rb") as handle:
-            size, digest = sha256_of(handle)
-        listed.append(BundleFile(member, size, digest))
+    listed, small = [], {}
+    for member, source in sorted(contents.files.items()):  # specs, locks, keys: bounded
+        with host_file_errors("read", source):
+            small[member] = read_bounded(source, MAX_SMALL_FILE)
+        listed.append(
+            BundleFile(member, len(small[member]), hashlib.sha256(small[member]).hexdigest())
+        )
+    with images.open("rb") as handle:
+        size, digest = sha256_of(handle)
+    listed.append(BundleFile(IMAGES, size, digest))
     manifest = Manifest(
         tuple(contents.envs),
         tuple(listed),
@@ -157,17 +165,23 @@ def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest
         datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         version,
     )
-    partial = out.with_name(out.name + ".partial")
+    check_target(out)
+    fd, partial = temporary_beside(out, 0o644)
     try:
-        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
             _add_bytes(tar, MANIFEST, manifest.to_json().encode())
             for entry in listed:
-                source = images if entry.path == IMAGES else contents.files[entry.path]
-                info = tar.gettarinfo(str(source), arcname=entry.path)
+                if entry.path != IMAGES:
+                    _add_bytes(tar, entry.path, small[entry.path])
+                    continue
+                info = tar.gettarinfo(str(images), arcname=entry.path)
                 info.uid = info.gid = 0
                 info.uname = info.gname = ""
                 info.mode = 0o644
-                with source.open("rb") as handle:
+                with images.open("rb") as handle:
                     tar.addfile(info, handle)
         partial.replace(out)
     except BaseException:
@@ -345,6 +359,8 @@ def _image_archive(
             return members, json.loads(saved.read())
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         raise DevenvError(f"{where} is corrupt: images.tar cannot be read ({exc})") from None
+    except RecursionError:
+        raise DevenvError(f"{where} is corrupt: its image manifest is nested too deeply") from None
 
 
 def _check_image_member(name: str, item: tarfile.TarInfo, where: str) -> None:

@@ -14,9 +14,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from devenv.errors import STATE_PATH, host_file_errors
+from devenv.errors import STATE_PATH, DevenvError, host_file_errors
+from devenv.hostfiles import open_own, own_folder, read_bounded
 
 FILE_NAME = "pushes.jsonl"
+MAX_LOG = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,20 @@ class Push:
 def record(state_dir: Path, image_id: str, ref: str, digest: str) -> None:
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     line = json.dumps({"image_id": image_id, "ref": ref, "digest": digest, "at": stamp})
-    with host_file_errors("record the push in", state_dir / FILE_NAME, STATE_PATH):
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with (state_dir / FILE_NAME).open("a") as handle:
+    path = state_dir / FILE_NAME
+    with host_file_errors("record the push in", path, STATE_PATH):
+        own_folder(state_dir)
+        with open_own(path, append=True) as handle:
             handle.write(line + "\n")
 
 
 def read(state_dir: Path) -> list[Push]:
-    """Every recorded push, oldest first; unreadable lines are skipped, not fatal."""
+    """Every recorded push, oldest first; unreadable lines are skipped, not fatal, and so is
+    a log that is no plain file of the user's own."""
     try:
-        text = (state_dir / FILE_NAME).read_text()
-    except OSError:
+        own_folder(state_dir)
+        text = read_bounded(state_dir / FILE_NAME, MAX_LOG, own=True).decode(errors="replace")
+    except (OSError, DevenvError):
         return []
     pushes = []
     for line in text.splitlines():

@@ -26,6 +26,8 @@ from devenv.spec.rules import (
     SUITE_RULE,
     URL_RE,
     URL_RULE,
+    home_problem,
+    loop_problem,
 )
 from devenv.spec.rules import full_match as _full
 
@@ -35,7 +37,7 @@ DOCKERFILE_KEYS = ("context", "args", "target")
 class Model(BaseModel):
     """Strict base: unknown keys are errors, models are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False, strict=True)
 
 
 class Base(Model):
@@ -96,6 +98,9 @@ class Base(Model):
         if not v.strip() or CONTROL_RE.search(v) or "\n" in v:
             raise ValueError(f"{v!r} is not valid: {BUILD_PATH_RULE}")
         folder = (info.context or {}).get("folder")
+        problem = home_problem(v) or loop_problem(folder, v)
+        if problem:
+            raise ValueError(problem)
         if isinstance(folder, Path):
             found = folder / Path(v).expanduser()
             is_dockerfile = info.field_name == "dockerfile"

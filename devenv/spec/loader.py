@@ -8,7 +8,6 @@ by path, and map Pydantic's error locations back onto those paths.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,11 @@ from pydantic import ValidationError
 
 from devenv import reads
 from devenv.errors import DevenvError, Problem, SpecError
+from devenv.hostfiles import KERNEL_FILE, InputRefused, read_bounded
 from devenv.spec.files import discover
 from devenv.spec.messages import dotted, problems_of
 from devenv.spec.models import Spec
-from devenv.spec.rules import NAME_RE, NAME_RULE
+from devenv.spec.rules import ENV_NAME_RE, ENV_NAME_SHAPE, NAME_RE, NAME_RULE
 from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
 from devenv.spec.variables import names as variable_names
 
@@ -283,21 +283,23 @@ def _where(node: yaml.Node, text: str) -> tuple[int, int]:
     return start.line + 1, start.column + 1 + offset
 
 
+_REFUSED = {  # InputRefused.kind → what the spec's 1:1 error says
+    "folder": "is a directory, not a spec file",
+    "special": "is not a regular file (a device, pipe or socket?); refusing",
+    "kernel": f"{KERNEL_FILE}; refusing",
+}
+
+
 def _read_text(path: Path) -> str:
     try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise _Located(1, 1, "is a directory, not a spec file")
-        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks
-            raise _Located(1, 1, "is not a regular file (a device, pipe or socket?); refusing")
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)  # never more, whatever the file claims
+        data = read_bounded(path, MAX_BYTES)  # /dev/zero never ends, a FIFO blocks
+    except InputRefused as exc:
+        if exc.kind == "big":
+            size = max(_size(path), MAX_BYTES + 1)
+            raise _Located(1, 1, f"file is {size} bytes; specs are limited to 1 MiB") from None
+        raise _Located(1, 1, _REFUSED[exc.kind]) from None
     except OSError as exc:
         raise _Located(1, 1, f"cannot read: {exc.strerror or exc}") from None
-    reads.file(path, data)
-    if len(data) > MAX_BYTES:
-        size = max(info.st_size, len(data))
-        raise _Located(1, 1, f"file is {size} bytes; specs are limited to 1 MiB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -310,6 +312,13 @@ def _read_text(path: Path) -> str:
     ):
         raise _Located(1, 1, "file is empty; a spec needs at least a base or a name")
     return text
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _parse(text: str, variables: _Variables | None = None) -> tuple[Any, _Marks]:
@@ -340,6 +349,16 @@ def _parse(text: str, variables: _Variables | None = None) -> tuple[Any, _Marks]
         loader.dispose()
 
 
+def read_yaml(text: str, shown: str) -> Any:
+    """Plain data from YAML that is not a spec (a lock file), within the spec's own bounds
+    (nodes, depth, aliases, tags); one SpecError at file:line:col otherwise."""
+    try:
+        data, _marks = _parse(text)
+    except _Located as exc:
+        raise SpecError([Problem(shown, exc.line, exc.col, exc.message)]) from None
+    return data
+
+
 def load_file(path: Path, lookup: Lookup | None = None) -> SpecFile:
     """Load one spec, its variables from `lookup` (default: the environment over the .env
     beside it); raises SpecError listing every problem in it."""
@@ -358,8 +377,9 @@ def _load_file(path: Path, lookup: Lookup | None) -> SpecFile:
         raise SpecError([Problem(shown, 1, 1, "a spec must be a mapping of keys to values")])
     if "name" not in data:
         stem = path.stem
-        if not NAME_RE.fullmatch(stem):
-            msg = f"file name {stem!r} is not a valid env name ({NAME_RULE}); add a 'name:' key"
+        if not NAME_RE.fullmatch(stem) or not ENV_NAME_RE.fullmatch(stem):
+            rule = NAME_RULE if not NAME_RE.fullmatch(stem) else ENV_NAME_SHAPE
+            msg = f"file name {stem!r} is not a valid env name ({rule}); add a 'name:' key"
             raise SpecError([Problem(shown, 1, 1, msg)])
         data = {"name": stem, **data}
     problems = [Problem(shown, *found) for found in variables.problems]

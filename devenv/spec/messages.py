@@ -70,6 +70,11 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "value_error":
         text = str(err["msg"]).removeprefix("Value error, ")
         return f"{where}: {text}" if where else text
+    if kind == "int_type" and isinstance(err["input"], bool):  # strict: True is not 1
+        shown = "true" if err["input"] else "false"
+        return f"{where}: expected a number, got {shown} (a boolean is not a number)"
+    if kind == "int_type" and isinstance(err["input"], float):
+        kind = "int_from_float"
     if kind in _TYPE_WORDS:
         return f"{where}: {_TYPE_WORDS[kind]}, got {err['input']!r}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from devenv.spec.base import Base as Base  # re-exported: the spec's models live here
 from devenv.spec.base import Model
@@ -26,7 +26,6 @@ from devenv.spec.rules import (
     ENV_KEY_RE,
     ENV_KEY_RULE,
     NAME_RE,
-    NAME_RULE,
     NETWORK_RULE,
     PACKAGE_RE,
     PACKAGE_RULE,
@@ -39,6 +38,9 @@ from devenv.spec.rules import (
     USER_RULE,
     VOLUME_RULE,
     command_words,
+    env_name,
+    home_problem,
+    loop_problem,
 )
 from devenv.spec.rules import container_path as _container_path
 from devenv.spec.rules import full_match as _full
@@ -96,7 +98,8 @@ class Port(Model):
     def _short_form(cls, data: Any) -> Any:
         if isinstance(data, bool):
             raise ValueError(
-                f"{data!r} is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)"
+                f"{'true' if data else 'false'} is not valid: a boolean is not a port; use a "
+                "port number or HOST:CONTAINER (e.g. 8080:80)"
             )
         if isinstance(data, int):
             return {"container": data}
@@ -163,11 +166,14 @@ class Shared(Model):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, v: str) -> str:
+    def _host(cls, v: str, info: ValidationInfo) -> str:
         if not v or PATH_UNSAFE_RE.search(v):
             raise ValueError(
                 f"{v!r} is not valid: use a path with no control character or ':' (e.g. ./src)"
             )
+        problem = home_problem(v) or loop_problem((info.context or {}).get("folder"), v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("container")
@@ -217,6 +223,9 @@ def _authorized_key(entry: str) -> str:
     """A key file's path, or a literal key line that sshd would accept."""
     if CONTROL_RE.search(entry) or "\n" in entry:
         raise ValueError("an authorized key contains a newline or control character")
+    problem = home_problem(entry)
+    if problem:
+        raise ValueError(problem)
     if is_literal_key(entry):
         problem = key_problem(entry)
         if problem:
@@ -338,7 +347,7 @@ class Spec(Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _full(NAME_RE, v, NAME_RULE)
+        return env_name(v)
 
     @field_validator("sshd", mode="before")
     @classmethod

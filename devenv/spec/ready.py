@@ -12,7 +12,7 @@ from devenv.spec.rules import command_words
 class Ready(BaseModel):
     """Apply waits until this passes: a TCP port in the box listening, or a command exiting 0."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     port: int | None = Field(None, ge=1, le=65535, description="a TCP port in the box that listens")
     command: list[str] | None = Field(

@@ -12,6 +12,13 @@ import re
 from typing import Any
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+# An env's name is also its image's name (devenv/NAME) and its container's: docker's grammar
+# for an image name's part, and at least two characters for a container's name.
+ENV_NAME_RE = re.compile(r"(?=.{2})[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+ENV_NAME_SHAPE = (
+    "docker names the image and the container by it: 2 or more characters, ending with a "
+    "letter or digit, and no '.', '_' or '-' next to another (but '__' or '--') (e.g. php-8)"
+)
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 ENV_KEY_RE = re.compile(r"[^=\x00]+")  # what Docker accepts: `discovery.type`, `A-B`…
 ARG_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -105,3 +112,41 @@ def command_words(value: Any, what: str = "command") -> Any:
             str(a) if isinstance(a, int | float) and not isinstance(a, bool) else a for a in value
         ]
     return value
+
+
+def home_problem(value: str) -> str | None:
+    """Why a path starting `~NAME` cannot be read on this machine (no such user), or None;
+    Python's expanduser would keep it as a literal folder named `~NAME`."""
+    if not value.startswith("~"):
+        return None
+    user = value[1:].split("/", 1)[0]
+    if not user:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return f"{value!r} names no user {user!r} on this machine: write ~/… for your own home"
+    return None
+
+
+def loop_problem(folder: Any, value: str) -> str | None:
+    """Why `value` (relative to the spec's `folder`) cannot be followed: a loop of links."""
+    import errno
+    import os
+
+    if folder is None:
+        return None
+    try:
+        os.stat(os.path.join(folder, os.path.expanduser(value)))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{value!r} is a loop of symbolic links: point it at a real folder or file"
+    return None
+
+
+def env_name(value: str) -> str:
+    """`value` if it is a valid env name (see NAME_RULE and ENV_NAME_SHAPE), else an error."""
+    full_match(NAME_RE, value, NAME_RULE)
+    return full_match(ENV_NAME_RE, value, ENV_NAME_SHAPE)

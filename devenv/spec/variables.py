@@ -17,8 +17,10 @@ from typing import Protocol
 
 from devenv import reads
 from devenv.errors import Problem, SpecError
+from devenv.hostfiles import InputRefused, read_text_bounded
 
 DOTENV = ".env"
+MAX_DOTENV = 1 << 20
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _INNER = re.compile(rf"(?P<name>{NAME})(?:(?P<op>:?[-?])(?P<arg>.*))?", re.DOTALL)
 # A well-formed reference, for the fields that never read variables (they are refused there).
@@ -154,12 +156,11 @@ def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (`export` allowed, `#` comments, single or double quotes); missing
     file: none. Values are taken as written (no references inside a .env)."""
     try:
-        data = path.read_bytes()
-        reads.file(path, data)
-        text = data.decode("utf-8-sig")
+        text = read_text_bounded(path, MAX_DOTENV)  # a FIFO or /dev/zero: refused, at once
     except FileNotFoundError:
-        reads.file(path, None)
         return {}
+    except InputRefused as exc:
+        raise SpecError([Problem(str(path), 1, 1, f"{exc.reason}; refusing")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise SpecError([Problem(str(path), 1, 1, f"cannot read: {why or exc}")]) from None

@@ -311,7 +311,7 @@ class RemoteEngine(FakeEngine):
 @pytest.fixture
 def far(load: Callable[[str], SpecFile], host: Host) -> Callable[[str], DesiredEnv]:
     base = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
-    return lambda text: desire(load(text), base, host, local=False)
+    return lambda text: desire(load(text), base, host)
 
 
 def test_a_remote_box_gets_its_keys_before_it_first_starts(

@@ -17,6 +17,7 @@ import gzip
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import tracemalloc
@@ -24,12 +25,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devenv.converge.desired import container_config
 from devenv.errors import DevenvError, SpecError
 from devenv.host import Host
+from devenv.reporting import visible
+from devenv.spec.hostpaths import authorized_keys
 from devenv.spec.loader import MAX_BYTES, load_all, load_file
 from tests.conftest import run_cli
 
@@ -126,6 +130,37 @@ def _fifo(path: Path) -> str:
     return NOT_REGULAR
 
 
+KERNEL = "1:1: is a file of the kernel (under /proc or /sys), not one on disk; refusing"
+STEM = "is not a valid env name (docker names the image and the container by it"
+
+
+def _linked_to(target: str, expected: str) -> Callable[[Path], str]:
+    def make(path: Path) -> str:
+        path.symlink_to(target)
+        return expected
+
+    return make
+
+
+def _socket_spec(path: Path) -> str:
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))  # the file stays a socket once closed
+    return NOT_REGULAR
+
+
+def _loop(text: str, where: str) -> Callable[[Path], str]:
+    """A spec naming ./STEM-a (`{a}` in `text`), a link to ./STEM-b, a link back to it."""
+
+    def make(path: Path) -> str:
+        a, b = path.parent / f"{path.stem}-a", path.parent / f"{path.stem}-b"
+        a.symlink_to(b)
+        b.symlink_to(a)
+        path.write_text(text.format(a=a.name))
+        return f"{where}: './{a.name}' is a loop of symbolic links"
+
+    return make
+
+
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00"
 GENERATED = [
     Generated("big-over-1mib.yaml", _over_1_mib),
@@ -157,6 +192,24 @@ GENERATED = [
     Generated("deep-nesting.yaml", _deep),
     Generated("device-zero.yaml", _device),
     Generated("fifo.yaml", _fifo),
+    Generated("special-proc.yaml", _linked_to("/proc/self/status", KERNEL)),
+    Generated("special-dev-null.yaml", _linked_to("/dev/null", NOT_REGULAR)),
+    Generated("special-socket.yaml", _socket_spec),
+    Generated("loop-shared.yaml", _loop("shared:\n  - ./{a}:/srv\n", "2:5: shared[0].host")),
+    Generated(
+        "loop-dockerfile.yaml",
+        _loop("base: {{dockerfile: ./{a}}}\n", "1:20: base.dockerfile"),
+    ),
+    Generated("x-end-.yaml", _bytes(b"base: debian:bookworm\n", f"1:1: file name 'x-end-' {STEM}")),
+    Generated("x..y.yaml", _bytes(b"base: debian:bookworm\n", f"1:1: file name 'x..y' {STEM}")),
+    Generated(
+        "esc-\x1b]0;pwned\x07-name.yaml",
+        _bytes(b"name: php\nports: [0]\n", "2:9: ports[0].container: 0 is out of range"),
+    ),
+    Generated(
+        "bidi-\u202egnp.yaml",
+        _bytes(b"name: php\nports: [0]\n", "2:9: ports[0].container: 0 is out of range"),
+    ),
 ]
 
 
@@ -176,6 +229,26 @@ def _chain(path: Path) -> dict[str, str]:
     (path.parent / "chain-a").symlink_to("chain-b")
     path.write_text("shared:\n  - {host: ./chain-a, container: /srv/run}\n")
     return {"where": "apply", "message": "resolves to /run, a folder holding the Docker socket"}
+
+
+SOCKET = "a socket: a way into a host service (the Docker socket is root on this host)"
+
+
+def _special_share(path: Path, kind: str, message: str) -> dict[str, str]:
+    """A spec sharing ./STEM.shared, made a socket by a hard link (`ln /run/docker.sock`
+    passed the old guard) or a link, a named pipe, or a hard-linked file."""
+    shared, other = path.parent / f"{path.stem}.shared", path.parent / f"{path.stem}.other"
+    if kind == "pipe":
+        os.mkfifo(shared)
+    elif kind == "hard-file":
+        other.write_text("x=1\n")
+        os.link(other, shared)
+    else:
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(other))
+        (os.link if kind == "socket-hard" else os.symlink)(other, shared)
+    path.write_text(f"shared:\n  - ./{shared.name}:/var/run/docker.sock\n")
+    return {"where": "apply", "message": message}
 
 
 REFUSED = "devenv refuses to share it"
@@ -217,7 +290,103 @@ GENERATED_FS = [
         ),
     ),
     Generated("fs-link-chain.yaml", _chain),
+    Generated("fs-socket-hard-link.yaml", lambda p: _special_share(p, "socket-hard", SOCKET)),
+    Generated("fs-socket-link.yaml", lambda p: _special_share(p, "socket-link", SOCKET)),
+    Generated("fs-named-pipe.yaml", lambda p: _special_share(p, "pipe", "a named pipe")),
+    Generated(
+        "fs-hard-linked-file.yaml", lambda p: _special_share(p, "hard-file", "a hard-linked file")
+    ),
 ]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case of several files, made in a folder of its own: `make(folder)` writes them and
+    returns the spec to give `command` and words its one sentence must hold."""
+
+    name: str
+    command: str  # "validate" or "render": neither needs an engine
+    make: Callable[[Path], tuple[Path, str]]
+
+
+def _with(spec: str, others: dict[str, Callable[[Path], object]], words: str) -> Callable[..., Any]:
+    """A case: box.yaml holding `spec`, and each other file made by its maker."""
+
+    def make(folder: Path) -> tuple[Path, str]:
+        (folder / "box.yaml").write_text(spec)
+        for name, maker in others.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            maker(folder / name)
+        return folder / "box.yaml", words
+
+    return make
+
+
+def _text(text: str) -> Callable[[Path], object]:
+    return lambda path: path.write_text(text)
+
+
+def _sparse(size: int) -> Callable[[Path], object]:
+    def make(path: Path) -> None:
+        with path.open("wb") as handle:
+            handle.truncate(size)
+
+    return make
+
+
+FIFO: Callable[[Path], object] = os.mkfifo
+ZERO = lambda path: path.symlink_to("/dev/zero")  # noqa: E731
+PROC = lambda path: path.symlink_to("/proc/self/environ")  # noqa: E731
+DOTENV_SPEC = "env: {TOKEN: '${DEVENV_CORPUS_UNSET}'}\n"
+LOCKED = "name: box\nbase: debian:bookworm\napt: {packages: [git]}\n"
+DOCKERFILE = "name: box\nbase: {dockerfile: ./Dockerfile}\n"
+FROM = _text("FROM debian:bookworm\n")
+NOT_REGULAR_WORDS = "is not a regular file (a device, pipe or socket?); refusing"
+DEEP_LOCK = "format_version: 1\npackages: " + "[" * 10_000 + "]" * 10_000 + "\n"
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+    for i in range(9)
+)
+KEYED = "name: box\nuser: dev\nsshd: {authorized_keys: [./me.pub]}\n"
+CASES = [
+    Case("dotenv-fifo", "validate", _with(DOTENV_SPEC, {".env": FIFO}, f".env:1:1: {NOT_REGULAR_WORDS}")),
+    Case("dotenv-dev-zero", "validate", _with(DOTENV_SPEC, {".env": ZERO}, f".env:1:1: {NOT_REGULAR_WORDS}")),
+    Case("dotenv-proc", "validate", _with(DOTENV_SPEC, {".env": PROC}, ".env:1:1: is a file of the kernel")),
+    Case("dotenv-huge", "validate", _with(DOTENV_SPEC, {".env": _sparse(2 << 20)}, ".env:1:1: is 2097152 bytes, over 1 MiB")),
+    Case("dotenv-not-text", "validate", _with(DOTENV_SPEC, {".env": lambda p: p.write_bytes(b"A=\xff\xfe\n")}, ".env:1:1: cannot read: not UTF-8 text")),
+    Case("lock-deep", "render", _with(LOCKED, {"box.lock": _text(DEEP_LOCK)}, "YAML is nested too deeply; refusing")),
+    Case("lock-fifo", "render", _with(LOCKED, {"box.lock": FIFO}, "box.lock is not a regular file")),
+    Case("lock-dev-zero", "render", _with(LOCKED, {"box.lock": ZERO}, "box.lock is not a regular file")),
+    Case("lock-proc", "render", _with(LOCKED, {"box.lock": PROC}, "box.lock is a file of the kernel")),
+    Case("lock-huge", "render", _with(LOCKED, {"box.lock": _sparse(5 << 20)}, "box.lock is 5242880 bytes, over 4 MiB")),
+    Case("lock-laughs", "render", _with(LOCKED, {"box.lock": _text(LAUGHS)}, "(an alias bomb?)")),
+    Case("lock-python-tag", "render", _with(LOCKED, {"box.lock": _text("a: !!python/object/apply:os.system [id]\n")}, "YAML tag '!!python/object/apply:os.system' is not allowed")),
+    Case("lock-list", "render", _with(LOCKED, {"box.lock": _text("- a\n- b\n")}, "is not a devenv lock file of format 1")),
+    Case("lock-bad-version", "render", _with(LOCKED, {"box.lock": _text("format_version: 1\nbase: debian:bookworm\nbase_identity: 'ref:debian:bookworm'\nrequested: [git]\npackages: {git: '1; rm -rf /'}\n")}, "version '1; rm -rf /' is not valid")),
+    Case("dockerfile-20-gib", "render", _with(DOCKERFILE, {"Dockerfile": _sparse(20 << 30)}, "its Dockerfile is 21474836480 bytes, over 1 MiB")),
+    Case("dockerfile-fifo", "validate", _with(DOCKERFILE, {"Dockerfile": FIFO}, "base.dockerfile: './Dockerfile' is not a file")),
+    Case("dockerfile-in-etc", "render", _with("name: box\nbase: {dockerfile: /etc/hostname, context: .}\n", {}, "its Dockerfile /etc/hostname is inside the system location /etc")),
+    Case("dockerfile-elsewhere", "render", _with(DOCKERFILE, {"../elsewhere/Dockerfile": FROM, "Dockerfile": lambda p: p.symlink_to(p.parent.parent / "elsewhere" / "Dockerfile")}, "(the Dockerfile's folder) is outside")),
+    Case("dockerignore-backtracking", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, target: nosuch}\n", {"Dockerfile": FROM, ".dockerignore": _text("a/" + "**/" * 22 + "b\n"), "a/x/y/z/w/v/u/t/s/r/q/p/o/n/m/l/k/j/i/h/g/f/c": _text("")}, "base.target 'nosuch' is not a stage")),
+    Case("dockerignore-fifo", "render", _with(DOCKERFILE, {"Dockerfile": FROM, ".dockerignore": FIFO}, ".dockerignore is not a regular file")),
+    Case("dockerignore-dev-zero", "render", _with(DOCKERFILE, {"Dockerfile": FROM, ".dockerignore": ZERO}, ".dockerignore is not a regular file")),
+    Case("dockerignore-huge", "render", _with(DOCKERFILE, {"Dockerfile": FROM, ".dockerignore": _sparse(2 << 20)}, ".dockerignore is 2097152 bytes, over 1 MiB")),
+    Case("dockerignore-unclosed", "render", _with(DOCKERFILE, {"Dockerfile": FROM, ".dockerignore": _text("src/[ab\n")}, "is not a valid pattern")),
+    Case("context-etc", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, context: /etc}\n", {"Dockerfile": FROM}, "its build context is /etc, a system location")),
+    Case("context-root", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, context: '" + "../" * 40 + "'}\n", {"Dockerfile": FROM}, "its build context is /, the host's root folder")),
+    Case("context-proc", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, context: /proc}\n", {"Dockerfile": FROM}, "its build context is /proc, a system location")),
+    Case("context-var-lib", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, context: /var/lib}\n", {"Dockerfile": FROM}, "a folder holding the container engine's own files")),
+    Case("context-home", "render", _with("name: box\nbase: {dockerfile: ./Dockerfile, context: '~'}\n", {"Dockerfile": FROM}, "a home or a folder of secrets")),
+]  # fmt: skip
+KEY_CASES = [
+    Case("key-fifo", "keys", _with(KEYED, {"me.pub": FIFO}, "(it is not a regular file")),
+    Case("key-dev-zero", "keys", _with(KEYED, {"me.pub": ZERO}, "(it is not a regular file")),
+    Case("key-proc", "keys", _with(KEYED, {"me.pub": PROC}, "(it is a file of the kernel")),
+    Case("key-huge", "keys", _with(KEYED, {"me.pub": _sparse(2 << 20)}, "(it is 2097152 bytes, over 1 MiB)")),
+    Case("key-folder", "keys", _with(KEYED, {"me.pub": lambda p: p.mkdir()}, "(it is a folder, not a file)")),
+    Case("key-private", "keys", _with(KEYED, {"me.pub": _text("-----BEGIN OPENSSH PRIVATE KEY-----\n")}, "is a private key")),
+]  # fmt: skip
+SECONDS = 10  # a case answers at once: no hang, no 69 s of hashing
 
 
 def entries(expected: str | list[str] | dict[str, str]) -> list[str]:
@@ -256,6 +425,8 @@ def test_the_corpus_is_big_enough_and_fully_described() -> None:
     assert all(p.stat().st_size < 4096 for p in CORPUS.iterdir()), "big cases are generated"
     assert not [p for p in CORPUS.iterdir() if p.is_symlink()], "links are made at test time"
     assert not {g.name for g in GENERATED + GENERATED_FS} & set(committed)
+    total = len(committed) + len(GENERATED + GENERATED_FS) + len(CASES + KEY_CASES)
+    assert total >= 150, f"issue 19 asks for 150 hostile inputs, the corpus has {total}"
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +445,10 @@ def validated(
         cases[case.name] = (str(folder / case.name), entries(case.make(folder / case.name)))
     with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
         runs = {name: pool.submit(devenv, "validate", shown) for name, (shown, _) in cases.items()}
-        return {name: (*cases[name], run.result()) for name, run in runs.items()}
+        return {
+            name: (visible(cases[name][0]), cases[name][1], run.result())
+            for name, run in runs.items()
+        }
 
 
 @pytest.mark.parametrize(
@@ -387,7 +561,7 @@ def test_each_symlinked_host_path_is_refused_before_the_engine(
 
 
 @pytest.mark.parametrize(
-    "host", ["./src", "./linked", "~", "~/projects/php", "/usrdata", "/etcetera", "/var/www"]
+    "host", ["./src", "./linked", "~/projects/php", "/usrdata", "/etcetera", "/var/www"]
 )
 def test_ordinary_host_paths_are_shared(tmp_path: Path, host: str) -> None:
     """The rules refuse system locations only: look-alike names and links to folders pass."""
@@ -398,3 +572,55 @@ def test_ordinary_host_paths_are_shared(tmp_path: Path, host: str) -> None:
     (spec_file,) = load_all([path])
     (entry,) = container_config(spec_file, Host.current(), "")["shared"]
     assert entry.endswith(":/srv:rw")
+
+
+def _timed(command: str, spec: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    result = devenv(command, spec)
+    return result, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def answered(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[str, subprocess.CompletedProcess[str], float]]:
+    """Every case of several files, each in its own folder, run at once (a few in parallel):
+    name → (the words its sentence must hold, the result, the seconds it took)."""
+    made = {}
+    for case in CASES:
+        folder = tmp_path_factory.mktemp(case.name)
+        made[case.name] = (case.command, *case.make(folder))
+    with ThreadPoolExecutor(max_workers=(os.cpu_count() or 2) + 1) as pool:
+        runs = {
+            name: pool.submit(_timed, command, spec) for name, (command, spec, _) in made.items()
+        }
+        return {name: (made[name][2], *run.result()) for name, run in runs.items()}
+
+
+@pytest.mark.parametrize("name", [c.name for c in CASES])
+def test_each_input_beside_a_spec_is_one_sentence_at_once(
+    answered: dict[str, tuple[str, subprocess.CompletedProcess[str], float]], name: str
+) -> None:
+    """.env, lock, Dockerfile, .dockerignore and build context: FIFOs, devices, /proc files,
+    huge and deep files and system folders are refused by validate or render (no engine):
+    exit 1, one sentence (and its hint), within seconds, no traceback."""
+    words, result, seconds = answered[name]
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr[-3000:]
+    assert result.returncode == 1, (result.returncode, result.stderr[:2000])
+    lines = result.stderr.splitlines()
+    assert 1 <= len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("  hint: ")), lines
+    assert words in lines[0], (lines[0][:300], words)
+    assert all(line.isprintable() and len(line) < LONGEST_LINE for line in lines), lines
+    assert seconds < SECONDS, f"{name} took {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("case", KEY_CASES, ids=[c.name for c in KEY_CASES])
+def test_each_key_file_is_one_sentence_at_once(tmp_path: Path, case: Case) -> None:
+    """Key files are read by plan and apply (desire): the same sentence, before the engine."""
+    spec, words = case.make(tmp_path)
+    (spec_file,) = load_all([spec])
+    started = time.monotonic()
+    with pytest.raises(DevenvError) as refused:
+        authorized_keys(spec_file, tmp_path)
+    assert time.monotonic() - started < SECONDS
+    assert words in refused.value.message and "\n" not in refused.value.message

@@ -153,11 +153,11 @@ def test_validate_refuses_sharing_a_system_folder(tmp_path: Path) -> None:
 
 
 def test_a_one_spec_command_given_a_folder_of_several_is_one_clear_line(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("name: a\n")
-    (tmp_path / "b.yaml").write_text("name: b\n")
+    (tmp_path / "a.yaml").write_text("name: aa\n")
+    (tmp_path / "b.yaml").write_text("name: bb\n")
     lines = assert_clean_failure(devenv("render", tmp_path))
     assert lines == [
-        f"devenv: {tmp_path}: holds 2 specs (a, b); this command takes one",
+        f"devenv: {tmp_path}: holds 2 specs (aa, bb); this command takes one",
         "  hint: name one spec file",
     ]
     (tmp_path / "b.yaml").unlink()  # a folder holding exactly one spec names it

@@ -98,7 +98,7 @@ def test_drift_compares_mounts_as_the_engine_lists_them(box: DesiredEnv, tmp_pat
         "RW": False,
     }
     assert mount_key(listed) in box.mounts
-    assert f"bind:{tmp_path}/state/envs/box/ssh:/etc/devenv/ssh:rw" in box.mounts
+    assert not any(f"{tmp_path}/state" in m for m in box.mounts)  # the SSH folder is copied
 
 
 def test_exposed_ports_are_those_spec_ports_call_exposed(box: DesiredEnv) -> None:
@@ -107,40 +107,57 @@ def test_exposed_ports_are_those_spec_ports_call_exposed(box: DesiredEnv) -> Non
     assert [p.exposed for p in box.spec_file.spec.ports] == [p.exposed for p in box.shape.ports]
 
 
-# ---- a remote engine: the keys are copied in, never mounted from this machine --------------
+# ---- the keys are copied in, never mounted from this machine (a box must not write where
+# devenv writes), on a local engine as on a remote one ----------------------------------------
 
 
 @pytest.fixture
 def remote(load: Callable[[str], SpecFile], tmp_path: Path) -> Callable[[str], DesiredEnv]:
-    """YAML text → DesiredEnv for an engine on another machine (its base image present)."""
+    """YAML text → DesiredEnv (its base image present)."""
     host = Host(uid=1000, gid=1001, home=tmp_path, state_dir=tmp_path / "state")
     base = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
-    return lambda text: desire(load(text), base, host, local=False)
+    return lambda text: desire(load(text), base, host)
 
 
-def test_a_remote_box_mounts_no_state_folder_and_copies_its_keys(
-    box: DesiredEnv, remote: Callable[[str], DesiredEnv], tmp_path: Path
+def test_no_box_mounts_the_state_folder_and_its_keys_are_copied(
+    box: DesiredEnv, tmp_path: Path
 ) -> None:
-    far = remote(SPEC)
     state = f"{tmp_path}/state/envs/box/ssh"
     assert not any(
         m.target == SSH_DIR or m.source.startswith(str(tmp_path / "state"))
-        for m in far.shape.mounts
+        for m in box.shape.mounts
     )
-    assert far.mounts == {k for k in box.mounts if not k.startswith(f"bind:{state}:")}
-    assert far.shape.ssh_copy == state and box.shape.ssh_copy is None
-    assert far.shape.environment["DEVENV_SSHD"] == "1"  # sshd still starts, from copied keys
-    assert far.config_hash == box.config_hash  # the engine's place is no container config
+    assert box.shape.ssh_copy == state
+    assert box.shape.environment["DEVENV_SSHD"] == "1"  # sshd still starts, from copied keys
     api = RecordingApi()
-    Engine(api=api).create(far.shape, "box")
+    Engine(api=api).create(box.shape, "box")
     assert not any(state in bind for bind in api.calls["create_host_config"]["binds"])
 
 
-def test_a_remote_box_without_sshd_copies_nothing(remote: Callable[[str], DesiredEnv]) -> None:
+def test_a_box_of_an_older_devenv_with_its_ssh_folder_mounted_is_recreated(
+    box: DesiredEnv, tmp_path: Path
+) -> None:
+    """Before issue 19 the SSH folder was mounted read-write: such a box is replaced."""
+    from devenv.converge.plan import drift_reasons
+    from devenv.engine.observed import ObservedContainer
+
+    older = f"bind:{tmp_path}/state/envs/box/ssh:/etc/devenv/ssh:rw"
+    live = ObservedContainer(
+        id="c1", name="box", image="x", image_id="i", state="running", labels={},
+        mounts=frozenset(box.mounts | {older, "volume:abc123:/var/lib/data:rw"}),
+    )  # fmt: skip
+    reasons = [r for r in drift_reasons(box, live) if r.startswith("mounts")]
+    assert reasons == [
+        f"mounts: {older.split(':', 1)[1]} is writable from the box but the spec shares no "
+        "such path"
+    ]
+
+
+def test_a_box_without_sshd_copies_nothing(remote: Callable[[str], DesiredEnv]) -> None:
     assert remote("base: debian:bookworm\n").shape.ssh_copy is None
 
 
-def test_a_converged_remote_box_plans_no_changes_and_new_keys_recreate(
+def test_a_converged_box_plans_no_changes_and_new_keys_recreate(
     remote: Callable[[str], DesiredEnv],
 ) -> None:
     spec = with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{PLAN_KEY}"]}}', user="user: dev")

@@ -4,6 +4,7 @@ it and what does not), the spec's rules at file:line:col, the plan's reason, and
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import tarfile
@@ -226,3 +227,39 @@ def test_render_shows_devenvs_layers_from_the_base_build(tmp_path: Path) -> None
         check=False,
     )
     assert hashed.returncode == 0 and hashed.stderr == "", hashed.stderr  # no engine needed
+
+
+def test_a_pattern_of_many_wildcards_is_matched_in_linear_time() -> None:
+    """Issue 19: `a/` then `**/` 22 times then `b` hung Python's backtracking regex, where
+    docker build (Go's linear regexp) takes 0.2 s."""
+    import time
+
+    rule = "a/" + "**/" * 22 + "b"
+    started = time.monotonic()
+    assert not ignored(rule, "a/" + "x/" * 40 + "c")
+    assert ignored(rule, "a/" + "x/" * 40 + "b")
+    assert not ignored("*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 3000)
+    assert time.monotonic() - started < 2
+
+
+PATTERNS = [
+    "*.log", "**/*.log", "a/**/b", "a/**/b/**/c", "docs/**", "a?c", "[ab].txt", "*/*/x",
+    "**/node_modules/**", "a*b*c", "x/**/*.py", "\\*.md", "[!a]x", "a/**/x/**",
+    "a*/**/b?", "[a-c]*/**/*",
+]  # fmt: skip
+PATHS = [
+    "a.log", "sub/a.log", "a/b", "a/x/y/b", "a/b/c", "a/x/b/y/c", "docs/x", "abc", "a/c",
+    "b.txt", "p/q/x", "node_modules/x", "deep/node_modules/y/z", "axbyc", "x/y/z.py",
+    "*.md", "bx", "ax", "a", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", PATTERNS)
+def test_the_simulation_agrees_with_the_regex(text: str) -> None:
+    """The two ways of matching a pattern give one answer on every path."""
+    kind, source, tokens = dockerignore._compile(text)
+    if kind != "regexp":  # matched by comparing text, not by either
+        return
+    regex = re.compile(source, re.DOTALL)
+    for path in PATHS:
+        assert dockerignore._simulate(tokens, path) == bool(regex.fullmatch(path)), (text, path)

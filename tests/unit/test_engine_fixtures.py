@@ -87,17 +87,17 @@ def test_listed_ports_read_as_published_ports() -> None:
         "127.0.0.1:47801:22",
         "127.0.0.1:47803:53/udp",
         "0.0.0.0:47802:80",
-        "127.0.0.1:32780:8080",
+        "127.0.0.1:32781:8080",
     ]
 
 
 def test_listed_mounts_are_what_the_spec_asks_for() -> None:
-    """Shared ro/rw, the named volume and the sshd key folder, exactly as desire() expects."""
+    """Shared ro/rw and the named volume, exactly as desire() expects; the sshd key folder
+    is copied in, never mounted (issue 19)."""
     live = ObservedContainer.from_summary(summary_of("fx-web"))
     assert live.mounts == {
         "bind:/tmp/devenv-fixture/project/src:/var/www:rw",
         "bind:/tmp/devenv-fixture/project/conf:/etc/app:ro",
-        "bind:/tmp/devenv-fixture/state/envs/fx-web/ssh:/etc/devenv/ssh:rw",
         "volume:fx-web-data:/var/lib/data:rw",
     }
     assert desired(WEB_PATH).mounts == live.mounts

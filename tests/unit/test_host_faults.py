@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,7 +163,56 @@ def test_the_crash_log_falls_back_to_the_temp_folder(tmp_path: Path) -> None:
     )
     assert result.returncode == 3
     log = Path(result.stderr.splitlines()[0].rsplit(" ", 1)[1])
-    assert log.parent == tmp_path / "tmp" / "devenv-crash" and "Traceback" in log.read_text()
+    assert log.parent.parent == tmp_path / "tmp" and "Traceback" in log.read_text()
+    assert log.parent.name.startswith("devenv-crash-") and log.parent.name != "devenv-crash-"
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700  # a folder no one else can use
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def _crash(tmp_path: Path, state: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    spec = tmp_path / "box.yaml"
+    spec.write_text("name: box\n")
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "DEVENV_STATE_DIR": str(state),
+        "DEVENV_TEST_FAULT": "crash",
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "devenv", "plan", str(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    return result, Path(result.stderr.splitlines()[0].rsplit(" ", 1)[1])
+
+
+def test_a_crash_log_is_never_written_in_a_state_folder_others_can_write(tmp_path: Path) -> None:
+    """Issue 19: a world-writable state folder is not the user's; links planted in it (and
+    the old /tmp/devenv-crash fallback's predictable name) are never followed."""
+    state = tmp_path / "state"
+    (state / "crash").mkdir(parents=True)
+    os.chmod(state, 0o777)
+    canary = tmp_path / "canary"
+    canary.write_text("root's file")
+    for second in range(-2, 5):  # a planted link for every name the crash could take
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() + second))
+        for pid in range(os.getpid(), os.getpid() + 50):
+            (state / "crash" / f"{stamp}-{pid}.log").symlink_to(canary)
+    result, log = _crash(tmp_path, state)
+    assert result.returncode == 3 and canary.read_text() == "root's file"
+    assert not log.is_relative_to(state) and log.parent.parent == tmp_path / "tmp"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600 and "Traceback" in log.read_text()
+
+
+def test_a_crash_log_in_the_state_folder_is_private(tmp_path: Path) -> None:
+    result, log = _crash(tmp_path, tmp_path / "state")
+    assert result.returncode == 3 and log.parent == tmp_path / "state" / "crash"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
 
 
 def test_a_bundle_below_a_file_is_one_sentence_before_any_build(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ GRAPH = {
 # The stages in the order data flows: a module imports only its own stage and the ones before
 # it (docs/architecture.md draws the picture). The package root is the ground.
 STAGES = (
-    "ground",  # errors, labels, reads, refs, registry, reporting, host
+    "ground",  # errors, labels, reads, refs, registry, reporting, host, hostfiles
     "spec",  # what the user wrote
     "build",  # Dockerfile, context, build hash, lock file pins
     "engine",  # the one door: protocol, container shape, observed records, adapter
@@ -61,6 +61,7 @@ def test_the_package_root_holds_only_the_ground() -> None:
         "devenv.__main__",
         "devenv.errors",
         "devenv.host",
+        "devenv.hostfiles",
         "devenv.labels",
         "devenv.reads",
         "devenv.refs",
@@ -84,9 +85,10 @@ def test_only_the_engine_adapter_imports_docker() -> None:
     assert users and all(n == "devenv.engine" or n.startswith("devenv.engine.") for n in users)
 
 
-def test_the_spec_package_imports_nothing_of_devenv_but_errors_and_reads() -> None:
-    """reads: the recorder of what loading read (the memo's inputs), itself importing nothing."""
-    allowed = ("devenv.spec", "devenv.errors", "devenv.reads")
+def test_the_spec_package_imports_nothing_of_devenv_but_the_ground_it_reads_with() -> None:
+    """Besides errors: the one door for files on this machine (bounded, no-follow) and the
+    recorder of what loading read (the memo's inputs), which itself imports nothing."""
+    allowed = ("devenv.spec", "devenv.errors", "devenv.hostfiles", "devenv.reads")
     for name in (n for n in MODULES if n.startswith("devenv.spec")):
         outside = {m for m in GRAPH[name] if m != "devenv" and not m.startswith(allowed)}
         assert not outside, f"{name} imports {sorted(outside)}"

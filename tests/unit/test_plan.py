@@ -780,14 +780,21 @@ def test_extra_mounts_are_not_drift(want: Callable[..., DesiredEnv]) -> None:
     assert kinds(plan([box], _observe_with(box, summary))) == ["noop"]
 
 
-def test_sshd_mount_is_expected(want: Callable[..., DesiredEnv], host: Host) -> None:
+def test_no_sshd_mount_is_expected_and_an_older_writable_one_recreates(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    """The SSH folder is copied into the box (issue 19); a box an older devenv made with it
+    mounted read-write is replaced, so no box keeps writing where devenv writes."""
     box = want(with_spec(BASIC, sshd=f'sshd: {{authorized_keys: ["{KEY}"]}}', user="user: dev"))
-    assert f"bind:{host.state_dir}/envs/box/ssh:/etc/devenv/ssh:rw" in box.mounts
+    assert not any("/etc/devenv/ssh" in m for m in box.mounts)
     assert kinds(plan([box], converged(box))) == ["noop"]
     summary = container_summary(box)
-    summary["Mounts"] = [m for m in summary["Mounts"] if m["Destination"] != "/etc/devenv/ssh"]
+    ssh = f"{host.state_dir}/envs/box/ssh"
+    older = {"Type": "bind", "Source": ssh, "Destination": "/etc/devenv/ssh", "RW": True}
+    summary["Mounts"] = [*summary["Mounts"], older]
     assert _recreate_only(plan([box], _observe_with(box, summary))) == (
-        f"mounts (changed by hand): missing {host.state_dir}/envs/box/ssh:/etc/devenv/ssh:rw",
+        f"mounts: {ssh}:/etc/devenv/ssh:rw is writable from the box but the spec shares no "
+        "such path",
     )
 
 

@@ -244,7 +244,7 @@ def test_merges_do_not_go_through_pyyaml(load: Load, monkeypatch: pytest.MonkeyP
         ),
         ("colour: red\n", f"1:1: unknown key 'colour' (known: {KNOWN_TOP})"),
         (
-            "name: a\napt:\n  pakages: [git]\n",
+            "name: ab\napt:\n  pakages: [git]\n",
             "3:3: unknown key 'pakages' (did you mean 'packages'?)",
         ),
         (
@@ -336,7 +336,8 @@ def test_every_problem_of_a_file_is_reported_at_once(problems: Problems) -> None
         ("ports: 8080\n", "1:8: ports: expected a list, got 8080"),
         (
             "ports: [true]\n",
-            "1:9: ports[0]: True is not valid: use a port number or HOST:CONTAINER (e.g. 8080:80)",
+            "1:9: ports[0]: true is not valid: a boolean is not a port; use a port number or "
+            "HOST:CONTAINER (e.g. 8080:80)",
         ),
         ("ports:\n  - {container: x}\n", "2:17: ports[0].container: expected an integer, got 'x'"),
         (
@@ -555,7 +556,14 @@ def test_names_outside_the_pattern_are_rejected(problems: Problems, name: str) -
     assert problems(f"name: '{name}'\n") == [f"1:7: name: {name!r} is not valid: {NAME_RULE}"]
 
 
-@pytest.mark.parametrize("name", ["a", "0db", "web-1.dev_2"])
+@pytest.mark.parametrize("name", ["x-end-", "x..y", "x", "a._b", "a.-b", "web_", "9."])
+def test_names_docker_cannot_use_are_rejected_where_written(problems: Problems, name: str) -> None:
+    """Issue 19: these validated, then failed at apply as "cannot reach the Docker engine"."""
+    (problem,) = problems(f"name: '{name}'\n")
+    assert problem.startswith(f"1:7: name: {name!r} is not valid: docker names the image")
+
+
+@pytest.mark.parametrize("name", ["ab", "0db", "web-1.dev_2", "a__b", "a--b"])
 def test_names_inside_the_pattern_are_kept(load: Load, name: str) -> None:
     assert load(f"name: {name}\n").spec.name == name
 
@@ -690,14 +698,14 @@ def test_a_stem_name_can_clash_with_a_written_name(tmp_path: Path) -> None:
 
 
 def test_problems_of_several_files_come_together(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("name: web\n")
-    (tmp_path / "b.yaml").write_text("name: web\n")
-    (tmp_path / "c.yaml").write_text("ports: [0]\n")
+    (tmp_path / "aa.yaml").write_text("name: web\n")
+    (tmp_path / "bb.yaml").write_text("name: web\n")
+    (tmp_path / "cc.yaml").write_text("ports: [0]\n")
     with pytest.raises(SpecError) as info:
         load_all([tmp_path])
     assert [(Path(p.path).name, p.line, p.col) for p in info.value.problems] == [
-        ("b.yaml", 1, 7),
-        ("c.yaml", 1, 9),
+        ("bb.yaml", 1, 7),
+        ("cc.yaml", 1, 9),
     ]
 
 
@@ -826,7 +834,7 @@ def test_a_top_level_that_is_not_a_mapping_is_rejected(problems: Problems, text:
 
 
 def test_base_defaults_to_debian_bookworm(load: Load) -> None:
-    assert load("name: a\n").spec.base == Base(image="debian:bookworm")
+    assert load("name: ab\n").spec.base == Base(image="debian:bookworm")
 
 
 @pytest.mark.parametrize(
@@ -996,7 +1004,7 @@ def test_sshd_forms_normalise(load: Load, text: str, expected: Sshd | None) -> N
     [
         ("user: dev\n", User(name="dev", uid=None, gid=None)),
         ("user: {name: dev, uid: 1000, gid: 1001}\n", User(name="dev", uid=1000, gid=1001)),
-        ("name: a\n", None),
+        ("name: ab\n", None),
     ],
 )
 def test_user_forms_normalise(load: Load, text: str, expected: User | None) -> None:
@@ -1013,7 +1021,7 @@ def test_user_names_follow_the_useradd_rules(problems: Problems) -> None:
         ("command: php -S 0.0.0.0:80\n", ["php", "-S", "0.0.0.0:80"]),
         ("command: \"php -t '/var/www/my site'\"\n", ["php", "-t", "/var/www/my site"]),
         ("command: [php, -S, '0.0.0.0:80']\n", ["php", "-S", "0.0.0.0:80"]),
-        ("name: a\n", None),
+        ("name: ab\n", None),
     ],
 )
 def test_a_command_string_is_split_like_a_shell(load: Load, text: str, expected: object) -> None:
@@ -1055,3 +1063,32 @@ def test_the_example_envs_normalise_to_the_documented_model(load: Load) -> None:
     assert spec.user == User(name="dev")
     assert spec.sshd == Sshd(authorized_keys=["~/.ssh/id_ed25519.pub"])
     assert spec.env == {"APP_ENV": "dev"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "ports: [{host: true, container: 80}]\n",
+            "1:16: ports[0].host: expected a number, got true (a boolean is not a number)",
+        ),
+        (
+            "user: {name: dev, uid: true, gid: false}\n",
+            [
+                "1:24: user.uid: expected a number, got true (a boolean is not a number)",
+                "1:35: user.gid: expected a number, got false (a boolean is not a number)",
+            ],
+        ),
+        ("shared: [{host: ./x, container: /x, readonly: 1}]\n", "1:47: shared[0].readonly: "),
+        ("ready: {port: 80, timeout: true}\n", "1:28: ready.timeout: expected a number, got true"),
+        ("docker_socket: 'yes'\n", "1:16: docker_socket: expected true or false, got 'yes'"),
+    ],
+)
+def test_a_boolean_is_not_a_number_and_a_number_is_not_a_boolean(
+    problems: Problems, text: str, expected: str | list[str]
+) -> None:
+    """Issue 19: `host: true` published port 1, `uid: true` made the box user daemon."""
+    found = problems(text)
+    want = [expected] if isinstance(expected, str) else expected
+    assert len(found) == len(want), found
+    assert all(f.startswith(w) for f, w in zip(found, want, strict=True)), found

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any, NamedTuple
 
 from devenv.converge.memo import inputs
 from devenv.converge.verdict import Wanted
 from devenv.engine.observed import Observed
+from devenv.errors import DevenvError
 from devenv.host import state_dir
-from devenv.reads import Read, digest, still
+from devenv.hostfiles import InputRefused, own_folder, read_bounded, write_file
+from devenv.reads import ABSENT, Read, digest
 
 FORMAT = "devenv-desired/3"
+MAX_ENTRY = 1 << 20
 
 
 class Cached(NamedTuple):
@@ -75,7 +79,7 @@ def _parse(text: str) -> Cached | None:
         if digest(f"{FORMAT}\n{flat}".encode()) != outer.get("check"):
             return None
         return _from_body(body)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 
@@ -94,11 +98,13 @@ def _from_body(body: dict[str, Any]) -> Cached:
 
 
 def read(spec: str, where: str | None = None) -> Cached | None:
-    """The cached desired state of the spec at `spec` (resolved), if it still holds."""
+    """The cached desired state of the spec at `spec` (resolved), if it still holds; never
+    from a state folder that is not the user's own (write says so)."""
+    path = entry_path(where or state_dir(), spec)
     try:
-        with open(entry_path(where or state_dir(), spec), encoding="utf-8") as handle:
-            found = _parse(handle.read())
-    except (OSError, UnicodeDecodeError):
+        own_folder(os.path.dirname(path))
+        found = _parse(read_bounded(path, MAX_ENTRY, own=True).decode())
+    except (OSError, UnicodeDecodeError, DevenvError):
         return None
     if found is None or found.spec != spec or found.code != inputs.code_signature():
         return None
@@ -111,18 +117,14 @@ def write(entry: Cached, where: str | None = None) -> None:
     path = entry_path(where or state_dir(), entry.spec)
     text = entry.to_json()
     try:
-        with open(path, encoding="utf-8") as handle:
-            if handle.read() == text:
-                return
-    except (OSError, UnicodeDecodeError):
+        own_folder(os.path.dirname(path))  # a state folder not the user's: a sentence
+        if read_bounded(path, MAX_ENTRY, own=True).decode() == text:
+            return
+    except (OSError, UnicodeDecodeError, InputRefused):
         pass
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        partial = f"{path}.{os.getpid()}.tmp"
-        with open(partial, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(partial, path)
-    except OSError:
+        write_file(path, text)
+    except (OSError, InputRefused):
         return
 
 
@@ -132,3 +134,36 @@ def forget(spec: str, where: str | None = None) -> None:
         os.remove(entry_path(where or state_dir(), spec))
     except OSError:
         return
+
+
+MAX_INPUT = 16 << 20  # over any input's own limit: those refuse it, with a sentence
+
+
+def still(read: Read) -> bool:
+    """Whether `read` gives what it gave: the check made before an entry is trusted (files
+    re-read as the loader reads them: a FIFO or a device planted there is "changed")."""
+    import glob
+
+    if read.kind == "file":
+        try:
+            data = read_bounded(read.key, MAX_INPUT)
+        except FileNotFoundError:
+            return read.seen == ABSENT
+        except (OSError, InputRefused):
+            return False
+        return digest(data) == read.seen
+    if read.kind == "environ":
+        value = os.environ.get(read.key)
+        return (ABSENT if value is None else digest(value.encode())) == read.seen
+    if read.kind == "realpath":
+        return os.path.realpath(read.key) == read.seen
+    if read.kind == "glob":
+        return digest("\0".join(sorted(glob.glob(read.key))).encode()) == read.seen
+    if read.kind == "type":
+        try:
+            return str(stat.S_IFMT(os.stat(read.key).st_mode)) == read.seen
+        except OSError:
+            return False
+    if read.kind == "uid":
+        return f"{os.getuid()}:{os.getgid()}" == read.seen
+    return False
