@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from devenv.spec.rules import ENV_NAME_RE
 from devenv.spec.variables import Reference, VariableError, names, parse
 
 SCHEMA_URL = "https://devenv.dev/schemas/devenv.schema.json"
@@ -105,9 +106,18 @@ def variables_note(draft: Draft) -> None:
 
 
 def spec_name(raw: str) -> str:
-    """A valid spec name from a service or container name (lowercase, safe characters)."""
-    name = re.sub(r"[^a-z0-9_.-]+", "-", raw.lower()).strip("-._")
-    return (name or "env")[:63]
+    """A valid env name from a service or container name: lowercase, safe characters, the
+    separators docker's image names allow ('.', '_', '__', dashes), two characters at least."""
+    name = re.sub(r"[^a-z0-9_.-]+", "-", raw.lower())
+    name = re.sub(r"[._-]{2,}", _separator, name).strip("-._")[:63].strip("-._")
+    if len(name) < 2:
+        name = f"{name or 'box'}-env"
+    return name if ENV_NAME_RE.fullmatch(name) else "env"
+
+
+def _separator(run: re.Match[str]) -> str:
+    found = run.group(0)
+    return found if found == "__" or set(found) == {"-"} else "-"
 
 
 def host_path(path: str, spec_folder: Path) -> str:

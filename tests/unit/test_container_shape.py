@@ -137,8 +137,8 @@ def test_no_box_mounts_the_state_folder_and_its_keys_are_copied(
 def test_a_box_of_an_older_devenv_with_its_ssh_folder_mounted_is_recreated(
     box: DesiredEnv, tmp_path: Path
 ) -> None:
-    """Before issue 19 the SSH folder was mounted read-write: such a box is replaced."""
-    from devenv.converge.plan import drift_reasons
+    """An older devenv mounted the SSH folder read-write: such a box is replaced."""
+    from devenv.converge.verdict import drift_reasons
     from devenv.engine.observed import ObservedContainer
 
     older = f"bind:{tmp_path}/state/envs/box/ssh:/etc/devenv/ssh:rw"
@@ -146,7 +146,7 @@ def test_a_box_of_an_older_devenv_with_its_ssh_folder_mounted_is_recreated(
         id="c1", name="box", image="x", image_id="i", state="running", labels={},
         mounts=frozenset(box.mounts | {older, "volume:abc123:/var/lib/data:rw"}),
     )  # fmt: skip
-    reasons = [r for r in drift_reasons(box, live) if r.startswith("mounts")]
+    reasons = [r for r in drift_reasons(box.wanted, live) if r.startswith("mounts")]
     assert reasons == [
         f"mounts: {older.split(':', 1)[1]} is writable from the box but the spec shares no "
         "such path"

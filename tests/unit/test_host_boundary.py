@@ -15,6 +15,7 @@ from devenv.build.lockfile import Lock
 from devenv.commands import lock as lock_command
 from devenv.converge.memo import store
 from devenv.converge.safety import one_apply_at_a_time
+from devenv.converge.verdict import Wanted
 from devenv.errors import DevenvError
 from devenv.host import Host
 from devenv.hostfiles import UnsafeFile
@@ -76,9 +77,13 @@ def test_the_cache_of_desired_states_is_not_trusted_in_a_folder_others_can_write
     open_state: Path,
 ) -> None:
     assert store.read("/specs/box.yaml", str(open_state)) is None
+    wanted = Wanted(
+        name="box", spec="/specs/box.yaml", image="devenv/box:1", build_hash="b",
+        config_hash="c", recorded={}, ports=(), mounts=(), networks=(),
+        restart_policy="unless-stopped", base="debian:bookworm", base_present=True,
+    )  # fmt: skip
     entry = store.Cached(
-        spec="/specs/box.yaml", name="box", image="devenv/box:1", build_hash="b",
-        config_hash="c", ports=(), mounts=(), base="debian:bookworm", base_seen=None,
+        spec="/specs/box.yaml", wanted=wanted, base="debian:bookworm", base_seen=None,
         user=None, workdir=None, engine="unix:///run/docker.sock", server="Docker",
     )  # fmt: skip
     with pytest.raises(UnsafeFile, match="can be written by other users"):

@@ -48,7 +48,10 @@ def _listing(source: str, out: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_a_real_file_imports_and_lists_what_it_left(source: str, tmp_path: Path) -> None:
+def test_a_real_file_imports_and_lists_what_it_left(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/corpus")  # `~` in a listing reads the same everywhere
     listing = _listing(source, tmp_path / "envs")
     expected = json.loads(EXPECTED.read_text()) if EXPECTED.exists() else {}
     if os.environ.get("DEVENV_PIN_CORPUS"):

@@ -126,25 +126,27 @@ def test_an_import_writes_all_its_specs_or_none(
 ) -> None:
     folder = tmp_path / "proj"
     folder.mkdir()
-    (folder / "compose.yaml").write_text("services:\n  a: {image: debian}\n  b: {image: debian}\n")
+    (folder / "compose.yaml").write_text(
+        "services:\n  app: {image: debian}\n  db: {image: debian}\n"
+    )
     out = tmp_path / "envs"
     real = init.check_spec
 
     def failing(temp: Path, path: Path) -> None:
-        if path.name == "b.yaml":
-            raise DevenvError("the spec drafted for b.yaml does not validate: planted")
+        if path.name == "db.yaml":
+            raise DevenvError("the spec drafted for db.yaml does not validate: planted")
         real(temp, path)
 
     monkeypatch.setattr(init, "check_spec", failing)
     with pytest.raises(DevenvError, match="planted"):
         init_from(str(folder / "compose.yaml"), str(out), None)
-    assert not out.exists()  # not a.yaml, nor a temp file, nor the folder made for them
+    assert not out.exists()  # not app.yaml, nor a temp file, nor the folder made for them
     monkeypatch.setattr(init, "check_spec", real)
     out.mkdir()
-    (out / "b.yaml").write_text("base: debian\n")
+    (out / "db.yaml").write_text("base: debian\n")
     with pytest.raises(DevenvError, match="never overwrites"):
         init_from(str(folder / "compose.yaml"), str(out), None)
-    assert sorted(p.name for p in out.iterdir()) == ["b.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["db.yaml"]
 
 
 def test_init_lists_what_did_not_carry_on_screen_and_on_top_of_the_spec(tmp_path: Path) -> None:
