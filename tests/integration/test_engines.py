@@ -64,12 +64,13 @@ def podman(docker_client) -> Iterator[None]:  # type: ignore[no-untyped-def]
         _script("scripts/podman-up", ROOTLESS_USER)
         yield
     finally:
-        uid = pwd.getpwnam(ROOTLESS_USER).pw_uid
-        for url in (ROOTFUL, f"unix:///tmp/podman-run-{uid}/podman/podman.sock"):
+        for url in (ROOTFUL, _rootless_url()):
             with contextlib.suppress(Exception):
                 _clean_engine(url)
+        # the rootful service only if it is a process this run started: a command line alone
+        # may also be another's (the same socket path in another mount namespace)
         service = f"podman system service --time=0 {ROOTFUL}"
-        started = [] if rootful_was_up else processes.find(service)
+        started = [] if rootful_was_up else sorted(set(processes.find(service)) - before)
         # the rootless user exists for these tests: what of it this run started goes, whatever
         # it is (the service, its pause process, conmon, slirp4netns…)
         started += sorted(_processes_of(ROOTLESS_USER) - before)
@@ -88,6 +89,14 @@ def _orphan_monitors(before: set[processes.Process]) -> list[processes.Process]:
     live = {raw["Id"] for raw in listed}
     new = [p for p in processes.running() - before if p.program == "conmon" and p.uid == 0]
     return [p for p in new if p.command.split(" -c ", 1)[-1].split(" ", 1)[0] not in live]
+
+
+def _rootless_url() -> str:
+    try:
+        uid = pwd.getpwnam(ROOTLESS_USER).pw_uid
+    except KeyError:  # podman-up stopped before making the user
+        return "unix:///nowhere.sock"
+    return f"unix:///tmp/podman-run-{uid}/podman/podman.sock"
 
 
 def _processes_of(user: str) -> set[processes.Process]:
