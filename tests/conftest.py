@@ -1,4 +1,5 @@
-"""Shared helpers: write a spec into a temp folder and load it or collect its problems."""
+"""Shared helpers: write a spec into a temp folder and load it or collect its problems; and
+under CI, a skipped test fails (see tests/prerequisites.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from devenv.errors import SpecError
 from devenv.spec.loader import SpecFile, load_all
+from tests.prerequisites import under_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +33,17 @@ def run_cli(*args: str | Path, docker_host: str | None = None) -> subprocess.Com
         text=True,
         timeout=60,
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Under CI nothing skips: a skip, however it was asked for, is reported as a failure."""
+    report: pytest.TestReport = yield
+    if under_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"CI is set and this test skipped, so it never ran: {reason}"
+    return report
 
 
 @pytest.fixture

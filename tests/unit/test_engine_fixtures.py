@@ -1,9 +1,10 @@
 """The planner against summaries a real engine listed (tests/unit/fixtures/engine_summaries.json,
-made by fixtures/capture_engine.py): ports, mounts and states are the engine's own words, not
-built from the code under test, so a wrong idea of the engine's shape fails here.
-
-Only devenv's own hash labels and the image tag are brought up to date before planning
-(test_golden_hashes.py pins those): the fixture tests the engine's shape, not the templates.
+made by fixtures/capture_engine.py): ports, mounts, states and devenv's own labels (the
+build and config hashes, the image tag) are the engine's words as `devenv apply` left them,
+not built from the code under test. So a wrong idea of the engine's shape fails here, and
+"no changes" holds only while the hashes today's code computes from the specs are the ones
+that apply wrote on a real engine. A change to them on purpose (test_golden_hashes.py fails
+too) means capturing the fixture again: python3 tests/unit/fixtures/capture_engine.py
 """
 
 from __future__ import annotations
@@ -54,14 +55,9 @@ def desired(path: str, text: str | None = None) -> DesiredEnv:
     return desire(SpecFile(Path(path), spec), observed, HOST)
 
 
-def as_applied_today(want: DesiredEnv) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The captured container and image of `want`, with devenv's hash labels of today."""
-    container, image = summary_of(want.name), image_of(want.name)
-    container["Image"], image["RepoTags"] = want.image, [want.image]
-    for key in (L.BUILD_HASH, L.CONFIG, L.CONFIG_HASH):
-        container["Labels"][key] = want.labels[key]
-    image["Labels"][L.BUILD_HASH] = want.rendered.build_hash
-    return container, image
+def captured(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The container of `name` and its image, as the engine listed them (copies)."""
+    return summary_of(name), image_of(name)
 
 
 def observe(*pairs: tuple[dict[str, Any], dict[str, Any]]) -> Observed:
@@ -109,16 +105,43 @@ def test_captured_labels_are_devenvs_own() -> None:
     assert live.image_id == image_of("fx-web")["Id"]
 
 
+@pytest.mark.parametrize("path", [WEB_PATH, MIN_PATH], ids=["fx-web", "fx-min"])
+def test_the_code_computes_the_labels_apply_wrote(path: str) -> None:
+    """Today's hashes of each spec against the labels a real apply left (recorded once)."""
+    want = desired(path)
+    container, image = captured(want.name)
+    written = {key: container["Labels"][key] for key in (L.BUILD_HASH, L.CONFIG_HASH, L.CONFIG)}
+    assert {key: want.labels[key] for key in written} == written, (
+        "devenv's hashes for this spec moved from what apply wrote on a real engine: every "
+        "user's boxes would be rebuilt or recreated. If you meant it, capture the fixture again "
+        "(python3 tests/unit/fixtures/capture_engine.py) and say so in the commit."
+    )
+    assert (container["Image"], image["RepoTags"]) == (want.image, [want.image])
+    assert image["Labels"][L.BUILD_HASH] == want.rendered.build_hash
+
+
 def test_converged_box_is_a_noop() -> None:
     want = desired(WEB_PATH)
-    container, image = as_applied_today(want)
+    container, image = captured("fx-web")
     result = plan([want], observe((container, image)))
     assert result.actions == (Action("noop", "fx-web", (), container["Id"], want.image),)
 
 
+@pytest.mark.parametrize("label", [L.BUILD_HASH, L.CONFIG_HASH])
+def test_a_captured_hash_one_digit_off_is_not_a_noop(label: str) -> None:
+    """The noop above is earned: it goes as soon as a hash the engine carries differs from
+    the one the code computes (the config label only explains a change: the hashes decide)."""
+    want = desired(WEB_PATH)
+    container, image = captured("fx-web")
+    value = container["Labels"][label]
+    container["Labels"][label] = value[:-1] + ("1" if value[-1] == "0" else "0")
+    result = plan([want], observe((container, image)))
+    assert kinds(result) == ["recreate"] and result.actions[0].reasons, result.actions
+
+
 def test_stopped_box_lists_no_ports_and_is_started() -> None:
     want = desired(MIN_PATH)
-    container, image = as_applied_today(want)
+    container, image = captured("fx-min")
     assert container["State"] == "exited" and container["Ports"] == []
     result = plan([want], observe((container, image)))
     assert result.actions == (
@@ -140,26 +163,26 @@ def test_stopped_box_lists_no_ports_and_is_started() -> None:
     ],
 )
 def test_a_container_field_change_recreates(old: str, new: str, reason: str) -> None:
-    applied = desired(WEB_PATH)
     changed = desired(WEB_PATH, SPECS[WEB_PATH].replace(old, new))
-    result = plan([changed], observe(as_applied_today(applied)))
+    result = plan([changed], observe(captured("fx-web")))
     assert kinds(result) == ["recreate"]
     assert result.actions[0].reasons == (reason,)
 
 
 def test_a_package_change_builds_and_recreates() -> None:
-    applied = desired(WEB_PATH)
+    container, image = captured("fx-web")
     changed = desired(WEB_PATH, SPECS[WEB_PATH] + "apt: {packages: [tree]}\n")
-    result = plan([changed], observe(as_applied_today(applied)))
+    result = plan([changed], observe((container, image)))
     assert kinds(result) == ["build", "recreate"]
+    applied = container["Labels"][L.BUILD_HASH][:12]
     assert result.actions[1].reasons == (
-        f"image: build hash {applied.rendered.short_hash} → {changed.rendered.short_hash}",
+        f"image: build hash {applied} → {changed.rendered.short_hash}",
     )
 
 
 def test_a_mount_removed_by_hand_is_drift() -> None:
     want = desired(WEB_PATH)
-    container, image = as_applied_today(want)
+    container, image = captured("fx-web")
     container["Mounts"] = [m for m in container["Mounts"] if m["Destination"] != "/etc/app"]
     result = plan([want], observe((container, image)))
     assert kinds(result) == ["recreate"]
@@ -170,7 +193,7 @@ def test_a_mount_removed_by_hand_is_drift() -> None:
 
 def test_a_port_republished_by_hand_is_drift() -> None:
     want = desired(WEB_PATH)
-    container, image = as_applied_today(want)
+    container, image = captured("fx-web")
     for port in container["Ports"]:
         if port["PrivatePort"] == 80:
             port["IP"] = "127.0.0.1"

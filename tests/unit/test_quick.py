@@ -152,7 +152,7 @@ def stored(
     host: Host,
     tmp_path: Path,
 ) -> tuple[cache.Cached, str]:
-    entry = entry_of(want(BASIC), observe(), host)
+    entry = recorded_entry(Path(want(BASIC).spec_file.path), host, observe())
     where = str(tmp_path / "state")
     cache.write(entry, where)
     return entry, where
@@ -163,36 +163,107 @@ def test_a_written_entry_reads_back_while_nothing_changed(stored: tuple[cache.Ca
     assert cache.read(entry.spec, where) == entry
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda text: text[: len(text) // 2],  # cut short
-        lambda text: "not json at all",
-        lambda text: text.replace('"build_hash": "', '"build_hash": "0'),  # checksum fails
-        lambda text: text.replace(cache.FORMAT, "devenv-desired/0"),  # another format
-        lambda text: json.dumps({"format": cache.FORMAT, "body": {}}),
-        lambda text: "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"),
-    ],
-)
-def test_a_corrupt_or_foreign_entry_is_ignored(
-    stored: tuple[cache.Cached, str], damage: Callable[[str], str]
-) -> None:
-    entry, where = stored
-    path = Path(cache.entry_path(where, entry.spec))
-    damaged = damage(path.read_text())
-    assert damaged != path.read_text()
-    path.write_text(damaged)
-    assert cache.read(entry.spec, where) is None
+def _sealed(body: dict[str, Any], version: str = cache.FORMAT) -> str:
+    """An entry file around `body` whose checksum holds, as cache.write seals one: what is
+    wrong with it is only what a test put in."""
+    flat = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    check = reads.digest(f"{version}\n{flat}".encode())
+    return json.dumps({"format": version, "check": check, "body": body}, sort_keys=True)
 
 
-def test_an_entry_copied_to_another_spec_is_not_trusted(stored: tuple[cache.Cached, str]) -> None:
-    entry, where = stored
+def _body(text: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {**json.loads(text)["body"], **changes}
+    return {k: v for k, v in body.items() if v is not DROP}
+
+
+DROP = object()
+
+
+def _for_another_spec(text: str, entry: cache.Cached) -> str:
+    """A true entry of another spec file (same text, beside this one), checksum and all."""
     other = str(Path(entry.spec).with_name("other.yaml"))
     Path(other).write_text(Path(entry.spec).read_text())
-    Path(cache.entry_path(where, other)).write_text(
-        Path(cache.entry_path(where, entry.spec)).read_text()
-    )
-    assert cache.read(other, where) is None
+    return entry._replace(spec=other).to_json()
+
+
+def _checksum_mismatch(text: str) -> str:
+    outer = json.loads(text)
+    outer["body"]["build_hash"] = "0" * 64  # the body changed, its check did not
+    return json.dumps(outer, sort_keys=True)
+
+
+DAMAGE: dict[str, Callable[[str, cache.Cached], str | bytes]] = {
+    "truncated JSON": lambda text, _: text[: len(text) // 2],
+    "not JSON": lambda text, _: "not json at all",
+    "not UTF-8": lambda text, _: text.encode()[:40] + b"\xff\xfe" + text.encode()[40:],
+    "checksum mismatch": lambda text, _: _checksum_mismatch(text),
+    "no checksum": lambda text, _: json.dumps({"format": cache.FORMAT, "body": _body(text)}),
+    "older format version": lambda text, _: _sealed(_body(text), "devenv-desired/0"),
+    "newer format version": lambda text, _: _sealed(_body(text), "devenv-desired/9"),
+    "format field alone changed": lambda text, _: text.replace(cache.FORMAT, "devenv-desired/0"),
+    "another spec's entry": _for_another_spec,
+    "a body naming another spec": lambda text, e: _sealed(_body(text, spec=e.spec + ".other")),
+    "a stale read": lambda text, _: _sealed(
+        _body(
+            text, reads=[[k, key, "0" * 64] for k, key, _seen in json.loads(text)["body"]["reads"]]
+        )
+    ),
+    "a field missing": lambda text, _: _sealed(_body(text, wanted=DROP)),
+    "a field of the wrong type": lambda text, _: _sealed(_body(text, reads=8080)),
+    "an empty body": lambda text, _: _sealed({}),
+}
+
+
+def test_an_entry_sealed_again_unchanged_is_trusted(stored: tuple[cache.Cached, str]) -> None:
+    """The control for the damage below: sealing a body again gives the very file written,
+    which is trusted; so each damaged entry differs from a trusted one by its damage only."""
+    entry, where = stored
+    text = Path(cache.entry_path(where, entry.spec)).read_text()
+    assert _sealed(_body(text)) == text == entry.to_json()
+    assert cache.read(entry.spec, where) == entry
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_a_damaged_entry_is_not_trusted(
+    stored: tuple[cache.Cached, str], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the entry file is damaged (the spec and every other input as when it was
+    written): the cache gives no answer, and the fast path declines before asking the
+    engine anything, leaving the command to the full path."""
+    from devenv.answers import converged
+
+    entry, where = stored
+    path = Path(cache.entry_path(where, entry.spec))
+    spec_before = Path(entry.spec).read_bytes()
+    damaged = DAMAGE[kind](path.read_text(), entry)
+    assert damaged not in (path.read_text(), path.read_bytes())
+    path.write_bytes(damaged if isinstance(damaged, bytes) else damaged.encode())
+    assert Path(entry.spec).read_bytes() == spec_before
+    assert cache.read(entry.spec, where) is None
+    asked: list[list[cache.Cached]] = []
+    monkeypatch.setattr(converged, "engine_for", lambda found: asked.append(found))
+    monkeypatch.setattr(cache, "state_dir", lambda: where)  # not the variable: an input
+    assert entry.reads and all(cache.still(r) for r in entry.reads)  # only the entry changed
+    assert converged.plan_or_apply(Request("plan", (entry.spec,))) is None
+    assert converged.status(Request("status", (entry.spec,))) is None
+    assert asked == []  # declined on the entry, not for want of an engine
+
+
+def test_an_intact_entry_goes_on_to_the_engine(
+    stored: tuple[cache.Cached, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the test above: the same request with the entry intact gets past
+    the cache and asks for the engine it was written for."""
+    from devenv.answers import converged
+
+    entry, where = stored
+    asked: list[list[cache.Cached]] = []
+    monkeypatch.setattr(converged, "engine_for", lambda found: asked.append(found))
+    monkeypatch.setattr(cache, "state_dir", lambda: where)  # not the variable: an input
+    monkeypatch.setattr(converged.show, "plain_terminal", lambda stream: False)
+    assert converged.plan_or_apply(Request("plan", (entry.spec,))) is None
+    assert converged.status(Request("status", (entry.spec,))) is None
+    assert asked == [[entry], [entry]]
 
 
 def test_an_unwritable_state_folder_is_harmless(

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from devenv.engine.upperdir import ADD, DELETE, MODIFY, Unsupported, layer_changes, layer_dirs
+from tests.prerequisites import need_root
 
-AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted xattrs need root")
+
+@pytest.fixture
+def as_root() -> None:
+    need_root("whiteouts and trusted xattrs need root")
+
+
+AS_ROOT = pytest.mark.usefixtures("as_root")
 
 
 def _tree(root: Path, files: dict[str, str]) -> None:

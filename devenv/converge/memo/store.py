@@ -108,6 +108,8 @@ def read(spec: str, where: str | None = None) -> Cached | None:
         return None
     if found is None or found.spec != spec or found.code != inputs.code_signature():
         return None
+    if not any(read == ("file", spec) for read in ((r.kind, r.key) for r in found.reads)):
+        return None  # not worked out from the file it names (an entry copied beside another)
     return found if all(still(read) for read in found.reads) else None
 
 
