@@ -232,18 +232,17 @@ def test_crash_loops_give_one_answer_at_every_moment(
         state = attrs["State"]
         return attrs["RestartCount"], state["Status"], state["StartedAt"]
 
-    end, compared = time.monotonic() + 20, 0
+    end, compared, asked = time.monotonic() + 25, 0, 0
     while time.monotonic() < end:
+        args = (("plan", "--detailed-exitcode"), ("status", "--json"))[asked % 2]
+        asked += 1
         before = moment()
-        pairs = [
-            (run(devenv_env, True, *args, str(spec)), run(devenv_env, False, *args, str(spec)))
-            for args in (("plan", "--detailed-exitcode"), ("status", "--json"))
-        ]
+        memo = run(devenv_env, True, *args, str(spec))
+        full = run(devenv_env, False, *args, str(spec))
         if moment() != before:
             continue  # it died or came back between the runs: no one moment to compare
-        for memo, full in pairs:
-            assert (memo.code, memo.out, memo.err) == (full.code, full.out, full.err), before
-        if before[0] or before[1] != "running":
-            assert pairs[0][1].code == 2, "a box that has restarted is never converged"
+        assert (memo.code, memo.out, memo.err) == (full.code, full.out, full.err), (before, args)
+        if args[0] == "plan" and (before[0] or before[1] != "running"):
+            assert full.code == 2, "a box that has restarted is never converged"
         compared += 1
-    assert compared >= 3
+    assert compared >= 3, (compared, asked)
