@@ -21,6 +21,7 @@ from typing import IO, Literal
 
 from devenv import reads
 from devenv.errors import DevenvError
+from devenv.host import state_dir
 
 Refusal = Literal["special", "folder", "kernel", "big"]
 NOT_REGULAR = "is not a regular file (a device, pipe or socket?)"
@@ -249,6 +250,9 @@ def own_folder(path: str | os.PathLike[str], what: str = "devenv's state folder"
     path = Path(os.path.abspath(path))
     if str(path) in _OWN_FOLDERS:
         return path
+    root = Path(os.path.abspath(state_dir()))
+    if path != root and path.is_relative_to(root):  # a sentence names the state folder itself
+        own_folder(root, what)
     missing = []
     existing = path
     while not os.path.lexists(existing):

@@ -58,6 +58,7 @@ SECRET_FOLDERS = (
     ".git-credentials",
 )
 REFUSED = "devenv refuses to share it"
+CANNOT_SEE = "a path you cannot read yourself (the engine would share it as root)"
 
 
 def host_path(spec_file: SpecFile, raw: str) -> Path:
@@ -180,6 +181,11 @@ def _stat(resolved: Path, where: str) -> os.stat_result | None:
             raise DevenvError(
                 f"{where} is a loop of symbolic links", "point the link at a real folder"
             ) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):  # the engine, as root, could: refused
+            raise DevenvError(
+                f"{where} resolves to {resolved}, {CANNOT_SEE}; {REFUSED}",
+                "share a folder you own",
+            ) from None
         raise DevenvError(
             f"{where} cannot be looked at ({(exc.strerror or str(exc)).lower()})",
             "share a folder you own",
@@ -196,8 +202,7 @@ def _user_refusal(path: Path, readonly: bool) -> str | None:
         probe = probe.parent  # a missing path is made by the user: judge its first folder
     need = os.R_OK if readonly else os.R_OK | os.W_OK
     if not os.access(probe, need):
-        what = "read" if readonly else "write"
-        return f"a path you cannot {what} yourself (the engine would share it as root)"
+        return CANNOT_SEE if readonly else CANNOT_SEE.replace("read", "write", 1)
     return None
 
 

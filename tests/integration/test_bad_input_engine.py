@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from devenv.converge.desired import folder_network
+from devenv.reporting import visible
 from tests.integration.conftest import RUN_LABEL, Result
 from tests.unit.test_bad_input_corpus import (
     CORPUS,
@@ -36,7 +37,8 @@ from tests.unit.test_bad_input_corpus import (
 TEST_LABEL, RUN_ID = RUN_LABEL.split("=", 1)
 REQUEST_RE = re.compile(rb"(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) (/\S*) HTTP/1\.[01]\r\n")
 READS = {"GET", "HEAD"}
-NOT_FILES = {"device-zero.yaml", "fifo.yaml"}  # a folder listing skips what is not a file
+# a folder listing skips what is not a file
+NOT_FILES = {"device-zero.yaml", "fifo.yaml", "special-dev-null.yaml", "special-socket.yaml"}
 FS_NAMES = sorted(n for n, e in EXPECTED.items() if is_fs(e)) + [g.name for g in GENERATED_FS]
 
 Snapshot = dict[str, set[tuple[str, ...]]]
@@ -213,7 +215,8 @@ def assert_located(output: str, path: Path, want: list[str]) -> None:
     for entry in want:
         where, message = re.fullmatch(r"(?:(\d+:\d+): )?(.*)", entry, re.S).groups()  # type: ignore[union-attr]
         position = re.escape(where) if where else r"\d+:\d+"
-        line = re.search(rf"^{re.escape(str(path))}:{position}: (.*)$", output, re.M)
+        shown = re.escape(visible(str(path)))  # a name's escape sequences shown as codes
+        line = re.search(rf"^{shown}:{position}: (.*)$", output, re.M)
         assert line, (str(path), entry)
         assert message in line.group(1), (line.group(0)[:300], message)
 
