@@ -10,7 +10,7 @@ import typer
 
 from devenv.cli.options import Json, Paths
 from devenv.errors import DevenvError
-from devenv.reporting import Outcome
+from devenv.reporting import Outcome, visible
 
 
 def _containers_of(paths: list[str]) -> list[tuple[str, str]]:
@@ -55,7 +55,9 @@ def _start(paths: list[str], verb: str) -> None:
     session = open_session(paths)
     reporter = ui.ConsoleReporter()
     applier = Applier(session.engine, session.host, reporter)
-    failed = not session.desired and not session.failures
+    for problem in session.problems:  # a spec that did not load: said, not silently skipped
+        sys.stderr.write(f"{visible(str(problem))}\n")
+    failed = bool(session.problems) or (not session.desired and not session.failures)
     for spec_file in session.specs:
         name = spec_file.spec.name
         live = session.observed.named(name)
