@@ -6,12 +6,13 @@ that cannot be trusted, sends the command back to the full path."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from devenv.converge.memo import inputs
+from devenv import reads
 from devenv.converge.memo import store as cache
 from tests.integration.conftest import Result, free_port
 
@@ -133,7 +134,7 @@ def _every_change_is_seen(
 def _sealed(body: dict[str, object], version: str = cache.FORMAT) -> str:
     """An entry file around `body` whose checksum holds (as the cache seals one)."""
     flat = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    check = inputs.hexdigest(f"{version}\n{flat}".encode())
+    check = reads.digest(f"{version}\n{flat}".encode())
     return json.dumps({"format": version, "check": check, "body": body}, sort_keys=True)
 
 
@@ -159,7 +160,7 @@ def _a_damaged_entry_is_not_trusted(
     """The box converged and every input as the entry was written; only the entry file is
     damaged. The plan is the full path's (its heavy modules loaded), says the same as the
     full path, and writes a sound entry again: the next plan is the fast path's."""
-    entry = Path(cache.entry_path(devenv_env["DEVENV_STATE_DIR"], str(spec.resolve())))
+    entry = Path(cache.entry_path(devenv_env["DEVENV_STATE_DIR"], os.path.abspath(spec)))
     args = ("plan", "--detailed-exitcode", str(spec))
     assert devenv(*args).code == 0  # converged, and the entry written for this environment
     sound = entry.read_text()
