@@ -22,6 +22,7 @@ from devenv.errors import EngineError
 
 POOLS = ("172.30.0.0/16", "172.31.0.0/16", "172.29.0.0/16")
 PREFIX = 26
+HOST_CLASHES = 16  # subnets tried before the engine picks one itself
 
 
 def ensure(api: Any, name: str, shape: ContainerShape) -> None:
@@ -37,14 +38,29 @@ def ensure(api: Any, name: str, shape: ContainerShape) -> None:
         for config in ((network.get("IPAM") or {}).get("Config") or [])
         if config.get("Subnet")
     ]
-    subnet = choose_subnet(used, pools(), name)
-    if subnet is None:  # every pool is full: the engine's own choice is the last resort
-        api.create_network(name, driver="bridge", labels=labels)
-        return
+    import docker.errors
     import docker.types
 
-    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
-    api.create_network(name, driver="bridge", labels=labels, ipam=ipam)
+    for _attempt in range(HOST_CLASHES):
+        subnet = choose_subnet(used, pools(), name)
+        if subnet is None:  # every pool is full: the engine's own choice is the last resort
+            break
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        try:
+            api.create_network(name, driver="bridge", labels=labels, ipam=ipam)
+            return
+        except docker.errors.APIError as exc:
+            if not _taken_elsewhere(str(exc)):
+                raise
+            used.append(subnet)  # on the host, not in the engine's list: the next one
+    api.create_network(name, driver="bridge", labels=labels)
+
+
+def _taken_elsewhere(text: str) -> bool:
+    """The engine refused the subnet as one in use outside its own networks: Podman (rootless
+    above all) checks the host's routes, where another engine's bridges live."""
+    lowered = text.lower()
+    return "already used on the host" in lowered or "overlap" in lowered
 
 
 def remove_if_unused(api: Any, name: str) -> bool:

@@ -20,8 +20,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docker.types
 import pytest
 
+from devenv.converge.desired import folder_network
+from devenv.engine.networks import choose_subnet, pools
 from tests.integration import processes
 from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
 from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
@@ -478,11 +481,20 @@ def rootless_run(podman) -> Iterator[Callable[..., Result]]:  # type: ignore[no-
             folder.chmod(mode)
 
 
-def test_podman_rootless_through_every_command(rootless_run, registry) -> None:  # type: ignore[no-untyped-def]
+def test_podman_rootless_through_every_command(rootless_run, registry, docker_client) -> None:  # type: ignore[no-untyped-def]
     """The rootless user's box through every command: the lifecycle, then logs, images, push,
-    a snapshot and a bundle's export and import, all against the user's own socket."""
+    a snapshot and a bundle's export and import, all against the user's own socket. The
+    subnet devenv would pick for the folder's network is already a Docker bridge on this
+    host, which rootless Podman refuses and its own list does not show: devenv takes another."""
     user = pwd.getpwnam(ROOTLESS_USER)
     folder = Path(tempfile.mkdtemp(prefix="devenv-rootless-"))
+    first_choice = choose_subnet([], pools(), folder_network(folder))
+    assert first_choice is not None
+    bridge = docker_client.networks.create(
+        unique("clash"),
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=first_choice)]),
+        labels={RUN_LABEL.split("=")[0]: RUN_LABEL.split("=", 1)[-1]},
+    )
     try:
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "key")], check=True
@@ -504,13 +516,43 @@ def test_podman_rootless_through_every_command(rootless_run, registry) -> None: 
             devenv,
             spec,
             "(rootless Podman socket)",
-            lambda: podman_image_commands(devenv, spec, registry, bundle, engine),
+            lambda: (
+                _not_on(first_choice, folder_network(folder), user.pw_uid),
+                podman_image_commands(devenv, spec, registry, bundle, engine),
+            ),
         )
         # keep-id: the box's user is the host user, numerically
         assert (made.stat().st_uid, made.stat().st_gid) == (user.pw_uid, user.pw_gid)
         bundle_round_trip(devenv, spec, bundle)
     finally:
+        bridge.remove()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _not_on(subnet: str, network: str, uid: int) -> None:
+    """The rootless user's `network` exists on a subnet other than `subnet`."""
+    found = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            ROOTLESS_USER,
+            "--",
+            "env",
+            f"XDG_RUNTIME_DIR=/tmp/podman-run-{uid}",
+            "podman",
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.Subnet}} {{end}}",
+            network,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd="/",
+    ).stdout.split()
+    assert found and subnet not in found, found
 
 
 def test_doctor_on_docker_podman_and_no_engine(devenv, devenv_env, podman) -> None:  # type: ignore[no-untyped-def]
