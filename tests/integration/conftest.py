@@ -27,6 +27,7 @@ from tests.prerequisites import skip_or_fail
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "debian:bookworm"
 RUN_LABEL = f"io.devenv.test={uuid.uuid4().hex[:12]}"
+STABLE_SECONDS = "1"  # the stably-up window for boxes whose subject is not the window
 
 
 def _engine_answers() -> str | None:
@@ -98,8 +99,12 @@ def devenv_env(state_dir: Path, docker_client, monkeypatch: pytest.MonkeyPatch) 
     """The environment every devenv run in a test gets: test label, private state folder."""
     env = {**os.environ, "DEVENV_LABELS": RUN_LABEL, "DEVENV_STATE_DIR": str(state_dir)}
     env.pop("DOCKER_HOST", None) if not os.environ.get("DOCKER_HOST") else None
+    # boxes here run `sleep infinity` or die at once: 1 s proves them as well as the default
+    # 3 s; the tests of the window itself (test_truth, test_ready) run with the default
+    env["DEVENV_STABLE_SECONDS"] = STABLE_SECONDS
     monkeypatch.setenv("DEVENV_LABELS", RUN_LABEL)
     monkeypatch.setenv("DEVENV_STATE_DIR", str(state_dir))
+    monkeypatch.setenv("DEVENV_STABLE_SECONDS", STABLE_SECONDS)
     return env
 
 

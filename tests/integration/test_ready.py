@@ -8,10 +8,19 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.integration.conftest import free_port
 from tests.integration.test_dev_box import home  # noqa: F401  (fixture)
 
 CRASH = 'command: [sh, -c, "echo crash-marker; exit 3"]\n'
+
+
+@pytest.fixture(autouse=True)
+def default_window(devenv_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stably-up window users get (3 s): the subject of these tests."""
+    devenv_env.pop("DEVENV_STABLE_SECONDS", None)
+    monkeypatch.delenv("DEVENV_STABLE_SECONDS", raising=False)
 
 
 def env_containers(docker_client, name: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -15,6 +15,13 @@ import pytest
 from tests.integration.conftest import RUN_LABEL, Result
 
 
+@pytest.fixture(autouse=True)
+def default_window(devenv_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stably-up window users get (3 s): the subject of these tests."""
+    devenv_env.pop("DEVENV_STABLE_SECONDS", None)
+    monkeypatch.delenv("DEVENV_STABLE_SECONDS", raising=False)
+
+
 def late(seconds: int, code: int = 3) -> str:
     return f'command: [sh, -c, "sleep {seconds}; echo late-marker; exit {code}"]\n'
 
