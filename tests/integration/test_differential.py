@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,12 @@ def run(devenv_env: dict[str, str], fast: bool, *args: str) -> Result:
 def same_answers(devenv_env: dict[str, str], spec: Path, what: str) -> list[int]:
     """Both paths, every read-only command: identical; the plans' exit codes."""
     codes = []
-    for args in READS:
-        memo = run(devenv_env, True, *args, str(spec))
-        full = run(devenv_env, False, *args, str(spec))
-        assert (memo.code, memo.out, memo.err) == (full.code, full.out, full.err), (what, args)
-        codes.append(full.code)
+    with ThreadPoolExecutor(2) as pool:  # read-only commands: the two paths side by side
+        for args in READS:
+            pair = [pool.submit(run, devenv_env, fast, *args, str(spec)) for fast in (True, False)]
+            memo, full = (future.result() for future in pair)
+            assert (memo.code, memo.out, memo.err) == (full.code, full.out, full.err), (what, args)
+            codes.append(full.code)
     return codes
 
 
