@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv.build.aptlog import log_lines
 from devenv.errors import DevenvError, SpecError
 from devenv.hostfiles import InputRefused, read_text_bounded
 
@@ -26,7 +27,6 @@ VERSION_RE = re.compile(r"[A-Za-z0-9.+~:-]+")
 IDENTITY_RE = re.compile(r"(digest|recipe|id|dockerfile):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
 SNAPSHOT_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 MISSING_MARK = "devenv-lock-missing:"
-BUILDKIT_PREFIX = re.compile(r"^#\d+ \d+\.\d+ ")
 LOCAL_NOTE = "a local image ID: no registry serves this base, so only this engine can rebuild it"
 
 
@@ -264,8 +264,7 @@ def pinned_install_script(lock: Lock, clean: bool = True) -> str:
 
 def missing_pins(build_log: str) -> list[str]:
     """The `name=version` pins a failed pinned install reported missing, from its log."""
-    for line in build_log.splitlines():
-        line = BUILDKIT_PREFIX.sub("", line, count=1)  # BuildKit's `#7 1.234 `
+    for line in log_lines(build_log):
         if line.startswith(MISSING_MARK):
             return line[len(MISSING_MARK) :].split()
     return []

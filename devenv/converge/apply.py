@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from devenv import labels as L
+from devenv.build.aptlog import dead_mirror_error
 from devenv.build.lockfile import lock_path, unserved_error
 from devenv.build.render import base_ref
 from devenv.converge import image_cache
@@ -393,10 +394,14 @@ def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bo
 
 
 def _unserved(want: DesiredEnv, failed: BuildError) -> DevenvError | None:
-    """A pinned install that failed because the mirror lacks versions, said as such."""
-    if want.lock is None or not failed.log_path:
+    """A build that failed because the apt mirror does not answer, or (a pinned install)
+    lacks the locked versions, said as such."""
+    if not failed.log_path:
         return None
     log = Path(failed.log_path).read_text(errors="replace")
+    dead = dead_mirror_error(want.name, log)
+    if dead is not None or want.lock is None:
+        return dead
     return unserved_error(want.name, lock_path(want.spec_file.path), log)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from devenv.build.render import base_ref
 from devenv.spec.models import Base
-from tests.integration.conftest import RUN_LABEL, Result
+from tests.integration.conftest import RUN_LABEL, Result, free_port
 from tests.integration.services import (  # noqa: F401  (fixtures, registered by name)
     AptProxy,
     Registry,
@@ -247,3 +247,36 @@ def test_bootstrap_without_mmdebstrap_names_it_and_the_fix(  # type: ignore[no-u
     assert_nothing_created(docker_client, name)
     recipe = Base(bootstrap="debian:trixie", mirror="http://127.0.0.1:9/nowhere/debian")
     assert not docker_client.images.list(name=base_ref(recipe))
+
+
+def test_a_mirror_that_does_not_answer_is_named_as_such(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, apt_proxy: AptProxy
+) -> None:
+    """Issue 20: a locked spec whose mirror is down says the mirror does not answer, not
+    that it no longer serves the pinned versions; so does an update of its lock."""
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: debian:bookworm
+        apt:
+          mirror: {apt_proxy.mirror}
+          packages: [hello]
+        """,
+    )
+    locked = devenv("lock", str(spec))
+    assert locked.code == 0, locked.err
+    dead = f"http://127.0.0.1:{free_port()}/{apt_proxy.upstream}"  # nothing listens there
+    spec.write_text(spec.read_text().replace(apt_proxy.mirror, dead))
+
+    failed = devenv("apply", str(spec))
+    assert failed.code == 1
+    line = error_line(failed)
+    assert f"the apt mirror {dead} does not answer (" in line, failed.err
+    assert "Connection refused" in line and "hint: check that it is up" in line, line
+    assert "no longer serves" not in failed.err and "Traceback" not in failed.err
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
+
+    update = devenv("lock", "--update", str(spec))
+    assert update.code == 1
+    assert f"✗ {name}: the apt mirror {dead} does not answer (" in update.err, update.err
