@@ -217,6 +217,35 @@ def snapshot_mirror(mirror: str, snapshot: str) -> str:
     return f"http://snapshot.debian.org/archive/{name}/{snapshot}"
 
 
+def snapshot_epoch(snapshot: str) -> int:
+    """20250520T000000Z → seconds since 1970 (SOURCE_DATE_EPOCH for mmdebstrap)."""
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(snapshot, "%Y%m%dT%H%M%SZ"))
+
+
+def other_base_error(
+    lock: Lock, where: Path, made: dict[str, str], mirror: str
+) -> DevenvError | None:
+    """A bootstrapped base that holds other packages than the lock pins for it, said in one
+    sentence with the archive of the day it was locked; None when it holds the same."""
+    differ = _moved_versions(lock.base_packages, made, "")
+    if not lock.base_packages or not differ:
+        return None
+    day = snapshot_mirror(mirror, lock.snapshot) if lock.snapshot else None
+    return DevenvError(
+        f"bootstrapping {lock.base} from {mirror} made another base than the one pinned in "
+        f"{where} ({len(differ)} packages differ, e.g. {differ[0]})",
+        (
+            f"bootstrap from the archive of the day it was locked (base.mirror: {day}), "
+            if day
+            else ""
+        )
+        + "or run `devenv lock --update` to pin the base this mirror makes now",
+    )
+
+
 def moved(old: Lock | None, new: Lock) -> list[str]:
     """What an update changes, one line each: `jq 1.6-2.1+deb12u2 → 1.6-2.1+deb12u3`."""
     before = old.packages if old else {}
