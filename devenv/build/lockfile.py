@@ -2,7 +2,9 @@
 
 A lock (`php.lock` beside `php.yaml`) names the base by its identity (see
 render.base_identity) and every Debian package the built image adds to its base, with
-its exact version. It is YAML, sorted, with every value quoted (a Debian version such as
+its exact version. A base devenv makes (bootstrapped, or built from the user's Dockerfile)
+also has what it holds pinned (`base_packages`), and a bootstrapped one the archive day it
+was locked against (`snapshot`), so another machine can tell whether it made the same base. It is YAML, sorted, with every value quoted (a Debian version such as
 `1:2.30` would otherwise read as a number), so it diffs well in review.
 """
 
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv.build.aptlog import log_lines
 from devenv.errors import DevenvError, SpecError
 from devenv.hostfiles import InputRefused, read_text_bounded
 
@@ -21,9 +24,9 @@ FORMAT_VERSION = 1
 MAX_LOCK = 4 << 20
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?")  # with an optional :arch
 VERSION_RE = re.compile(r"[A-Za-z0-9.+~:-]+")
-IDENTITY_RE = re.compile(r"(digest|recipe|id):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
+IDENTITY_RE = re.compile(r"(digest|recipe|id|dockerfile):[A-Za-z0-9:]+|ref:[A-Za-z0-9._/:@-]+")
+SNAPSHOT_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 MISSING_MARK = "devenv-lock-missing:"
-BUILDKIT_PREFIX = re.compile(r"^#\d+ \d+\.\d+ ")
 LOCAL_NOTE = "a local image ID: no registry serves this base, so only this engine can rebuild it"
 
 
@@ -35,6 +38,8 @@ class Lock:
     base_identity: str  # digest:…, recipe:…, id:… (see render.base_identity)
     requested: tuple[str, ...]  # the spec's package names (no versions), sorted
     packages: dict[str, str] = field(hash=False)  # name → exact version
+    base_packages: dict[str, str] = field(default_factory=dict, hash=False)  # a made base's
+    snapshot: str | None = None  # a bootstrapped base: the archive day, 20250520T000000Z
 
     def pins(self) -> list[str]:
         """`name=version` for each locked package, sorted: what apt installs."""
@@ -64,10 +69,33 @@ def dump(lock: Lock, env: str, version: str) -> str:
     ]
     if lock.base_identity.startswith("id:"):
         lines.append(f"# base_identity is {LOCAL_NOTE}")
+    if lock.snapshot:
+        lines.append(f"snapshot: {q(lock.snapshot)}")
     lines.append("requested: [" + ", ".join(q(n) for n in lock.requested) + "]")
-    lines.append("packages:" + ("" if lock.packages else " {}"))
-    lines += [f"  {q(name)}: {q(lock.packages[name])}" for name in sorted(lock.packages)]
+    lines += _mapping("packages", lock.packages)
+    if lock.base_packages:
+        lines.append("# what the base devenv makes holds: checked when it is made again")
+        lines += _mapping("base_packages", lock.base_packages)
     return "\n".join(lines) + "\n"
+
+
+def machine_bound(lock: Lock) -> str | None:
+    """One line when the lock pins a base only this machine has (a local image ID), with
+    how to make it travel; None when another machine can make or fetch the same base."""
+    if not lock.base_identity.startswith("id:"):
+        return None
+    suite = lock.base if re.fullmatch(r"(debian|ubuntu):[a-z]+", lock.base) else "debian:SUITE"
+    return (
+        f"the base {lock.base} is known only by its local image ID, so this lock is bound "
+        f"to this machine; to make it travel, bootstrap the base "
+        f"(base: {{bootstrap: {suite}, mirror: URL}}) or pull it from a registry, "
+        "whose digest the lock then pins"
+    )
+
+
+def _mapping(key: str, versions: dict[str, str]) -> list[str]:
+    lines = [f"{key}:" + ("" if versions else " {}")]
+    return lines + [f"  {json.dumps(n)}: {json.dumps(versions[n])}" for n in sorted(versions)]
 
 
 def _text(value: object, pattern: re.Pattern[str], what: str, where: str) -> str:
@@ -94,17 +122,27 @@ def parse(text: str, where: str) -> Lock:
     packages, requested = data.get("packages"), data.get("requested")
     if not isinstance(packages, dict) or not isinstance(requested, list):
         raise DevenvError(f"{where} lacks its 'packages' mapping or 'requested' list", hint)
-    pins = {
-        _text(name, NAME_RE, "package name", where): _text(v, VERSION_RE, "version", where)
-        for name, v in packages.items()
-    }
+    pins = _versions(packages, where)
+    made = data.get("base_packages", {})
+    if not isinstance(made, dict):
+        raise DevenvError(f"{where}: 'base_packages' is not a mapping", hint)
+    snapshot = data.get("snapshot")
+    if snapshot is not None:
+        snapshot = _text(snapshot, SNAPSHOT_RE, "snapshot", where)
     wanted = tuple(sorted(_text(n, NAME_RE, "package name", where) for n in requested))
     unpinned = [n for n in wanted if n not in pins]
     if unpinned:
         raise DevenvError(f"{where} requests {', '.join(unpinned)} but pins no version", hint)
     base = _text(data.get("base"), re.compile(r"[A-Za-z0-9._/:@-]+"), "base", where)
     identity = _text(data.get("base_identity"), IDENTITY_RE, "base_identity", where)
-    return Lock(base, identity, wanted, pins)
+    return Lock(base, identity, wanted, pins, _versions(made, where), snapshot)
+
+
+def _versions(found: dict[object, object], where: str) -> dict[str, str]:
+    return {
+        _text(name, NAME_RE, "package name", where): _text(v, VERSION_RE, "version", where)
+        for name, v in found.items()
+    }
 
 
 def read(spec_path: Path) -> Lock | None:
@@ -138,19 +176,74 @@ def parse_dpkg_list(text: str) -> dict[str, str]:
     return found
 
 
-def mismatch(lock: Lock, base: str, packages: list[str]) -> str | None:
-    """Why the lock no longer fits the spec (its base or package list changed), or None."""
+def mismatch(lock: Lock, base: str, packages: list[str], context: str | None = None) -> str | None:
+    """Why the lock no longer fits the spec (its base or package list changed, or, given a
+    Dockerfile base's `context` identity, its Dockerfile or context), or None."""
     wanted = requested_names(packages)
     added = sorted(set(wanted) - set(lock.requested))
     removed = sorted(set(lock.requested) - set(wanted))
     why = []
     if lock.base != base:
         why.append(f"base {lock.base} → {base}")
+    elif context and lock.base_identity != context:
+        why.append("its Dockerfile or build context changed")
     if added:
         why.append(f"packages added: {', '.join(added)}")
     if removed:
         why.append(f"packages removed: {', '.join(removed)}")
     return "; ".join(why) or None
+
+
+def snapshot_of(mirror: str, old: Lock | None, new: Lock, now: float | None = None) -> str:
+    """The archive moment a bootstrapped base is pinned to: the snapshot archive's in its
+    mirror URL; else the previous lock's, while the base holds the same; else now (UTC)."""
+    import time
+
+    found = re.search(r"/([0-9]{8}T[0-9]{6}Z)(/|$)", mirror)
+    if found:
+        return found.group(1)
+    if old is not None and old.snapshot and old.base_packages == new.base_packages:
+        return old.snapshot
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+
+
+def snapshot_mirror(mirror: str, snapshot: str) -> str:
+    """The Debian snapshot archive of that moment, for the archive `mirror` names
+    (…/debian-security → debian-security, …/ubuntu has none: snapshot.ubuntu.com)."""
+    archive = mirror.rstrip("/").rsplit("/", 1)[-1]
+    if archive == "ubuntu":
+        return f"https://snapshot.ubuntu.com/ubuntu/{snapshot}"
+    name = archive if archive.startswith("debian") else "debian"
+    return f"http://snapshot.debian.org/archive/{name}/{snapshot}"
+
+
+def snapshot_epoch(snapshot: str) -> int:
+    """20250520T000000Z → seconds since 1970 (SOURCE_DATE_EPOCH for mmdebstrap)."""
+    import calendar
+    import time
+
+    return calendar.timegm(time.strptime(snapshot, "%Y%m%dT%H%M%SZ"))
+
+
+def other_base_error(
+    lock: Lock, where: Path, made: dict[str, str], mirror: str
+) -> DevenvError | None:
+    """A bootstrapped base that holds other packages than the lock pins for it, said in one
+    sentence with the archive of the day it was locked; None when it holds the same."""
+    differ = _moved_versions(lock.base_packages, made, "")
+    if not lock.base_packages or not differ:
+        return None
+    day = snapshot_mirror(mirror, lock.snapshot) if lock.snapshot else None
+    return DevenvError(
+        f"bootstrapping {lock.base} from {mirror} made another base than the one pinned in "
+        f"{where} ({len(differ)} packages differ, e.g. {differ[0]})",
+        (
+            f"bootstrap from the archive of the day it was locked (base.mirror: {day}), "
+            if day
+            else ""
+        )
+        + "or run `devenv lock --update` to pin the base this mirror makes now",
+    )
 
 
 def moved(old: Lock | None, new: Lock) -> list[str]:
@@ -159,16 +252,24 @@ def moved(old: Lock | None, new: Lock) -> list[str]:
     lines = []
     if old is not None and old.base_identity != new.base_identity:
         lines.append(f"base {old.base_identity} → {new.base_identity}")
-    for name in sorted(set(before) | set(new.packages)):
-        was, now = before.get(name), new.packages.get(name)
+    lines += _moved_versions(before, new.packages, "")
+    if old is not None and old.base_packages:
+        lines += _moved_versions(old.base_packages, new.base_packages, "in the base: ")
+    return lines
+
+
+def _moved_versions(before: dict[str, str], after: dict[str, str], prefix: str) -> list[str]:
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        was, now = before.get(name), after.get(name)
         if was == now:
             continue
         if was is None:
-            lines.append(f"{name} + {now}")
+            lines.append(f"{prefix}{name} + {now}")
         elif now is None:
-            lines.append(f"{name} - {was}")
+            lines.append(f"{prefix}{name} - {was}")
         else:
-            lines.append(f"{name} {was} → {now}")
+            lines.append(f"{prefix}{name} {was} → {now}")
     return lines
 
 
@@ -192,8 +293,7 @@ def pinned_install_script(lock: Lock, clean: bool = True) -> str:
 
 def missing_pins(build_log: str) -> list[str]:
     """The `name=version` pins a failed pinned install reported missing, from its log."""
-    for line in build_log.splitlines():
-        line = BUILDKIT_PREFIX.sub("", line, count=1)  # BuildKit's `#7 1.234 `
+    for line in log_lines(build_log):
         if line.startswith(MISSING_MARK):
             return line[len(MISSING_MARK) :].split()
     return []

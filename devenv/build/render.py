@@ -78,6 +78,18 @@ def base_ref(base: Base, identity: str | None = None) -> str:
     return base.image
 
 
+def lock_base_name(base: Base) -> str:
+    """How a lock names the base: its image, its bootstrapped tag, or `dockerfile:PATH`
+    (a Dockerfile base's tag follows its context, which the lock's identity pins)."""
+    return f"dockerfile:{base.dockerfile}" if base.dockerfile else base_ref(base)
+
+
+def build_mirror(spec: Spec) -> str | None:
+    """The apt mirror the build's apt reaches: `apt.mirror`, else the one a bootstrapped
+    base's sources name (the build must reach it the same way)."""
+    return spec.apt.mirror or spec.base.mirror
+
+
 def base_recipe_hash(base: Base) -> str:
     """A machine-independent name for a bootstrapped base: its suite, mirror and variant."""
     recipe = json.dumps([base.bootstrap, base.mirror, base.variant])

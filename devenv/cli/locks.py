@@ -42,11 +42,12 @@ def lock(
         return
     if dry_run and not update:
         _fail("devenv: --dry-run goes with --update (it shows what an update would move)")
+    from devenv.build.lockfile import machine_bound
     from devenv.cli import ui
 
     reporter = ui.ConsoleReporter()
     with reporter.live():
-        found = locker.work_out(paths, reporter, update)
+        found, failed = locker.work_out(paths, reporter, update)
     for locked in found:
         if not dry_run:
             locker.write(locked)
@@ -54,6 +55,16 @@ def lock(
         count = len(locked.lock.packages)
         sys.stdout.write(f"{locked.env}: {verb} {locked.path} ({count} packages)\n")
         sys.stdout.write("".join(f"  {line}\n" for line in locked.moved or ["nothing moved"]))
+        bound = machine_bound(locked.lock)
+        if bound:
+            sys.stdout.write(f"  note: {bound}\n")
+    if failed:
+        lines = [f"✗ {f.env}: {f.why}" for f in failed]
+        _fail(
+            "\n".join(lines)
+            + f"\n{len(failed)} env(s) not locked: "
+            + ", ".join(f.env for f in failed)
+        )
 
 
 def register(app: typer.Typer) -> None:

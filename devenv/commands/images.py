@@ -26,26 +26,37 @@ def built_session(paths: Sequence[str], reporter: Reporter, use_locks: bool = Tr
     """A session whose envs' images all exist: envs never built are built first (through
     the applier, so the image cache and base handling are the same as in apply); without
     `use_locks`, from the specs alone, ignoring their lock files."""
+    from devenv.converge.session import open_session
+
+    session = _checked(open_session(paths, use_locks=use_locks))
+    session, failures = built_each(session, reporter, use_locks)
+    if failures:
+        name, message = next(iter(failures.items()))
+        raise DevenvError(message, env=name)
+    return session
+
+
+def built_each(
+    session: Session, reporter: Reporter, use_locks: bool
+) -> tuple[Session, dict[str, str]]:
+    """The session again once every env whose image was missing has been built, and the
+    envs that could not be (name → why): one env's failure leaves the others built."""
     from devenv.converge.apply import Applier
     from devenv.converge.plan import Action, Plan
     from devenv.converge.session import open_session
 
-    session = _checked(open_session(paths, use_locks=use_locks))
     missing = [w for w in session.desired if session.observed.image(w.image) is None]
     if not missing:
-        return session
+        return session, {}
     for want in missing:
         reporter.step(want.name, f"{want.image} was never built here; building it first")
     plan = Plan(tuple(Action("build", w.name, ("not built yet",), image=w.image) for w in missing))
     applier = Applier(session.engine, session.host, reporter)
-    failed = [o for o in applier.apply(plan, session.desired, session.observed) if not o.ok]
-    if failed:
-        first = failed[0]
-        prefix = "" if first.message.startswith(f"{first.env}:") else f"{first.env}: "
-        raise DevenvError(prefix + first.message)
-    return open_session(
-        paths, session.engine, use_locks
-    )  # the base may have changed the build hash
+    outcomes = applier.apply(plan, session.desired, session.observed)
+    failures = {o.env: o.message.removeprefix(f"{o.env}: ") for o in outcomes if not o.ok}
+    paths = [str(s.path) for s in session.specs]
+    # the base may have changed the build hash
+    return open_session(paths, session.engine, use_locks), failures
 
 
 def _checked(session: Session) -> Session:

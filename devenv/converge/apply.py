@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 from devenv import labels as L
+from devenv.build.aptlog import dead_mirror_error
 from devenv.build.lockfile import lock_path, unserved_error
-from devenv.build.render import base_ref
+from devenv.build.render import base_ref, build_mirror
 from devenv.converge import image_cache
 from devenv.converge.desired import SSH_DIR, DesiredEnv, desire, folder_network
 from devenv.converge.hooks import HookFailed, run_hooks
@@ -223,7 +224,7 @@ class Applier:
             return want, "pulled from the image cache"
         self.reporter.step(want.name, f"building {want.image}")
         log = self.host.env_dir(want.name) / "build.log"
-        network = "host" if _uses_loopback(spec.apt.mirror) else None
+        network = "host" if _uses_loopback(build_mirror(spec)) else None
         pause_point("build")
         try:
             self.engine.build(
@@ -250,7 +251,7 @@ class Applier:
             from devenv.converge.bootstrap import bootstrap
 
             self.reporter.step(want.name, f"bootstrapping {base.bootstrap} from {base.mirror}")
-            bootstrap(self.engine, base, log)
+            bootstrap(self.engine, base, log, want.lock, lock_path(want.spec_file.path))
             return
         assert base.image is not None
         mirror = base.registry_mirror
@@ -393,10 +394,14 @@ def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bo
 
 
 def _unserved(want: DesiredEnv, failed: BuildError) -> DevenvError | None:
-    """A pinned install that failed because the mirror lacks versions, said as such."""
-    if want.lock is None or not failed.log_path:
+    """A build that failed because the apt mirror does not answer, or (a pinned install)
+    lacks the locked versions, said as such."""
+    if not failed.log_path:
         return None
     log = Path(failed.log_path).read_text(errors="replace")
+    dead = dead_mirror_error(want.name, log)
+    if dead is not None or want.lock is None:
+        return dead
     return unserved_error(want.name, lock_path(want.spec_file.path), log)
 
 

@@ -18,7 +18,15 @@ from devenv import labels as L
 from devenv.build import context as buildcontext
 from devenv.build.lockfile import Lock, lock_path, mismatch
 from devenv.build.lockfile import read as read_lock
-from devenv.build.render import Rendered, base_identity, base_ref, image_tag, packages_for, render
+from devenv.build.render import (
+    Rendered,
+    base_identity,
+    base_ref,
+    image_tag,
+    lock_base_name,
+    packages_for,
+    render,
+)
 from devenv.converge.verdict import Wanted
 from devenv.engine.observed import Observed
 from devenv.engine.shape import ContainerShape, Mount, PortBinding
@@ -210,7 +218,7 @@ def desire(
     )
     lock = read_lock(spec_file.path) if use_lock else None
     if lock is not None:
-        check_lock(spec_file, lock, identity if base else None)
+        check_lock(spec_file, lock, identity if base else None, recipe)
     rendered = render(spec, identity, built.manifest() if built else None, lock)
     keys = authorized_keys(spec_file, host.home)
     config = container_config(spec_file, host, keys)
@@ -242,16 +250,20 @@ def desire(
     )
 
 
-def check_lock(spec_file: SpecFile, lock: Lock, identity: str | None) -> None:
-    """Refuse a lock that no longer fits its spec, or a base other than the one it pins."""
+def check_lock(
+    spec_file: SpecFile, lock: Lock, identity: str | None, context: str | None = None
+) -> None:
+    """Refuse a lock that no longer fits its spec (a Dockerfile base's `context` included),
+    or a base other than the one it pins."""
     spec, where = spec_file.spec, lock_path(spec_file.path)
-    stale = mismatch(lock, base_ref(spec.base), packages_for(spec))
+    stale = mismatch(lock, lock_base_name(spec.base), packages_for(spec), context)
     if stale:
         raise DevenvError(
             f"{where} no longer matches {spec_file.path.name} ({stale})",
             f"run `devenv lock --update {spec_file.path}`",
         )
-    if identity and not lock.base_identity.startswith("ref:") and identity != lock.base_identity:
+    pinned = lock.base_identity
+    if identity and not context and not pinned.startswith("ref:") and identity != pinned:
         digest = lock.base_identity.removeprefix("digest:")
         repo = re.sub(r":[^/:]+$", "", (spec.base.image or "").split("@")[0])
         fetch = f"`docker pull {repo}@{digest}`, " if digest != lock.base_identity else ""

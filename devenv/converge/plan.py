@@ -125,7 +125,9 @@ def _base_missing(want: DesiredEnv, observed: Observed) -> str:
             (image.labels for image in observed.images), want.spec_file.path
         )
         return buildcontext.changes(before, want.rendered.base_inputs)
-    return f"base {base.image or base.bootstrap} is not on this engine yet"
+    if base.bootstrap:
+        return f"bootstrapped base {base.bootstrap} ({want.rendered.base}) is not built yet"
+    return f"base {base.image} is not on this engine yet"
 
 
 def _foreign_actions(

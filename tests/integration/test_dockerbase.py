@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from devenv.build.lockfile import parse
 from tests.integration.conftest import Result, free_port, unique
 
 DOCKERFILE = """\
@@ -110,3 +111,58 @@ def test_compose_build_and_image_services_apply_and_reach_each_other(
     assert _docker("exec", web, "sh", "-c", "echo $ROLE; pwd").split() == ["web", "/srv"]
     assert _docker("exec", web, "getent", "hosts", db).strip()
     assert devenv("plan", "--detailed-exitcode", str(out)).code == 0
+
+
+def test_a_folder_with_a_dockerfile_base_locks_each_env_alone(
+    devenv: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Issue 20: a Dockerfile base locks (its context, what its build installed); a spec
+    that cannot be built fails alone, named, and the others' locks are written."""
+    df, plain, bad = unique("dflock"), unique("plain"), unique("broken")
+    envs = tmp_path / "envs"
+    (envs / "docker").mkdir(parents=True)
+    (envs / "docker" / "Dockerfile").write_text(
+        "FROM debian:bookworm\n"
+        f"RUN echo {df} > /made; apt-get update -qq && "
+        "apt-get install -y -qq --no-install-recommends hello\n"
+    )
+    (envs / "bad").mkdir()
+    (envs / "bad" / "Dockerfile").write_text("FROM debian:bookworm\nRUN exit 3\n")
+    (envs / f"{df}.yaml").write_text(
+        "base: {dockerfile: docker/Dockerfile, context: docker}\napt: {packages: [busybox]}\n"
+    )
+    (envs / f"{plain}.yaml").write_text("base: debian:bookworm\n")
+    (envs / f"{bad}.yaml").write_text("base: {dockerfile: bad/Dockerfile, context: bad}\n")
+
+    locked = devenv("lock", str(envs))
+    assert locked.code == 1, locked.out + locked.err
+    assert f"✗ {bad}: building {bad}'s Dockerfile base failed" in locked.err, locked.err
+    assert "Traceback" not in locked.err and f"1 env(s) not locked: {bad}" in locked.err
+    assert not (envs / f"{bad}.lock").exists()
+    lock = parse((envs / f"{df}.lock").read_text(), "df.lock")
+    assert lock.base == "dockerfile:docker/Dockerfile"
+    assert lock.base_identity.startswith("dockerfile:") and "busybox" in lock.packages
+    assert "hello" in lock.base_packages and "hello" not in lock.packages  # its build's
+    assert (envs / f"{plain}.lock").exists()
+    # the locally imported debian:bookworm is said to be machine-bound, with the way out
+    assert "is known only by its local image ID, so this lock is bound to this machine" in (
+        locked.out
+    )
+    assert "base: {bootstrap: debian:bookworm, mirror: URL}" in locked.out
+
+    (envs / f"{bad}.yaml").unlink()
+    checked = devenv("lock", "--check", str(envs))
+    assert checked.code == 0, checked.err
+    applied = devenv("apply", str(envs / f"{df}.yaml"), "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert _docker("exec", df, "cat", "/made") == f"{df}\n"
+    assert devenv("plan", "--detailed-exitcode", str(envs / f"{df}.yaml")).code == 0
+
+    (envs / "docker" / "Dockerfile").write_text(
+        (envs / "docker" / "Dockerfile").read_text() + "RUN true\n"
+    )
+    stale = devenv("lock", "--check", str(envs))
+    assert stale.code == 1
+    assert f"{df}: {envs / f'{df}.lock'} no longer matches its spec (its Dockerfile or" in (
+        stale.err
+    )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from devenv.build.lockfile import lock_path, parse
 from devenv.build.render import base_ref
 from devenv.spec.models import Base
-from tests.integration.conftest import RUN_LABEL, Result
+from tests.integration.conftest import RUN_LABEL, Result, free_port
 from tests.integration.services import (  # noqa: F401  (fixtures, registered by name)
     AptProxy,
     Registry,
@@ -247,3 +248,91 @@ def test_bootstrap_without_mmdebstrap_names_it_and_the_fix(  # type: ignore[no-u
     assert_nothing_created(docker_client, name)
     recipe = Base(bootstrap="debian:trixie", mirror="http://127.0.0.1:9/nowhere/debian")
     assert not docker_client.images.list(name=base_ref(recipe))
+
+
+def test_a_mirror_that_does_not_answer_is_named_as_such(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, apt_proxy: AptProxy
+) -> None:
+    """Issue 20: a locked spec whose mirror is down says the mirror does not answer, not
+    that it no longer serves the pinned versions; so does an update of its lock."""
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: debian:bookworm
+        apt:
+          mirror: {apt_proxy.mirror}
+          packages: [hello]
+        """,
+    )
+    locked = devenv("lock", str(spec))
+    assert locked.code == 0, locked.err
+    dead = f"http://127.0.0.1:{free_port()}/{apt_proxy.upstream}"  # nothing listens there
+    spec.write_text(spec.read_text().replace(apt_proxy.mirror, dead))
+
+    failed = devenv("apply", str(spec))
+    assert failed.code == 1
+    line = error_line(failed)
+    assert f"the apt mirror {dead} does not answer (" in line, failed.err
+    assert "Connection refused" in line and "hint: check that it is up" in line, line
+    assert "no longer serves" not in failed.err and "Traceback" not in failed.err
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
+
+    update = devenv("lock", "--update", str(spec))
+    assert update.code == 1
+    assert f"✗ {name}: the apt mirror {dead} does not answer (" in update.err, update.err
+
+
+def test_a_bootstrapped_base_on_a_loopback_mirror_builds_locks_and_comes_back_the_same(  # type: ignore[no-untyped-def]
+    devenv, docker_client, spec_dir, name, apt_proxy: AptProxy
+) -> None:
+    """Issue 20: the base's own sources (on 127.0.0.1) are reached as apt.mirror's are,
+    without repeating the URL; the lock pins the recipe, a snapshot and what the base holds,
+    so bootstrapping it again is checked against the lock."""
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{bootstrap: "debian:bookworm", mirror: "{apt_proxy.mirror}"}}
+        apt: {{packages: [hello]}}
+        """,
+    )
+    tag = base_ref(Base(bootstrap="debian:bookworm", mirror=apt_proxy.mirror))
+    assert not docker_client.images.list(name=tag)  # the recipe names a port of this run
+    planned = devenv("plan", str(spec))
+    assert f"bootstrapped base debian:bookworm ({tag}) is not built yet" in planned.out
+    assert "is not on this engine yet" not in planned.out
+
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    assert docker_client.containers.get(name).exec_run(["hello"]).exit_code == 0
+
+    locked = devenv("lock", str(spec))
+    assert locked.code == 0, locked.err
+    assert "bound to this machine" not in locked.out
+    lock_file = lock_path(spec)
+    lock = parse(lock_file.read_text(), str(lock_file))
+    assert lock.base == tag and lock.base_identity.startswith("recipe:")
+    assert lock.snapshot and re.fullmatch(r"\d{8}T\d{6}Z", lock.snapshot)
+    assert "hello" in lock.packages and "libc6" in lock.base_packages
+
+    # a new machine: no box, no images; the base is bootstrapped again and holds the same
+    assert devenv("destroy", "--images", "--yes", str(spec)).code == 0
+    docker_client.images.remove(tag)
+    again = devenv("apply", str(spec))
+    assert again.code == 0, again.err
+    assert "bootstrapping debian:bookworm" in again.err
+
+    # the mirror now serves another base than the one locked: said, with the snapshot's day
+    text = lock_file.read_text()
+    libc = lock.base_packages["libc6"]
+    lock_file.write_text(text.replace(f'"libc6": "{libc}"', '"libc6": "2.0-devenvtest"'))
+    assert devenv("destroy", "--images", "--yes", str(spec)).code == 0
+    docker_client.images.remove(tag)
+    other = devenv("apply", str(spec))
+    assert other.code == 1
+    line = error_line(other)
+    assert "made another base than the one pinned in" in line, other.err
+    assert f"libc6 2.0-devenvtest → {libc}" in line
+    assert f"http://snapshot.debian.org/archive/debian/{lock.snapshot}" in line
+    assert not docker_client.images.list(name=tag)  # not left to be built on

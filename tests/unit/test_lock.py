@@ -10,11 +10,14 @@ from devenv.build.lockfile import (
     Lock,
     added_packages,
     dump,
+    machine_bound,
     mismatch,
     missing_pins,
     moved,
     parse,
     parse_dpkg_list,
+    snapshot_mirror,
+    snapshot_of,
     unserved_error,
 )
 from devenv.build.render import render
@@ -161,3 +164,49 @@ def test_lock_check_reads_the_lock_beside_each_spec(tmp_path) -> None:  # type: 
     assert problems == [
         f"php: {tmp_path / 'php.lock'} no longer matches its spec (packages added: git)"
     ]
+
+
+MADE = Lock(
+    base="devenv-base/debian:bookworm-0123456789ab",
+    base_identity="recipe:" + "b" * 64,
+    requested=("jq",),
+    packages={"jq": "1.6-2.1+deb12u2"},
+    base_packages={"libc6": "2.36-9+deb12u10", "base-files": "12.4+deb12u10"},
+    snapshot="20250520T000000Z",
+)
+
+
+def test_a_made_base_keeps_its_packages_and_snapshot_through_the_file() -> None:
+    assert parse(dump(MADE, "php", "1"), "php.lock") == MADE
+    assert parse(dump(MADE, "php", "1"), "php.lock").base_packages == MADE.base_packages
+    dockerfile = Lock("dockerfile:docker/Dockerfile", "dockerfile:" + "c" * 64, (), {})
+    assert parse(dump(dockerfile, "df", "1"), "df.lock") == dockerfile
+    with pytest.raises(DevenvError, match="snapshot 'yesterday' is not valid"):
+        parse(dump(MADE, "php", "1").replace("20250520T000000Z", "yesterday"), "php.lock")
+
+
+def test_the_snapshot_is_the_mirrors_else_the_last_locks_while_the_base_holds_the_same() -> None:
+    snap = "http://snapshot.debian.org/archive/debian/20240101T000000Z/"
+    assert snapshot_of(snap, MADE, MADE) == "20240101T000000Z"
+    assert snapshot_of("http://deb.debian.org/debian", MADE, MADE) == "20250520T000000Z"
+    moved_base = Lock(**{**MADE.__dict__, "base_packages": {"libc6": "2.36-9+deb12u11"}})
+    assert snapshot_of("http://deb.debian.org/debian", MADE, moved_base, 0) == "19700101T000000Z"
+    assert snapshot_mirror("http://127.0.0.1:3142/deb.debian.org/debian", "2025X") == (
+        "http://snapshot.debian.org/archive/debian/2025X"
+    )
+    assert "in the base: libc6 2.36-9+deb12u10 → 2.36-9+deb12u11" in moved(MADE, moved_base)
+
+
+def test_only_a_base_known_by_a_local_id_is_machine_bound() -> None:
+    local = Lock("debian:bookworm", "id:sha256:" + "d" * 64, (), {})
+    said = machine_bound(local)
+    assert said and "bound to this machine" in said and "bootstrap: debian:bookworm" in said
+    assert machine_bound(LOCK) is None and machine_bound(MADE) is None
+
+
+def test_a_dockerfile_bases_changed_context_makes_the_lock_stale() -> None:
+    lock = Lock("dockerfile:Dockerfile", "dockerfile:" + "c" * 64, (), {})
+    assert mismatch(lock, "dockerfile:Dockerfile", [], "dockerfile:" + "c" * 64) is None
+    assert mismatch(lock, "dockerfile:Dockerfile", [], "dockerfile:" + "e" * 64) == (
+        "its Dockerfile or build context changed"
+    )
