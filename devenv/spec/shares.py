@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from devenv import reads
 from devenv.errors import DevenvError
+from devenv.host import expand_home
+from devenv.host import home as user_home
 
 if TYPE_CHECKING:
     from devenv.spec.loader import SpecFile
@@ -62,10 +64,9 @@ CANNOT_SEE = "a path you cannot read yourself (the engine would share it as root
 
 
 def host_path(spec_file: SpecFile, raw: str) -> Path:
-    """A spec's host path: ~ expands, relative paths are relative to the spec file."""
-    if raw.startswith("~"):
-        reads.environ("HOME")  # what ~ expands with
-    path = Path(os.path.expanduser(raw))
+    """A spec's host path: ~ is the user's home (the sudo user's under sudo, devenv.host),
+    relative paths are relative to the spec file."""
+    path = Path(expand_home(raw))
     if not path.is_absolute():
         path = spec_file.folder / path
     return Path(os.path.normpath(path))
@@ -73,7 +74,7 @@ def host_path(spec_file: SpecFile, raw: str) -> Path:
 
 def _as_resolved(paths: tuple[str, ...]) -> list[Path]:
     """`paths` as written and as this host resolves them, in a stable order."""
-    expanded = {Path(os.path.expanduser(p)) for p in paths}
+    expanded = {Path(expand_home(p)) for p in paths}
     return sorted(expanded | {Path(os.path.realpath(p)) for p in expanded})
 
 
@@ -222,7 +223,7 @@ def shared_host_path(spec_file: SpecFile, index: int, home: Path | None = None) 
         reads.file_type(resolved, info)
         why = _kind_refusal(info, spec.docker_socket) or _alias_refusal(info)
     if not why:
-        secret = secret_folder(resolved, home or Path.home())
+        secret = secret_folder(resolved, home or user_home())
         if secret and not entry.readonly:
             holds = "a folder holding " if secret[1] else ""
             raise DevenvError(
@@ -253,7 +254,7 @@ def share_warnings(spec_file: SpecFile, home: Path | None = None) -> tuple[str, 
             resolved = Path(os.path.realpath(host_path(spec_file, entry.host)))
         except OSError:
             continue  # shared_host_path says why
-        secret = secret_folder(resolved, home or Path.home())
+        secret = secret_folder(resolved, home or user_home())
         if secret:
             warnings.append(
                 f"shares {secret[0]} read-only: the box can read the secrets in it"
