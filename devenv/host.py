@@ -77,6 +77,9 @@ class Host(NamedTuple):
     gid: int
     home: Path
     state_dir: Path
+    # what a local engine keeps for itself on this machine beyond the standard paths (its
+    # data root, from its /info): no share may reach it; set where the engine is known
+    engine_paths: tuple[str, ...] = ()
 
     @classmethod
     def current(cls) -> Host:

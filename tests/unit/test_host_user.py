@@ -33,7 +33,7 @@ def test_under_sudo_devenv_acts_for_the_user_who_ran_it(sudo: pwd.struct_passwd)
     assert host.home() == home
     assert host.expand_home("~/src") == f"{home}/src" and host.expand_home("~") == str(home)
     assert host.state_dir() == str(home / ".local" / "state" / "devenv")
-    assert Host.current() == (sudo.pw_uid, sudo.pw_gid, home, home / ".local/state/devenv")
+    assert Host.current() == (sudo.pw_uid, sudo.pw_gid, home, home / ".local/state/devenv", ())
 
 
 def test_a_state_folder_named_under_sudo_is_kept(
