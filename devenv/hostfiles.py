@@ -310,10 +310,27 @@ def _others_can_write(info: os.stat_result) -> bool:
     return owner.pw_gid != info.st_gid or bool(set(group.gr_mem) - {owner.pw_name})
 
 
-def _check_chain(shown: Path, folder: Path, what: str, final: bool) -> None:
+def folder_problem(path: str | os.PathLike[str], what: str = "devenv's state folder") -> str | None:
+    """Why `path` would be refused as a folder of the user's own (`own_folder`'s sentence),
+    or None; changes nothing (doctor asks it)."""
+    path = Path(os.path.abspath(path))
+    existing = path
+    while not os.path.lexists(existing):
+        existing = existing.parent
+    try:
+        _check_chain(path, existing, what, final=existing == path, tighten=False)
+    except UnsafeFile as exc:
+        return exc.message
+    except OSError as exc:
+        return f"{what} {path}: {exc.strerror or exc}"
+    return None
+
+
+def _check_chain(shown: Path, folder: Path, what: str, final: bool, tighten: bool = True) -> None:
     """Every folder from / down to `folder` (links followed) is trusted; `folder`, when
-    `final`, is the user's own and closed to others (0700; an older devenv's 0755 is
-    tightened). A file in the way is the OSError it is (NotADirectoryError)."""
+    `final`, is the user's own and closed to others (an older devenv's 0755 is tightened to
+    0700, a 0555 to 0500: others lose their bits, the owner gains none). A file in the way
+    is the OSError it is (NotADirectoryError)."""
     resolved = Path(os.path.realpath(folder))
     through = f" (through a symbolic link, {resolved})" if resolved != folder else ""
     hint = f"make it yours and private (chmod 700), {OWN_FOLDER_HINT}"
@@ -340,5 +357,5 @@ def _check_chain(shown: Path, folder: Path, what: str, final: bool) -> None:
                 f"{stat.S_IMODE(info.st_mode):04o}); refusing to keep devenv's files there",
                 hint,
             )
-        if last and info.st_mode & 0o077:
-            os.chmod(step, 0o700)
+        if last and tighten and info.st_mode & 0o077:
+            os.chmod(step, stat.S_IMODE(info.st_mode) & 0o700)
