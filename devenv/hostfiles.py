@@ -21,7 +21,7 @@ from typing import IO, Literal
 
 from devenv import reads
 from devenv.errors import DevenvError
-from devenv.host import state_dir
+from devenv.host import state_dir, sudo_user
 
 Refusal = Literal["special", "folder", "kernel", "big"]
 NOT_REGULAR = "is not a regular file (a device, pipe or socket?)"
@@ -135,9 +135,9 @@ def _trusted_owners(folder_owner: int | None = None) -> set[int]:
     """Who may own a file devenv trusts: the user, root, the sudo user acting through root,
     and the owner of the folder holding it (who could replace it anyway)."""
     owners = {os.geteuid(), 0}
-    sudo = os.environ.get("SUDO_UID", "")
-    if os.geteuid() == 0 and sudo.isdigit():
-        owners.add(int(sudo))
+    sudo = sudo_user()
+    if sudo is not None:
+        owners.add(sudo[0])
     if folder_owner is not None:
         owners.add(folder_owner)
     return owners
@@ -166,15 +166,36 @@ def check_target(path: Path) -> os.stat_result | None:
     return info
 
 
+def give_to_user(target: int | Path, folder: Path) -> None:
+    """Under sudo, what devenv just made (a descriptor, or a path never followed) in a
+    folder of the sudo user's belongs to them, not to root: their state folder, their
+    project. Anywhere else (a folder of root's) it stays root's."""
+    sudo = sudo_user()
+    if sudo is None or os.stat(folder).st_uid != sudo[0]:
+        return
+    if isinstance(target, int):
+        os.fchown(target, *sudo)
+    else:
+        os.chown(target, *sudo, follow_symlinks=False)
+
+
 def temporary_beside(path: Path, mode: int = 0o600) -> tuple[int, Path]:
     """A new file beside `path` (its descriptor and name), created exclusively under a name
-    no one could guess, so never through a planted link: rename it over `path` when whole."""
+    no one could guess, so never through a planted link: rename it over `path` when whole.
+    Under sudo it is the sudo user's when the folder is (give_to_user)."""
     while True:
         partial = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
         try:
-            return os.open(partial, os.O_WRONLY | NOFOLLOW_CREATE, mode), partial
+            fd = os.open(partial, os.O_WRONLY | NOFOLLOW_CREATE, mode)
         except FileExistsError:
             continue
+        try:
+            give_to_user(fd, partial.parent)
+        except BaseException:
+            os.close(fd)
+            partial.unlink(missing_ok=True)
+            raise
+        return fd, partial
 
 
 def write_file(path: str | os.PathLike[str], data: bytes | str, mode: int = 0o600) -> None:
@@ -232,6 +253,8 @@ def open_own(path: str | os.PathLike[str], append: bool = False) -> IO[str]:
                 f"{path} belongs to another user (uid {info.st_uid}); refusing to use it",
                 f"remove it (rm {path}) once you have checked who put it there",
             )
+        if info.st_uid == 0:  # made now, or by an older devenv run under sudo
+            give_to_user(fd, path.parent)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -262,6 +285,7 @@ def own_folder(path: str | os.PathLike[str], what: str = "devenv's state folder"
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):
             os.mkdir(folder, 0o700)
+            give_to_user(folder, folder.parent)
     if missing:
         _check_chain(path, path, what, final=True)
     _OWN_FOLDERS.add(str(path))
@@ -286,10 +310,27 @@ def _others_can_write(info: os.stat_result) -> bool:
     return owner.pw_gid != info.st_gid or bool(set(group.gr_mem) - {owner.pw_name})
 
 
-def _check_chain(shown: Path, folder: Path, what: str, final: bool) -> None:
+def folder_problem(path: str | os.PathLike[str], what: str = "devenv's state folder") -> str | None:
+    """Why `path` would be refused as a folder of the user's own (`own_folder`'s sentence),
+    or None; changes nothing (doctor asks it)."""
+    path = Path(os.path.abspath(path))
+    existing = path
+    while not os.path.lexists(existing):
+        existing = existing.parent
+    try:
+        _check_chain(path, existing, what, final=existing == path, tighten=False)
+    except UnsafeFile as exc:
+        return exc.message
+    except OSError as exc:
+        return f"{what} {path}: {exc.strerror or exc}"
+    return None
+
+
+def _check_chain(shown: Path, folder: Path, what: str, final: bool, tighten: bool = True) -> None:
     """Every folder from / down to `folder` (links followed) is trusted; `folder`, when
-    `final`, is the user's own and closed to others (0700; an older devenv's 0755 is
-    tightened). A file in the way is the OSError it is (NotADirectoryError)."""
+    `final`, is the user's own and closed to others (an older devenv's 0755 is tightened to
+    0700, a 0555 to 0500: others lose their bits, the owner gains none). A file in the way
+    is the OSError it is (NotADirectoryError)."""
     resolved = Path(os.path.realpath(folder))
     through = f" (through a symbolic link, {resolved})" if resolved != folder else ""
     hint = f"make it yours and private (chmod 700), {OWN_FOLDER_HINT}"
@@ -299,9 +340,9 @@ def _check_chain(shown: Path, folder: Path, what: str, final: bool) -> None:
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(step))
         owners = {os.geteuid()} | ({0} if not last or os.geteuid() == 0 else set())
-        sudo = os.environ.get("SUDO_UID", "")
-        if os.geteuid() == 0 and sudo.isdigit():
-            owners.add(int(sudo))
+        sudo = sudo_user()
+        if sudo is not None:
+            owners.add(sudo[0])
         if info.st_uid not in owners:
             raise UnsafeFile(
                 f"{what} {shown}{through}: {step} belongs to another user (uid "
@@ -316,5 +357,5 @@ def _check_chain(shown: Path, folder: Path, what: str, final: bool) -> None:
                 f"{stat.S_IMODE(info.st_mode):04o}); refusing to keep devenv's files there",
                 hint,
             )
-        if last and info.st_mode & 0o077:
-            os.chmod(step, 0o700)
+        if last and tighten and info.st_mode & 0o077:
+            os.chmod(step, stat.S_IMODE(info.st_mode) & 0o700)

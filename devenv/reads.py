@@ -21,7 +21,7 @@ from typing import NamedTuple
 class Read(NamedTuple):
     """One input: what was asked (`kind`, `key`) and what it gave (`seen`, a digest)."""
 
-    kind: str  # file, environ, glob, realpath, uid
+    kind: str  # file, environ, glob, realpath, type, uid, home
     key: str
     seen: str
 

@@ -21,6 +21,7 @@ from typing import IO, BinaryIO
 
 from devenv.build import dockerignore
 from devenv.errors import DevenvError
+from devenv.host import expand_home, home
 from devenv.hostfiles import InputRefused, read_bounded, refusal
 from devenv.spec.loader import SpecFile
 from devenv.spec.shares import place_refusal, secret_folder
@@ -86,9 +87,9 @@ def resolve(spec_file: SpecFile) -> BuildContext:
     """Walk the spec's Dockerfile base; one sentence when a file is missing or too much."""
     base = spec_file.spec.base
     assert base.dockerfile is not None
-    dockerfile = (spec_file.folder / Path(base.dockerfile).expanduser()).resolve()
+    dockerfile = (spec_file.folder / expand_home(base.dockerfile)).resolve()
     folder = (
-        (spec_file.folder / Path(base.context).expanduser()).resolve()
+        (spec_file.folder / expand_home(base.context)).resolve()
         if base.context
         else dockerfile.parent
     )
@@ -133,8 +134,8 @@ def _check_place(spec_file: SpecFile, folder: Path, dockerfile: Path, explicit: 
             "name the folder to send with base.context, if that is meant",
         )
     why = place_refusal(folder)
-    secret = secret_folder(folder, Path.home())
-    if folder == Path.home() or (secret and not why):
+    secret = secret_folder(folder, home())
+    if folder == home() or (secret and not why):
         why = "a home or a folder of secrets"
     if why:
         raise _fail(
@@ -143,7 +144,7 @@ def _check_place(spec_file: SpecFile, folder: Path, dockerfile: Path, explicit: 
             "point base.context at the project folder",
         )
     why = place_refusal(dockerfile)
-    if why or secret_folder(dockerfile, Path.home()):
+    if why or secret_folder(dockerfile, home()):
         raise _fail(
             spec_file,
             f"its Dockerfile {dockerfile} is {why or 'among secrets'}; devenv does not build it",

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from devenv.build import gopattern
+
 ESCAPED = ".+()|{}$"
 
 
@@ -56,14 +58,14 @@ class Pattern:
         return _simulate(tokens, path)
 
 
-def _class_end(pattern: str, i: int) -> int:
-    """The index of the `]` closing the class that opens at `pattern[i]`, or -1."""
-    j = i + 1
-    j += pattern[j : j + 1] == "^"
-    j += pattern[j : j + 1] == "]"
-    while j < len(pattern) and pattern[j] != "]":
-        j += 2 if pattern[j] == "\\" else 1
-    return j if j < len(pattern) else -1
+def _go_atom(pattern: str, i: int) -> tuple[str, int]:
+    """The `[...]` class or `\\x` escape at `pattern[i]`, as Go's regexp reads it (docker
+    matches with it), written as a Python class; and the index of its last character."""
+    try:
+        ranges, end = (gopattern.char_class if pattern[i] == "[" else gopattern.escape)(pattern, i)
+    except gopattern.GoPatternError as exc:
+        raise PatternError(f"{pattern!r} is not a valid pattern ({exc})") from None
+    return gopattern.as_class(ranges), end - 1
 
 
 def _atom(text: str, pattern: str) -> re.Pattern[str]:
@@ -73,7 +75,7 @@ def _atom(text: str, pattern: str) -> re.Pattern[str]:
         raise PatternError(f"{pattern!r} is not a valid pattern ({exc})") from None
 
 
-def _compile(pattern: str) -> tuple[str, str, tuple[Token, ...]]:  # noqa: C901 (a scanner)
+def _compile(pattern: str) -> tuple[str, str, tuple[Token, ...]]:
     """Docker's translation of one pattern: a match kind, for "regexp" the regex's source,
     and the tokens the simulation walks (the same pattern, one token per wildcard or char)."""
     out, kind, i = "^", "exact", 0
@@ -106,21 +108,10 @@ def _compile(pattern: str) -> tuple[str, str, tuple[Token, ...]]:  # noqa: C901 
         elif ch in ESCAPED:
             out += "\\" + ch
             tokens.append(("lit", ch))
-        elif ch == "\\":
-            if i + 1 < len(pattern):
-                i += 1
-                out, kind = out + "\\" + pattern[i], "regexp"
-                tokens.append(("atom", _atom("\\" + pattern[i], pattern)))
-            else:
-                out += "\\\\"
-                tokens.append(("lit", "\\"))
-        elif ch == "[":
-            end = _class_end(pattern, i)
-            if end < 0:
-                raise PatternError(f"{pattern!r} is not a valid pattern (an unclosed '[')")
-            out, kind = out + pattern[i : end + 1], "regexp"
-            tokens.append(("atom", _atom(pattern[i : end + 1], pattern)))
-            i = end
+        elif ch in "\\[":
+            source, i = _go_atom(pattern, i)
+            out, kind = out + source, "regexp"
+            tokens.append(("atom", _atom(source, pattern)))
         elif ch == "]":
             out, kind = out + "\\]", "regexp"
             tokens.append(("lit", "]"))
@@ -189,6 +180,10 @@ def parse(text: str) -> list[Pattern]:
             line = line[1:].strip()
         if not line:
             raise PatternError("'!' alone is not a valid pattern (e.g. !keep.txt)")
+        try:
+            gopattern.check_match_syntax(line)  # what docker asks before it reads any
+        except gopattern.GoPatternError as exc:
+            raise PatternError(f"{line!r} is not a valid pattern ({exc})") from None
         if line:
             line = posixpath.normpath(line)
             if len(line) > 1 and line.startswith("/"):

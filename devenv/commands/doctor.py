@@ -20,6 +20,7 @@ from devenv.engine.connection import Connection, resolve
 from devenv.engine.server import Server, desktop_vm, rootless
 from devenv.errors import DevenvError
 from devenv.host import Host
+from devenv.hostfiles import OWN_FOLDER_HINT, folder_problem
 from devenv.spec.hostpaths import host_path
 from devenv.spec.loader import SpecFile, load_tolerant
 
@@ -120,6 +121,11 @@ def tool_findings(which: Any = shutil.which) -> list[Finding]:
 
 
 def state_finding(state_dir: Path) -> Finding:
+    unsafe = folder_problem(state_dir)
+    if unsafe:
+        return Finding(
+            False, "state", unsafe, f"make it yours and private (chmod 700), {OWN_FOLDER_HINT}"
+        )
     probe = state_dir
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent

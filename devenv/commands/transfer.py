@@ -8,7 +8,6 @@ names absent bases, and writes the specs; `devenv apply` on them then builds not
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from devenv import __version__
 from devenv.build.lockfile import lock_path
 from devenv.engine import split_ref
 from devenv.errors import DevenvError, SpecError, host_file_errors
-from devenv.hostfiles import write_file
+from devenv.hostfiles import InputRefused, check_target, read_bounded, write_file
 from devenv.images import bundle as B
 from devenv.spec.hostpaths import host_path
 from devenv.spec.keys import is_literal_key
@@ -38,6 +37,7 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
         raise DevenvError(f"{out} is a folder; give the bundle's file name, e.g. -o envs.tar")
     with host_file_errors("write the bundle", out):  # before a long build, not after it
         out.parent.mkdir(parents=True, exist_ok=True)
+        check_target(out)  # a planted link is refused now; B.write checks again
     session = built_session(paths, reporter)
     contents = B.Contents()
     root, members = B.spec_layout([w.spec_file.path for w in session.desired])
@@ -62,18 +62,16 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
         _add_lock_file(want.spec_file, root, contents)
         _add_key_files(want.spec_file, root, contents)
         save += [want.image, *([base.id] if base else [])]
+    # the saved images go to a file without a name (O_TMPFILE where there is one, else made
+    # exclusively and unlinked at once) beside the bundle: nothing can swap it for a link
     with host_file_errors("write the bundle", out):
-        fd, images = tempfile.mkstemp(prefix=".devenv-images-", suffix=".tar", dir=out.parent)
-    try:
+        images = tempfile.TemporaryFile(prefix=".devenv-images-", dir=out.parent)  # noqa: SIM115 (closed below)
+    with images:
         reporter.step("export", f"saving {len(session.desired)} env image(s) from the engine")
-        os.close(fd)
-        with open(images, "wb") as handle:  # by path, so a disk fault can name it
-            session.engine.save_images(list(dict.fromkeys(save)), handle)
+        shown = f"a temporary file in {out.parent}"
+        session.engine.save_images(list(dict.fromkeys(save)), images, shown)
         with host_file_errors("write the bundle", out):
-            return B.write(out, contents, Path(images), __version__)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(images)
+            return B.write(out, contents, images, __version__)
 
 
 def _digest_of(repo_digests: tuple[str, ...]) -> str:
@@ -106,7 +104,9 @@ def _add_key_files(spec_file: SpecFile, root: Path, contents: B.Contents) -> Non
             contents.skipped.append(f"{name}: {entry} is outside the specs' folder; not bundled")
             continue
         try:
-            text = path.read_bytes()
+            text = read_bounded(path, B.MAX_SMALL_FILE)
+        except InputRefused as exc:
+            raise DevenvError(f"key file {entry} {exc.reason}; not bundled", env=name) from None
         except OSError as exc:
             raise DevenvError(
                 f"key file {entry} cannot be read ({exc.strerror})", env=name

@@ -104,7 +104,7 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
     return {
         "spec": str(spec_file.path),
         "ports": [str(p) for p in port_bindings(spec)],
-        "shared": [m.bind for m in shared_mounts(spec_file, host.home)],
+        "shared": [m.bind for m in shared_mounts(spec_file, host)],
         "volumes": [m.bind for m in volume_mounts(spec)],
         "env": dict(spec.env),
         "command": spec.command,
@@ -120,9 +120,14 @@ def port_bindings(spec: Spec) -> list[PortBinding]:
     return [PortBinding(p.bind, p.host, p.container, p.protocol, p.exposed) for p in spec.ports]
 
 
-def shared_mounts(spec_file: SpecFile, home: Path) -> list[Mount]:
+def shared_mounts(spec_file: SpecFile, host: Host) -> list[Mount]:
     return [
-        Mount("bind", str(shared_host_path(spec_file, i, home)), s.container, s.readonly)
+        Mount(
+            "bind",
+            str(shared_host_path(spec_file, i, host.home, host.engine_paths)),
+            s.container,
+            s.readonly,
+        )
         for i, s in enumerate(spec_file.spec.shared)
     ]
 
@@ -174,7 +179,7 @@ def container_shape(
     writes (a planted link would turn the next write into one anywhere on this host), so
     the SSH keys are copied in through the engine instead (ssh_copy), as on a remote engine."""
     spec = spec_file.spec
-    mounts = [*shared_mounts(spec_file, host.home), *volume_mounts(spec)]
+    mounts = [*shared_mounts(spec_file, host), *volume_mounts(spec)]
     environment = dict(spec.env)
     user = box_user(spec, host)
     if user:

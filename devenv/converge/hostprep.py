@@ -10,8 +10,8 @@ from pathlib import Path
 from devenv.converge.desired import DesiredEnv
 from devenv.engine.observed import Observed
 from devenv.errors import STATE_PATH, ConflictError, DevenvError, host_file_errors
-from devenv.host import Host
-from devenv.hostfiles import own_folder, read_bounded, write_file
+from devenv.host import Host, sudo_user
+from devenv.hostfiles import give_to_user, own_folder, read_bounded, write_file
 from devenv.spec.hostpaths import host_path
 
 
@@ -116,9 +116,8 @@ def _make_user_dirs(path: Path, box_user: tuple[int, int] | None) -> None:
         missing.append(probe)
         probe = probe.parent
     path.mkdir(parents=True)
-    sudo = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    owner = (int(sudo[0]), int(sudo[1])) if sudo[0] and sudo[1] else box_user
-    if owner and os.getuid() == 0:
+    owner = sudo_user() or box_user
+    if owner and os.geteuid() == 0:
         for created in missing:
             os.chown(created, *owner, follow_symlinks=False)
 
@@ -144,3 +143,6 @@ def _host_key(ssh_dir: Path) -> None:
             f"cannot make the SSH host key {key}: ssh-keygen said: {why}",
             f"check that {ssh_dir} is writable, {STATE_PATH}",
         )
+    for made_file in (key, key.with_name(key.name + ".pub")):
+        if os.path.lexists(made_file):
+            give_to_user(made_file, ssh_dir)

@@ -62,6 +62,15 @@ def changed_files(
     return changed
 
 
+def with_engine_paths(host: Host, engine: Engine, specs: list[SpecFile]) -> Host:
+    """`host` knowing the local engine's data root (its /info, asked only when a spec
+    shares something), so no share reaches it wherever the engine keeps it."""
+    if not engine.connection.local or not any(s.spec.shared for s in specs):
+        return host
+    root = engine.info().get("DockerRootDir")
+    return host._replace(engine_paths=(root,)) if isinstance(root, str) and root else host
+
+
 def open_session(
     paths: Sequence[str | Path], engine: Engine | None = None, use_locks: bool = True
 ) -> Session:
@@ -71,6 +80,7 @@ def open_session(
         specs, problems = load_tolerant(paths)
         engine = engine or Engine()
         observed = engine.observe([s.spec.name for s in specs])
+        host = with_engine_paths(host, engine, specs)
         session = Session(specs, problems, engine, host, observed)
         failed = []
         for spec_file in specs:

@@ -16,6 +16,9 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from devenv.errors import DevenvError
+from devenv.hostfiles import InputRefused, read_bounded
+
+MAX_CLIENT_FILE = 1 << 20  # a docker client config or context file: a few KiB
 
 DOCKER_SOCKET_URL = "unix:///var/run/docker.sock"
 PODMAN_ROOTFUL = "/run/podman/podman.sock"
@@ -98,8 +101,8 @@ def context_names(config_dir: Path) -> list[str]:
     names = []
     for meta in sorted((config_dir / "contexts" / "meta").glob("*/meta.json")):
         try:
-            names.append(str(json.loads(meta.read_text())["Name"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            names.append(str(json.loads(read_bounded(meta, MAX_CLIENT_FILE))["Name"]))
+        except (OSError, ValueError, KeyError, TypeError, InputRefused):
             continue
     return names
 
@@ -111,12 +114,16 @@ def from_context(name: str, config_dir: Path) -> Connection:
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta_path = config_dir / "contexts" / "meta" / digest / "meta.json"
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(read_bounded(meta_path, MAX_CLIENT_FILE))
     except FileNotFoundError:
         known = ", ".join(context_names(config_dir)) or "none"
         raise DevenvError(
             f"docker context {name!r} does not exist (known: {known})",
             "list them with `docker context ls`, or pick another with --context",
+        ) from None
+    except InputRefused as exc:
+        raise DevenvError(
+            f"docker context {name!r} cannot be read: {exc.message}", exc.hint
         ) from None
     except (OSError, ValueError) as exc:
         raise DevenvError(f"docker context {name!r} cannot be read: {exc}") from None
@@ -149,8 +156,8 @@ def _env_tls(env: Mapping[str, str]) -> TlsFiles | None:
 
 def _current_context(config_dir: Path) -> str | None:
     try:
-        config = json.loads((config_dir / "config.json").read_text())
-    except (OSError, ValueError):
+        config = json.loads(read_bounded(config_dir / "config.json", MAX_CLIENT_FILE))
+    except (OSError, ValueError):  # a FIFO or /dev/zero there: InputRefused, one sentence
         return None
     current = config.get("currentContext") if isinstance(config, dict) else None
     return str(current) if current else None

@@ -148,14 +148,16 @@ class ImageTransfer:
         with engine_errors("listing containers"):
             return list(self.api.containers(all=True))
 
-    def save_images(self, names: list[str], out: BinaryIO) -> None:
-        """`docker save` of `names` (tags keep their names; ids load untagged) into `out`."""
+    def save_images(self, names: list[str], out: BinaryIO, shown: str = "") -> None:
+        """`docker save` of `names` (tags keep their names; ids load untagged) into `out`
+        (`shown`: where it is, for a write fault, when `out` has no name of its own)."""
+        where = shown or str(getattr(out, "name", "a file"))
         with engine_errors("saving images"):
             api = self.api
             response = api._get(api._url("/images/get"), params={"names": names}, stream=True)
             api._raise_for_status(response)
             for chunk in response.iter_content(chunk_size=1 << 20):
-                with host_file_errors("write the images to", str(getattr(out, "name", "a file"))):
+                with host_file_errors("write the images to", where):
                     out.write(chunk)
 
     def load_images(self, chunks: Iterable[bytes]) -> list[str]:

@@ -12,6 +12,7 @@ import shlex
 from typing import TYPE_CHECKING, Any
 
 from devenv.formats.draft import host_path
+from devenv.host import expand_home
 from devenv.spec.keys import is_literal_key
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def recorded(spec_file: SpecFile, fmt: str) -> dict[str, Any]:
     base = spec.base.model_dump(exclude_defaults=True)
     for key in BASE_PATHS:
         if key in base:
-            base[key] = os.path.normpath(spec_file.folder / os.path.expanduser(base[key]))
+            base[key] = os.path.normpath(spec_file.folder / expand_home(base[key]))
     out: dict[str, Any] = {"base": base.get("image") if list(base) == ["image"] else base}
     for key in ("apt", "image_cache"):
         value = getattr(spec, key)

@@ -146,8 +146,10 @@ class Contents:
     skipped: list[str] = field(default_factory=list)
 
 
-def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest:
-    """Write the bundle to `out` (atomically: a partial file never has the final name)."""
+def write(out: Path, contents: Contents, images: IO[bytes], version: str) -> Manifest:
+    """Write the bundle to `out` (atomically: a partial file never has the final name, made
+    exclusively beside it and renamed). `images` is the saved images, an open file: it is
+    never reopened by a name someone could have swapped for a link."""
     listed, small = [], {}
     for member, source in sorted(contents.files.items()):  # specs, locks, keys: bounded
         with host_file_errors("read", source):
@@ -155,8 +157,8 @@ def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest
         listed.append(
             BundleFile(member, len(small[member]), hashlib.sha256(small[member]).hexdigest())
         )
-    with images.open("rb") as handle:
-        size, digest = sha256_of(handle)
+    images.seek(0)
+    size, digest = sha256_of(images)
     listed.append(BundleFile(IMAGES, size, digest))
     manifest = Manifest(
         tuple(contents.envs),
@@ -177,12 +179,11 @@ def write(out: Path, contents: Contents, images: Path, version: str) -> Manifest
                 if entry.path != IMAGES:
                     _add_bytes(tar, entry.path, small[entry.path])
                     continue
-                info = tar.gettarinfo(str(images), arcname=entry.path)
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                info.mode = 0o644
-                with images.open("rb") as handle:
-                    tar.addfile(info, handle)
+                info = tarfile.TarInfo(entry.path)
+                info.size, info.mode = size, 0o644
+                info.mtime = int(datetime.datetime.now().timestamp())
+                images.seek(0)
+                tar.addfile(info, images)
         partial.replace(out)
     except BaseException:
         partial.unlink(missing_ok=True)

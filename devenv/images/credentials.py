@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import DevenvError
+from devenv.hostfiles import InputRefused, read_bounded
 from devenv.registry import scrub
+
+MAX_CONFIG = 4 << 20  # docker's client config: logins and settings, a few KiB
 
 
 def config_path() -> Path:
@@ -31,9 +34,11 @@ def config_path() -> Path:
 def load_config(path: Path | None = None) -> dict[str, Any]:
     path = path or config_path()
     try:
-        data = json.loads(path.read_text() or "{}")
+        data = json.loads(read_bounded(path, MAX_CONFIG) or b"{}")
     except FileNotFoundError:
         return {}
+    except InputRefused as exc:
+        raise DevenvError(f"cannot read docker's config: {exc.message}", exc.hint) from None
     except (OSError, ValueError) as exc:
         raise DevenvError(f"cannot read docker's config {path} ({exc})") from None
     if not isinstance(data, dict):

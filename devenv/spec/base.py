@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from devenv.host import expand_home
 from devenv.spec.rules import (
     ARG_NAME_RE,
     ARG_RULE,
@@ -102,7 +103,7 @@ class Base(Model):
         if problem:
             raise ValueError(problem)
         if isinstance(folder, Path):
-            found = folder / Path(v).expanduser()
+            found = folder / expand_home(v)
             is_dockerfile = info.field_name == "dockerfile"
             if is_dockerfile and not found.is_file():
                 raise ValueError(f"{v!r} is not a file: no Dockerfile there (from {folder})")

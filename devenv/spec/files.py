@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from devenv.errors import DevenvError
+from devenv.host import expand_home
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -15,7 +16,7 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Spec files named by the user: files as given, directories by their *.yaml/*.yml."""
     found: list[Path] = []
     for raw in paths:
-        path = Path(raw).expanduser()
+        path = Path(expand_home(str(raw)))
         if path.is_dir():
             specs = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
             if not specs:

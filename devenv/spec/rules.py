@@ -136,10 +136,12 @@ def loop_problem(folder: Any, value: str) -> str | None:
     import errno
     import os
 
+    from devenv.host import expand_home
+
     if folder is None:
         return None
     try:
-        os.stat(os.path.join(folder, os.path.expanduser(value)))
+        os.stat(os.path.join(folder, expand_home(value)))
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return f"{value!r} is a loop of symbolic links: point it at a real folder or file"

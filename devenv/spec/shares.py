@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 from devenv import reads
 from devenv.errors import DevenvError
+from devenv.host import expand_home
+from devenv.host import home as user_home
 
 if TYPE_CHECKING:
     from devenv.spec.loader import SpecFile
@@ -62,10 +64,9 @@ CANNOT_SEE = "a path you cannot read yourself (the engine would share it as root
 
 
 def host_path(spec_file: SpecFile, raw: str) -> Path:
-    """A spec's host path: ~ expands, relative paths are relative to the spec file."""
-    if raw.startswith("~"):
-        reads.environ("HOME")  # what ~ expands with
-    path = Path(os.path.expanduser(raw))
+    """A spec's host path: ~ is the user's home (the sudo user's under sudo, devenv.host),
+    relative paths are relative to the spec file."""
+    path = Path(expand_home(raw))
     if not path.is_absolute():
         path = spec_file.folder / path
     return Path(os.path.normpath(path))
@@ -73,12 +74,13 @@ def host_path(spec_file: SpecFile, raw: str) -> Path:
 
 def _as_resolved(paths: tuple[str, ...]) -> list[Path]:
     """`paths` as written and as this host resolves them, in a stable order."""
-    expanded = {Path(os.path.expanduser(p)) for p in paths}
+    expanded = {Path(expand_home(p)) for p in paths}
     return sorted(expanded | {Path(os.path.realpath(p)) for p in expanded})
 
 
-def place_refusal(resolved: Path) -> str | None:
-    """Why `resolved` (links followed) must not be shared, judged by where it is."""
+def place_refusal(resolved: Path, engine_paths: tuple[str, ...] = ()) -> str | None:
+    """Why `resolved` (links followed) must not be shared, judged by where it is;
+    `engine_paths`: the engine's own folders beyond the standard ones (its data root)."""
     if resolved == Path("/"):
         return "the host's root folder"
     for system in _as_resolved(SYSTEM_PATHS):
@@ -91,11 +93,18 @@ def place_refusal(resolved: Path) -> str | None:
             return "the Docker socket, which gives root on this host"
         if resolved in sock.parents:
             return f"a folder holding the Docker socket {sock}"
-    return _engine_refusal(resolved)
+    return _engine_refusal(resolved, engine_paths)
 
 
-def _engine_refusal(resolved: Path) -> str | None:
-    """Why `resolved` must not be shared as the container engine's own (or a folder of it)."""
+def _engine_refusal(resolved: Path, engine_paths: tuple[str, ...]) -> str | None:
+    """Why `resolved` must not be shared as the container engine's own (or a folder of it).
+    A data root in the user's home (a rootless engine's) leaves the home shareable."""
+    home = user_home()
+    for own in _as_resolved(engine_paths):
+        if resolved == own or own in resolved.parents:
+            return f"the container engine's data root ({own}), which gives root on this host"
+        if resolved in own.parents and not (resolved == home or resolved in home.parents):
+            return f"a folder holding the container engine's data root {own}"
     for own in _as_resolved(ENGINE_PATHS):
         if resolved == own or own in resolved.parents:
             return f"the container engine's own files ({own}), which give root on this host"
@@ -127,10 +136,11 @@ def _kind_refusal(info: os.stat_result, docker_socket: bool) -> str | None:
     return None
 
 
-def _alias_refusal(info: os.stat_result) -> str | None:
+def _alias_refusal(info: os.stat_result, engine_paths: tuple[str, ...]) -> str | None:
     """A folder or file that is one of the refused ones under another name (a bind mount
     of /etc, a hard link of the socket), found by device and inode."""
-    for named in _as_resolved(SYSTEM_PATHS + DOCKER_SOCKETS + ENGINE_PATHS + ("/",)):
+    refused = SYSTEM_PATHS + DOCKER_SOCKETS + ENGINE_PATHS + engine_paths + ("/",)
+    for named in _as_resolved(refused):
         try:
             other = os.stat(named)
         except OSError:
@@ -206,23 +216,26 @@ def _user_refusal(path: Path, readonly: bool) -> str | None:
     return None
 
 
-def shared_host_path(spec_file: SpecFile, index: int, home: Path | None = None) -> Path:
+def shared_host_path(
+    spec_file: SpecFile, index: int, home: Path | None = None, engine_paths: tuple[str, ...] = ()
+) -> Path:
     """The host path of shared entry `index` (as `host_path` gives it), after refusing one
-    that is (links followed) no path for a box; see the module's doc. validate, plan and
-    apply all stop here, before any engine call. A file or a folder may be shared."""
+    that is (links followed) no path for a box; see the module's doc. validate stops here
+    before any engine call; plan and apply also with `engine_paths`, the folders the engine
+    says are its own (its data root, wherever it was moved). A file or a folder may be shared."""
     spec = spec_file.spec
     entry = spec.shared[index]
     path = host_path(spec_file, entry.host)
     where = f"{spec_file.path}: shared entry {index + 1} (host {entry.host!r})"
-    why = place_refusal(path)  # first: /proc/1/root cannot even be resolved
+    why = place_refusal(path, engine_paths)  # first: /proc/1/root cannot even be resolved
     resolved = path if why else _resolve(path, where)
-    why = why or place_refusal(resolved)
+    why = why or place_refusal(resolved, engine_paths)
     info = None if why else _stat(resolved, where)
     if info is not None:
         reads.file_type(resolved, info)
-        why = _kind_refusal(info, spec.docker_socket) or _alias_refusal(info)
+        why = _kind_refusal(info, spec.docker_socket) or _alias_refusal(info, engine_paths)
     if not why:
-        secret = secret_folder(resolved, home or Path.home())
+        secret = secret_folder(resolved, home or user_home())
         if secret and not entry.readonly:
             holds = "a folder holding " if secret[1] else ""
             raise DevenvError(
@@ -253,7 +266,7 @@ def share_warnings(spec_file: SpecFile, home: Path | None = None) -> tuple[str, 
             resolved = Path(os.path.realpath(host_path(spec_file, entry.host)))
         except OSError:
             continue  # shared_host_path says why
-        secret = secret_folder(resolved, home or Path.home())
+        secret = secret_folder(resolved, home or user_home())
         if secret:
             warnings.append(
                 f"shares {secret[0]} read-only: the box can read the secrets in it"

@@ -26,10 +26,13 @@ from devenv.converge.desired import folder_network
 from devenv.reporting import visible
 from tests.integration.conftest import RUN_LABEL, Result
 from tests.unit.test_bad_input_corpus import (
+    CASES,
     CORPUS,
     EXPECTED,
     GENERATED,
     GENERATED_FS,
+    KEY_CASES,
+    Case,
     entries,
     is_fs,
 )
@@ -272,3 +275,51 @@ def test_each_host_path_case_is_refused_by_plan_and_apply(
     assert_touched_nothing(engine_calls, before, after, markers)
     for output in (plan, apply):
         assert_refused(output, spec, want["message"])
+
+
+@pytest.mark.parametrize("case", CASES + KEY_CASES, ids=[c.name for c in CASES + KEY_CASES])
+def test_each_case_of_several_files_is_refused_by_plan_and_apply(
+    devenv: Callable[..., Result],
+    docker_client: Any,
+    engine_calls: EngineRecorder | None,
+    tmp_path: Path,
+    case: Case,
+) -> None:
+    """The cases beside the spec (.env, lock, Dockerfile, .dockerignore, build context, key
+    files): plan and apply say the one sentence validate or render said, and change nothing."""
+    folder = tmp_path / case.name
+    folder.mkdir()
+    spec, words = case.make(folder)
+    markers = [*markers_for(folder), str(folder)]
+
+    before = snapshot(docker_client)
+    outputs = [
+        assert_clean_failure(devenv("plan", str(spec), timeout=60)),
+        assert_clean_failure(devenv("apply", "--yes", str(spec), timeout=60)),
+    ]
+    after = snapshot(docker_client)
+
+    assert_touched_nothing(engine_calls, before, after, markers)
+    for output in outputs:
+        said = [line for line in output.splitlines() if words in line]
+        assert said, (words, output[-2000:])
+
+
+def test_the_engines_data_root_is_refused_as_a_share(
+    devenv: Callable[..., Result],
+    docker_client: Any,
+    engine_calls: EngineRecorder | None,
+    spec_dir: Callable[..., Path],
+    name: str,
+) -> None:
+    """Wherever the engine keeps its data (DockerRootDir, from its /info), plan and apply
+    refuse to share it or a folder in it: a box writing there is root on this host."""
+    root = Path(docker_client.info()["DockerRootDir"])
+    for shared in (root, root / "volumes"):
+        spec = spec_dir(name, f"name: {name}\nshared: [{{host: '{shared}', container: /srv}}]\n")
+        markers = markers_for(spec.parent)
+        before = snapshot(docker_client)
+        for args in (("plan", str(spec)), ("apply", "--yes", str(spec))):
+            output = assert_clean_failure(devenv(*args))
+            assert f"resolves to {shared}, the container engine's data root ({root})" in output
+        assert_touched_nothing(engine_calls, before, snapshot(docker_client), markers)

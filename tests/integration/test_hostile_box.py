@@ -3,7 +3,7 @@ huge files in every place it can write that devenv reads or writes on this host:
 own SSH folder (once a read-write mount of devenv's state folder), the shared project folder
 that holds the spec, its .env, lock and key file, and the box's own file system (which the
 work guard reads). Then devenv's commands run: apply after a key change, restart, stop and
-start, ssh-config, ssh, status, plan, destroy. Canary files outside the box's shares keep
+start, ssh-config, ssh, status, plan, export, destroy. Canary files outside the box's shares keep
 their bytes and modes, nothing devenv keeps becomes a link, and no writable bind mount
 exists that the spec did not ask for.
 """
@@ -144,6 +144,16 @@ def test_a_hostile_box_reaches_nothing_of_the_host(
         assert login.code == 0, login.err
     assert devenv("status", str(spec)).code == 0
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    # export: a bundle name the box made a link is refused; the images are saved to a file
+    # with no name to swap (O_TMPFILE), the bundle to a new file renamed into place
+    as_root_in(box, f"ln -s {secret} /work/envs.tar")
+    refused = devenv("export", str(spec), "-o", str(project / "envs.tar"))
+    assert refused.code == 1 and "is a symbolic link devenv did not make" in refused.err
+    exported = devenv("export", str(spec), "-o", str(project / "bundle.tar"))
+    assert exported.code == 0, exported.err
+    assert stat.S_ISREG((project / "bundle.tar").lstat().st_mode)
+    assert {p.name for p in project.glob(".*.tmp")} == set()  # no temporary left
+    (project / "bundle.tar").unlink()
     assert fingerprints(canaries) == before
     assert_nothing_devenv_keeps_is_a_link(state)
 

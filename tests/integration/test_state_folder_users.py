@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT, RUN_LABEL, Result
+from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("runuser"),
@@ -208,3 +208,65 @@ def test_a_user_cannot_share_what_they_cannot_use(
     os.chown(spec, user.uid, user.uid)
     verb = "read" if readonly else "write"
     one_sentence(user.devenv("validate", str(spec)), f"a path you cannot {verb} yourself")
+
+
+def as_sudo(user: User, *args: str) -> Result:
+    """The real CLI as `sudo devenv` run by `user` gives it: root, SUDO_* naming the user,
+    HOME root's, their folder as the working one."""
+    env = {
+        "HOME": "/root",
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "DEVENV_LABELS": RUN_LABEL,
+        "SUDO_UID": str(user.uid),
+        "SUDO_GID": str(pwd.getpwnam(user.name).pw_gid),
+        "SUDO_USER": user.name,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "devenv", *args],
+        env=env,
+        cwd=user.home,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.mark.skipif(not shutil.which("ssh-keygen"), reason="needs ssh-keygen")
+def test_under_sudo_devenv_acts_for_the_user_who_ran_it(user: User) -> None:
+    """The user applies; `sudo devenv` then sees the same env (no changes), in the same
+    state folder and apply turn, and what it makes there is the user's, not root's."""
+    project = user.make(user.home / f"sudo-{uuid.uuid4().hex[:6]}")
+    name = project.name
+    ssh = user.make(user.home / ".ssh", 0o700)
+    if not (ssh / "id_ed25519.pub").exists():
+        key = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "id_ed25519")]
+        subprocess.run(["runuser", "-u", user.name, "--", *key], check=True)
+    spec = project / "box.yaml"
+    spec.write_text(
+        f"name: {name}\nuser: dev\nshared: ['~/{name}-data:/data']\n"
+        f"ports: ['127.0.0.1:{free_port()}:22']\n"
+        "sshd: {}\ncommand: [sleep, infinity]\n"  # its key: the user's ~/.ssh/id_*.pub
+    )
+    os.chown(spec, user.uid, user.uid)
+    try:
+        applied = user.devenv("apply", "--yes", str(spec))
+        assert applied.code == 0, applied.err
+        planned = as_sudo(user, "plan", "--detailed-exitcode", str(spec))
+        assert planned.code == 0, planned.out + planned.err
+        again = as_sudo(user, "apply", "--yes", str(spec))
+        assert again.code == 0, again.err
+        assert as_sudo(user, "ssh-config", str(spec)).code == 0
+        assert user.devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+        state = user.home / ".local" / "state" / "devenv"
+        assert (state / "envs" / name / "ssh" / "authorized_keys").is_file()
+        roots = [p for p in [state, *state.rglob("*")] if p.lstat().st_uid != user.uid]
+        assert roots == [], roots
+        assert (user.home / f"{name}-data").stat().st_uid == user.uid
+        assert not Path("/root/.local/state/devenv/envs", name).exists()
+    finally:
+        user.devenv("destroy", "--yes", str(spec))

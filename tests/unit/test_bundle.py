@@ -59,7 +59,7 @@ def made(tmp_path: Path) -> Path:
         "specs/keys/me.pub": specs / "keys" / "me.pub",
     }
     out = tmp_path / "bundle.tar"
-    B.write(out, contents, images, "0.1.0")
+    B.write(out, contents, io.BytesIO(images.read_bytes()), "0.1.0")
     return out
 
 
@@ -178,7 +178,7 @@ def test_the_image_archive_must_hold_the_envs_images(made: Path, tmp_path: Path)
         contents.envs.append(B.BundleEnv("box", IMAGE, "sha256:1", "h", "specs/box.yaml"))
         contents.files = {"specs/box.yaml": specs / "box.yaml"}
         out = tmp_path / name / "bundle.tar"
-        B.write(out, contents, images, "0.1.0")
+        B.write(out, contents, io.BytesIO(images.read_bytes()), "0.1.0")
         return out
 
     assert "does not hold devenv/box" in refused(with_images(saved_images(["x/y:1"]), "other"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devenv.engine.connection import Connection, reach_hint, resolve
+from devenv.engine.connection import Connection, context_names, reach_hint, resolve
 from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.server import Server, can_pause, rootless
 from devenv.errors import DevenvError
@@ -176,3 +176,33 @@ def test_podman_image_names_match_what_specs_say() -> None:
     assert observed.image("debian:bookworm") is base
     assert observed.image("devenv/php:abc") is mine
     assert observed.image("debian:trixie") is None
+
+
+def test_a_planted_client_config_or_context_is_one_sentence_never_a_hang(
+    config: Path, tmp_path: Path
+) -> None:
+    """~/.docker/config.json and the contexts' meta.json go through the bounded reader: a
+    FIFO, /dev/zero or a huge file there is refused at once, never read to the end."""
+    import os
+
+    from devenv.images.credentials import load_config
+
+    (config / "config.json").unlink()
+    os.mkfifo(config / "config.json")
+    env = {"DOCKER_CONFIG": str(config)}
+    with pytest.raises(DevenvError, match="is not a regular file"):
+        resolve(env, answers=nothing_answers)
+    with pytest.raises(DevenvError, match=r"cannot read docker's config: .* not a regular file"):
+        load_config(config / "config.json")
+    (config / "config.json").unlink()
+    (config / "config.json").symlink_to("/dev/zero")
+    with pytest.raises(DevenvError, match="is not a regular file"):
+        resolve(env, answers=nothing_answers)
+    (config / "config.json").unlink()
+    meta = config / "contexts" / "meta" / hashlib.sha256(b"ctx").hexdigest() / "meta.json"
+    meta.unlink()
+    with meta.open("wb") as huge:
+        huge.truncate(2 << 20)
+    with pytest.raises(DevenvError, match=r"docker context 'ctx' cannot be read: .* over 1 MiB"):
+        resolve(env, context="ctx")
+    assert "ctx" not in context_names(config) and "envctx" in context_names(config)

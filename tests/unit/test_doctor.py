@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from devenv.commands.doctor import (
@@ -66,3 +68,20 @@ def test_spec_checks() -> None:
 
 def test_state_folder(tmp_path: Path) -> None:
     assert state_finding(tmp_path / "not" / "yet").ok
+
+
+def test_doctor_names_a_state_folder_others_can_write_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "open"
+    state.mkdir()
+    os.chmod(state, 0o777)
+    found = state_finding(state / "devenv")
+    assert not found.ok and f"{state} can be written by other users (mode 0777)" in found.message
+    assert found.hint and "DEVENV_STATE_DIR" in found.hint
+    assert stat.S_IMODE(state.stat().st_mode) == 0o777 and not (state / "devenv").exists()
+    os.chmod(state, 0o755)
+    (state / "devenv").mkdir(mode=0o755)
+    os.chmod(state / "devenv", 0o755)
+    assert state_finding(state / "devenv").ok  # an older devenv's 0755: apply tightens it
+    assert stat.S_IMODE((state / "devenv").stat().st_mode) == 0o755

@@ -4,6 +4,7 @@ followed, and a state folder that is not the user's own is refused in one senten
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from pathlib import Path
@@ -123,8 +124,7 @@ def test_a_lock_file_is_written_without_following_a_link_beside_the_spec(
 
 
 def test_a_bundle_is_written_without_following_links(tmp_path: Path, canary: Path) -> None:
-    images = tmp_path / "images.tar"
-    images.write_bytes(b"")
+    images = io.BytesIO()
     (tmp_path / "envs.tar.partial").symlink_to(canary)  # the old predictable name
     bundle.write(tmp_path / "envs.tar", bundle.Contents(), images, "test")
     assert (tmp_path / "envs.tar").is_file() and unchanged(canary)
@@ -135,8 +135,7 @@ def test_a_bundle_is_written_without_following_links(tmp_path: Path, canary: Pat
 
 
 def test_a_bundled_key_file_that_is_a_fifo_is_one_sentence(tmp_path: Path) -> None:
-    images = tmp_path / "images.tar"
-    images.write_bytes(b"")
+    images = io.BytesIO()
     os.mkfifo(tmp_path / "me.pub")
     contents = bundle.Contents(files={"specs/me.pub": tmp_path / "me.pub"})
     with pytest.raises(DevenvError, match="not a regular file"):

@@ -186,6 +186,18 @@ def test_an_older_open_state_folder_is_closed(tmp_path: Path) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
 
 
+def test_a_read_only_state_folder_is_closed_without_gaining_write(tmp_path: Path) -> None:
+    """0555: others lose their bits; the owner gains none (devenv does not widen anything)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chmod(state, 0o555)
+    try:
+        own_folder(state)
+        assert stat.S_IMODE(state.stat().st_mode) == 0o500
+    finally:
+        os.chmod(state, 0o700)
+
+
 @pytest.mark.parametrize("mode", [0o777, 0o1777, 0o757])
 def test_a_state_folder_others_can_write_is_refused(tmp_path: Path, mode: int) -> None:
     state = tmp_path / "state"

@@ -86,9 +86,16 @@ def test_only_the_engine_adapter_imports_docker() -> None:
 
 
 def test_the_spec_package_imports_nothing_of_devenv_but_the_ground_it_reads_with() -> None:
-    """Besides errors: the one door for files on this machine (bounded, no-follow) and the
-    recorder of what loading read (the memo's inputs), which itself imports nothing."""
-    allowed = ("devenv.spec", "devenv.errors", "devenv.hostfiles", "devenv.reads")
+    """Besides errors: who the user is (their home, for `~`), the one door for files on this
+    machine (bounded, no-follow) and the recorder of what loading read (the memo's inputs),
+    which itself imports nothing."""
+    allowed = (
+        "devenv.spec",
+        "devenv.errors",
+        "devenv.host",
+        "devenv.hostfiles",
+        "devenv.reads",
+    )
     for name in (n for n in MODULES if n.startswith("devenv.spec")):
         outside = {m for m in GRAPH[name] if m != "devenv" and not m.startswith(allowed)}
         assert not outside, f"{name} imports {sorted(outside)}"

@@ -97,6 +97,42 @@ def test_the_engines_own_files_and_the_kernels_are_refused(
     assert words in message and message.endswith("devenv refuses to share it")
 
 
+def test_the_engines_data_root_wherever_it_is_is_refused_at_plan(
+    load: Callable[[str], SpecFile], tmp_path: Path
+) -> None:
+    """A data root moved off /var/lib/docker (daemon.json's data-root): the plan knows it from
+    the engine's /info (Host.engine_paths) and refuses it, a folder in it or one holding it."""
+    root = tmp_path / "srv" / "docker"
+    (root / "volumes").mkdir(parents=True)
+    host = Host(1000, 1000, tmp_path / "home", tmp_path / "state", (str(root),))
+    for shared, words in (
+        (root, f"the container engine's data root ({root})"),
+        (root / "volumes", f"the container engine's data root ({root})"),
+        (tmp_path / "srv", f"a folder holding the container engine's data root {root}"),
+    ):
+        spec_file = load(f"shared: ['{shared}:/srv']\n")
+        assert shared_host_path(spec_file, 0)  # validate does not know the engine
+        with pytest.raises(DevenvError, match="devenv refuses to share it") as caught:
+            desire(spec_file, Observed(), host)
+        assert words in caught.value.message
+    assert desire(load(f"shared: ['{tmp_path / 'home'}:/h']\n"), Observed(), host)
+
+
+def test_a_data_root_in_the_home_leaves_the_home_shareable(
+    load: Callable[[str], SpecFile], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rootless engine's data root is in the home: the home may still be shared."""
+    home = tmp_path / "home"
+    root = home / ".local" / "share" / "docker"
+    root.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    spec_file = load(f"shared: ['{home}:/h']\n")
+    assert shared_host_path(spec_file, 0, home, (str(root),)) == home
+    load_root = load(f"shared: ['{root}:/r']\n")
+    with pytest.raises(DevenvError, match="data root"):
+        shared_host_path(load_root, 0, home, (str(root),))
+
+
 def test_a_bind_mount_of_etc_is_etc(load: Callable[[str], SpecFile], tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
     mounted = subprocess.run(["mount", "--bind", "/etc", str(tmp_path / "conf")], check=False)

@@ -168,4 +168,16 @@ def still(read: Read) -> bool:
             return False
     if read.kind == "uid":
         return f"{os.getuid()}:{os.getgid()}" == read.seen
+    if read.kind == "home":
+        return _home_of(int(read.key)) == read.seen
     return False
+
+
+def _home_of(uid: int) -> str:
+    """The home the account database gives `uid` now (ABSENT: no such account)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_dir
+    except KeyError:
+        return ABSENT
