@@ -47,8 +47,9 @@ def run_bounded(items: Sequence[T], work: Callable[[T], R], jobs: int) -> list[R
         return [work(item) for item in items]
     STOP.clear()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="devenv-apply")
-    futures = [pool.submit(_unless_stopped, work, item) for item in items]
+    futures: list[Future[R]] = []
     try:
+        futures += [pool.submit(_unless_stopped, work, item) for item in items]
         _wait_all(futures)
     except KeyboardInterrupt:
         STOP.set()
