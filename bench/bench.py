@@ -2,7 +2,7 @@
 
     python bench/bench.py [--repeat N] [--only SCENARIO[,SCENARIO…]] [--json] [--package P]
 
-Scenarios: apply, plan, status, shell, port, package, many (see README "Benchmarks"). Each
+Scenarios: apply, plan, status, shell, port, package, many, rebuild (see README "Benchmarks"). Each
 repetition runs devenv and its peer in alternation; the table shows medians and their ratio,
 beside the issue's target. Every scenario checks that it did what it claims (a no-op kept
 every container, a port change recreated without building, a new package is in the box) and
@@ -34,6 +34,7 @@ SCENARIOS: dict[str, Callable[[Box, int, list[int]], S.Row]] = {
     "port": lambda box, n, ports: S.port_change(box, n, ports[:2]),
     "package": lambda box, n, _ports: S.one_more_package(box, n),
     "many": lambda box, n, ports: S.many_envs(box, n, ports[2:]),
+    "rebuild": lambda box, n, _ports: S.rebuild_folder(box, n),
 }
 
 

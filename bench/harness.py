@@ -129,6 +129,8 @@ class Box:
     peer_port: int
     extra: str | None = None
     many: list[Path] = field(default_factory=list)
+    folder_names: list[str] = field(default_factory=list)
+    folder_specs: list[Path] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -190,14 +192,14 @@ class Box:
         }
         return json.dumps(spec, indent=2) + "\n"
 
-    def dockerfile(self) -> str:
+    def dockerfile(self, base: str | None = None, packages: list[str] | None = None) -> str:
         """What `devenv render` prints for the spec, less devenv's entrypoint (the init and
         the command are the container's, as in the spec)."""
         return (
-            f"FROM {self.base}\n"
+            f"FROM {base or self.base}\n"
             "ENV DEBIAN_FRONTEND=noninteractive\n"
             "RUN apt-get update && apt-get install -y --no-install-recommends "
-            f"{' '.join(self.packages)} && rm -rf /var/lib/apt/lists/*\n"
+            f"{' '.join(packages or self.packages)} && rm -rf /var/lib/apt/lists/*\n"
             'CMD ["sleep", "infinity"]\n'
         )
 
@@ -240,15 +242,55 @@ class Box:
             self.many.append(path)
         return folder
 
-    def up(self) -> None:
-        """Make this run's base, then both boxes (the first build of each), untimed."""
-        dockerfile = f"FROM {BASE}\nENV DEVENV_BENCH_RUN={self.run_id}\nLABEL {self.label}\n"
-        build = ["docker", "build", "-q", "-t", self.base, "-"]
+    def fresh_base(self, mark: str = "") -> str:
+        """This run's base (`mark`: another of it), which no builder has seen: its tag."""
+        tag = f"devb-base-{self.run_id}{'-' + mark if mark else ''}:bench"
+        mark_line = f"ENV DEVENV_BENCH_RUN={self.run_id}{mark}\nLABEL {self.label}\n"
+        build = ["docker", "build", "-q", "-t", tag, "-"]
         proc = subprocess.run(
-            build, input=dockerfile, capture_output=True, text=True, check=False, env=self.env
-        )
+            build, input=f"FROM {BASE}\n{mark_line}", capture_output=True, text=True,
+            check=False, env=self.env,
+        )  # fmt: skip
         if proc.returncode != 0:
             raise BenchError(f"`{' '.join(build)}` exited {proc.returncode}: {proc.stderr[-300:]}")
+        return tag
+
+    def write_folder(
+        self, folder: Path, project: Path, base: str, packages: tuple[list[str], ...]
+    ) -> None:
+        """A folder of envs, one per package list, on `base` (no ports: only the build and
+        the box differ), and a Compose project of the same images, a service each."""
+        for path in (folder, project):
+            path.mkdir(exist_ok=True)
+        key, value = self.label.split("=", 1)
+        self.folder_names = [f"{self.name}-f{i}" for i in range(len(packages))]
+        self.folder_specs, services = [], {}
+        for name, wanted in zip(self.folder_names, packages, strict=True):
+            spec = {"name": name, "base": base, "apt": {"packages": wanted}}
+            self.folder_specs.append(folder / f"{name}.yaml")
+            self.folder_specs[-1].write_text(json.dumps(spec) + "\n")
+            (project / name).mkdir(exist_ok=True)
+            (project / name / "Dockerfile").write_text(self.dockerfile(base, wanted))
+            build = {"context": name, "labels": {key: value}}
+            services[name] = {"build": build, "image": f"{name}-peer:bench"}
+        compose = {"name": f"{self.peer}-f", "services": services}
+        (project / "compose.yaml").write_text(json.dumps(compose, indent=2) + "\n")
+
+    def compose_in(self, project: Path, *args: str) -> list[str]:
+        return [*self.compose, "--project-directory", str(project), *args]
+
+    def has_image(self, ref: str) -> bool:
+        probe = subprocess.run(["docker", "image", "inspect", ref], capture_output=True)
+        return probe.returncode == 0
+
+    def clean_rebuild(self, folder: Path, project: Path) -> None:
+        """Untimed, between repetitions: devenv's envs and images and Compose's images gone."""
+        run(self.devenv("destroy", "--yes", "--images", str(folder)), self.env)
+        run(self.compose_in(project, "down", "--rmi", "all"), self.env, project)
+
+    def up(self) -> None:
+        """Make this run's base, then both boxes (the first build of each), untimed."""
+        self.fresh_base()
         self.write()
         run(self.devenv("apply", "--yes", str(self.spec)), self.env)
         run(self.compose_cmd("up", "-d", "--build"), self.env, self.project)
@@ -262,11 +304,14 @@ class Box:
         anything else carrying the bench's label. Returns what could not be removed."""
         left: list[str] = []
         steps = [self.compose_cmd("down", "--rmi", "all", "--volumes", "--remove-orphans")]
-        paths = [str(self.spec), *map(str, self.many)]
+        if (self.tmp / "rebuild-compose" / "compose.yaml").is_file():
+            steps.append(self.compose_in(self.tmp / "rebuild-compose", "down", "--rmi", "all"))
+        paths = [str(self.spec), *map(str, self.many), *map(str, self.folder_specs)]
         steps.append(self.devenv("destroy", "--yes", "--images", *paths))
         for argv in steps:
             try:
-                run(argv, self.env, self.project if argv[0] != sys.executable else None)
+                at = argv.index("--project-directory") + 1 if argv[0] != sys.executable else 0
+                run(argv, self.env, Path(argv[at]) if at else None)
             except BenchError as exc:
                 left.append(str(exc))
         left += sweep(self.label)

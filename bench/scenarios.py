@@ -196,3 +196,36 @@ def many_envs(box: Box, repeat: int, ports: list[int]) -> Row:
     _check(after == ids, "many: same container IDs before and after")
     box.converged(folder, box.spec)
     return row
+
+
+FOLDER_PACKAGES = (["git"], ["curl"], ["jq"], ["make"])  # four envs, four different images
+
+
+def rebuild_folder(box: Box, repeat: int) -> Row:
+    """Four envs of different packages from nothing, each repetition on a base of its own
+    (no builder's layer cache serves either tool): devenv's `apply` of the folder (builds,
+    creates and proves each box up, a few at once) beside Compose building the same four
+    images (`compose build`, its services at once)."""
+    row = Row("rebuild", "a folder of 4 envs from nothing", "`compose build` (4 services)", 1.0)
+    folder, project = box.tmp / "rebuild", box.tmp / "rebuild-compose"
+
+    def prepare(index: int) -> None:
+        if index:
+            box.clean_rebuild(folder, project)
+        base = box.fresh_base(f"f{index}")
+        box.write_folder(folder, project, base, FOLDER_PACKAGES)
+
+    def check(_index: int) -> None:
+        for name, packages in zip(box.folder_names, FOLDER_PACKAGES, strict=True):
+            _check(has_package(name, packages[0]), f"rebuild: {packages[0]} is in {name}")
+            _check(box.has_image(f"{name}-peer:bench"), f"rebuild: Compose built {name}")
+
+    paired(
+        row,
+        repeat,
+        lambda: timed(box.devenv("apply", "--yes", str(folder)), box.env),
+        lambda: timed(box.compose_in(project, "build"), box.env, project),
+        prepare,
+        check,
+    )
+    return row

@@ -161,12 +161,14 @@ RESTORE_CLEAN = '; [ ! -f "$c.disabled" ] || mv "$c.disabled" "$c"'
 def apt_mounts(base: str, mirror: str | None) -> str:
     """BuildKit cache mounts for apt's lists (one cache per base and mirror, whose sources
     they index) and its downloaded debs (one per mirror, so a mirror serves what its users
-    fetch; apt checks each deb against the lists)."""
+    fetch; apt checks each deb against the lists). Private: builds running at once (a
+    folder's envs) each get a cache of their own rather than waiting for one another's apt
+    steps; builds one after another share one. Not hashed, like every mount here."""
     key = hashlib.sha256(json.dumps([base, mirror]).encode()).hexdigest()[:12]
     debs = hashlib.sha256((mirror or "").encode()).hexdigest()[:12]
     return (
-        f"--mount=type=cache,id=devenv-apt-lists-{key},target=/var/lib/apt/lists,sharing=locked "
-        f"--mount=type=cache,id=devenv-apt-debs-{debs},target=/var/cache/apt,sharing=locked "
+        f"--mount=type=cache,id=devenv-apt-lists-{key},target=/var/lib/apt/lists,sharing=private "
+        f"--mount=type=cache,id=devenv-apt-debs-{debs},target=/var/cache/apt,sharing=private "
     )
 
 

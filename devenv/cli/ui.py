@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from devenv.commands.status import StatusRow
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -80,10 +81,13 @@ def print_outcomes(outcomes: list[Outcome]) -> None:
 
 
 class ConsoleReporter:
-    """Steps as lines; build output as a one-line live status on a TTY, else nothing."""
+    """Steps as lines; build output as a live status on a TTY, one line per env building
+    (envs of a folder build at once), else each build step as a line naming its env."""
 
     def __init__(self) -> None:
         self._status: Any = None
+        self._building: dict[str, str] = {}  # env → its last build line, while it builds
+        self._lock = threading.Lock()  # envs report from worker threads
 
     @contextmanager
     def live(self) -> Iterator[ConsoleReporter]:
@@ -96,13 +100,24 @@ class ConsoleReporter:
             yield self
 
     def step(self, env: str, message: str) -> None:
+        if self._status is not None:
+            self._show(env, None)  # its build, if any, is over
         err.print(f"[bold]{literal(env)}[/]: {literal(message)}")
 
     def build_line(self, env: str, line: str) -> None:
         if self._status is not None:
-            self._status.update(f"{literal(env)}: {literal(line.strip()[:120])}")
+            self._show(env, line.strip()[:120])
         elif line.startswith("Step "):
             err.print(f"  {literal(env)}: {literal(line[:160])}", style="dim")
+
+    def _show(self, env: str, line: str | None) -> None:
+        with self._lock:
+            if line is None:
+                self._building.pop(env, None)
+            else:
+                self._building[env] = line
+            shown = [f"{literal(e)}: {literal(text)}" for e, text in self._building.items()]
+            self._status.update("\n".join(shown) or "working…")
 
     def output_line(self, env: str, line: str) -> None:
         err.print(f"  {literal(env)}: {literal(line)}", style="dim", highlight=False)

@@ -7,6 +7,7 @@ env running, never neither. Envs are locked, so two applies never swap the same 
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +21,16 @@ from devenv.converge import image_cache
 from devenv.converge.desired import SSH_DIR, DesiredEnv, desire, folder_network
 from devenv.converge.hooks import HookFailed, run_hooks
 from devenv.converge.hostprep import check_ports, prepare_host, ssh_files
+from devenv.converge.jobs import jobs_wanted, run_bounded
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.readiness import Clock, default_wait, wait_until_up
-from devenv.converge.safety import one_apply_at_a_time, pause_point, signals_held
+from devenv.converge.safety import (
+    StoppingReporter,
+    one_apply_at_a_time,
+    pause_point,
+    signals_held,
+    stop_point,
+)
 from devenv.converge.session import changed_files
 from devenv.converge.verdict import PREVIOUS
 from devenv.converge.workguard import keep_or_discard
@@ -67,33 +75,55 @@ class Applier:
         self.wait_timeout, self.clock = wait_timeout, clock or Clock()
 
     def apply(self, plan: Plan, desired: list[DesiredEnv], observed: Observed) -> list[Outcome]:
-        """Apply each env's actions; one env's failure does not stop the others."""
-        outcomes: list[Outcome] = []
+        """Apply each env's actions, a few envs at once (DEVENV_JOBS, see converge/jobs.py);
+        one env's failure does not stop the others."""
         by_name = {d.name: d for d in desired}
-        for name in dict.fromkeys(a.env for a in plan.actions):
-            actions = plan.for_env(name)
-            if all(a.kind == "noop" for a in actions):
-                outcomes.append(Outcome(name, True, "no changes"))
-                continue
-            want = by_name.get(name)
-            try:
-                on_wait = functools.partial(self.reporter.waiting, name)
-                with one_apply_at_a_time(self.host, name, on_wait) as waited:
-                    if waited and want is not None:
-                        want, actions, observed = self._replan(want)
-                    message = self._apply_env(want, actions, observed)
-                outcomes.append(Outcome(name, True, message))
-            except Interrupted:
-                raise
-            except DevenvError as exc:
-                outcomes.append(Outcome(name, False, str(exc)))
-            except OSError as exc:  # a host file no guard named: still this env's alone
-                where = exc.filename if isinstance(exc.filename, str) else str(self.host.state_dir)
-                outcomes.append(Outcome(name, False, str(HostFileError("use", where, exc))))
+        names = list(dict.fromkeys(a.env for a in plan.actions))
+        busy = [n for n in names if any(a.kind != "noop" for a in plan.for_env(n))]
+        jobs = jobs_wanted() if len(busy) > 1 else 1
+        applier = self if jobs == 1 else self._in_workers()
+        done = dict(
+            zip(
+                busy,
+                run_bounded(busy, lambda n: applier._apply_one(n, plan, by_name, observed), jobs),
+                strict=True,
+            )
+        )
+        outcomes = [done.get(n) or Outcome(n, True, "no changes") for n in names]
         if any(a.kind == "remove" and a.env not in by_name for a in plan.actions):
             for folder in {d.spec_file.folder for d in desired}:
                 self.engine.remove_network_if_unused(folder_network(folder))
         return outcomes
+
+    def _in_workers(self) -> Applier:
+        """This applier for worker threads: its reports and waits are where a Ctrl-C the
+        main thread caught stops the env (see safety.stop_point); the engine's lazy state
+        is settled first, so threads only make requests."""
+        self.engine.prepare_for_threads()
+        clock = Clock(self.clock.now, _stopping(self.clock.sleep), self.clock.settle)
+        worker = copy.copy(self)
+        worker.reporter, worker.clock = StoppingReporter(self.reporter), clock
+        return worker
+
+    def _apply_one(
+        self, name: str, plan: Plan, by_name: dict[str, DesiredEnv], observed: Observed
+    ) -> Outcome:
+        actions = plan.for_env(name)
+        want = by_name.get(name)
+        try:
+            on_wait = functools.partial(self.reporter.waiting, name)
+            with one_apply_at_a_time(self.host, name, on_wait) as waited:
+                if waited and want is not None:
+                    want, actions, observed = self._replan(want)
+                message = self._apply_env(want, actions, observed)
+            return Outcome(name, True, message)
+        except Interrupted:
+            raise
+        except DevenvError as exc:
+            return Outcome(name, False, str(exc))
+        except OSError as exc:  # a host file no guard named: still this env's alone
+            where = exc.filename if isinstance(exc.filename, str) else str(self.host.state_dir)
+            return Outcome(name, False, str(HostFileError("use", where, exc)))
 
     def _desire(self, spec_file: SpecFile, observed: Observed, use_lock: bool) -> DesiredEnv:
         return desire(spec_file, observed, self.host, use_lock)
@@ -226,6 +256,7 @@ class Applier:
         log = self.host.env_dir(want.name) / "build.log"
         network = "host" if _uses_loopback(build_mirror(spec)) else None
         pause_point("build")
+        stop_point()
         try:
             self.engine.build(
                 want, log, lambda line: self.reporter.build_line(want.name, line), network
@@ -381,6 +412,16 @@ class Applier:
         assert action.container
         self.reporter.step(action.env, f"removing container {action.container[:12]}")
         self.engine.remove(action.container)
+
+
+def _stopping(sleep: Callable[[float], None]) -> Callable[[float], None]:
+    """A sleep after which a stop asked meanwhile is honoured (waiting for a box)."""
+
+    def sleep_then_check(seconds: float) -> None:
+        sleep(seconds)
+        stop_point()
+
+    return sleep_then_check
 
 
 def _runs(live: ObservedContainer | None, want: DesiredEnv, image_id: str) -> bool:

@@ -9,6 +9,7 @@ import fcntl
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,8 +17,41 @@ from typing import Any
 from devenv.errors import STATE_PATH, DevenvError, Interrupted, host_file_errors
 from devenv.host import Host
 from devenv.hostfiles import open_own, own_folder
+from devenv.reporting import Reporter
 
 TURN_WAIT_SECONDS = 600
+STOP = threading.Event()  # set when Ctrl-C reaches an apply whose envs run in worker threads
+
+
+def stop_point() -> None:
+    """In a worker thread, where a Ctrl-C the main thread caught is honoured: raised here as
+    the KeyboardInterrupt the sequential apply would have seen, so each env's own cleanup
+    runs. In the main thread it does nothing (the signal itself interrupts there)."""
+    if STOP.is_set() and not _in_main_thread():
+        raise KeyboardInterrupt
+
+
+class StoppingReporter:
+    """A worker's reporter: every report (a step, a build or hook line) is a stop point, so
+    a build, a wait or a hook under way stops soon after Ctrl-C; none is made inside a swap."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+
+    def step(self, env: str, message: str) -> None:
+        stop_point()
+        self.reporter.step(env, message)
+
+    def build_line(self, env: str, line: str) -> None:
+        stop_point()
+        self.reporter.build_line(env, line)
+
+    def output_line(self, env: str, line: str) -> None:
+        stop_point()
+        self.reporter.output_line(env, line)
+
+    def waiting(self, env: str) -> None:
+        self.reporter.waiting(env)
 
 
 @contextlib.contextmanager
@@ -43,6 +77,7 @@ def one_apply_at_a_time(host: Host, name: str, on_wait: Callable[[], None]) -> I
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise DevenvError("another devenv is still applying it", env=name) from None
+                    stop_point()
                     time.sleep(0.2)
         try:
             yield waited
@@ -50,10 +85,28 @@ def one_apply_at_a_time(host: Host, name: str, on_wait: Callable[[], None]) -> I
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class Held(list[int]):
+    """The signals held off during a block; in a worker thread, true once a stop is asked."""
+
+    def __bool__(self) -> bool:
+        return len(self) > 0 or (STOP.is_set() and not _in_main_thread())
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Hold SIGINT/SIGTERM until the block ends, then act on them (a swap is atomic)."""
-    caught: list[int] = []
+def signals_held() -> Iterator[Held]:
+    """Hold SIGINT/SIGTERM until the block ends, then act on them (a swap is atomic). In a
+    worker thread (signals reach only the main thread, which then sets STOP) the block runs
+    whole, and a stop asked meanwhile is acted on at its end the same way."""
+    caught = Held()
+    if not _in_main_thread():
+        yield caught
+        if caught:
+            raise Interrupted("interrupted; the env was left consistent (the swap finished first)")
+        return
     handled = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda s, _f: caught.append(s)) for sig in handled}
     try:

@@ -5,6 +5,7 @@ as for every `docker` command line devenv runs."""
 
 import io
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +44,13 @@ class Engine(ImageTransfer):
         self._connection = connection
         self._server: Server | None = None
         self._info: dict[str, Any] | None = None
+        self._lock = threading.RLock()  # what threads share: lazy answers, networks, volumes
+
+    def prepare_for_threads(self) -> None:
+        """Settle the client before worker threads use it: they then only make requests
+        (the SDK's session serves separate requests from several threads)."""
+        with self._lock:
+            _ = self.server
 
     # ---- connection (settings from devenv.engine.connection; /version asked once) --------------
     @property
@@ -70,10 +78,11 @@ class Engine(ImageTransfer):
 
     def info(self) -> dict[str, Any]:
         """The engine's /info (storage, rootless, OS), asked at most once."""
-        if self._info is None:
-            with engine_errors("asking the engine about itself"):
-                self._info = dict(self.api.info())
-        return self._info
+        with self._lock:
+            if self._info is None:
+                with engine_errors("asking the engine about itself"):
+                    self._info = dict(self.api.info())
+            return self._info
 
     @property
     def rootless(self) -> bool:
@@ -270,11 +279,13 @@ class Engine(ImageTransfer):
                 raise EngineError(f"the engine refused the files for {folder} in {container[:12]}")
 
     def _ensure_volume(self, name: str, env: str) -> None:
-        if not self.api.volumes(filters={"name": name}).get("Volumes"):
-            self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+        with self._lock:  # two envs of a folder made at once look for it one after the other
+            if not self.api.volumes(filters={"name": name}).get("Volumes"):
+                self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
 
     def _ensure_network(self, name: str, shape: ContainerShape) -> None:
-        ensure_network(self.api, name, shape)
+        with self._lock:  # the engine would make a second network of the same name
+            ensure_network(self.api, name, shape)
 
     def repair(self, container: str, shape: ContainerShape, repairs: Sequence[str]) -> None:
         """Put right in place what the engine can change on a live container: its restart

@@ -150,8 +150,12 @@ def _run(argv: list[str], env: dict[str, str], progress: PlainProgress) -> int:
             env=env,
         ) as proc:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                progress.feed(line)
+            try:
+                for line in proc.stdout:
+                    progress.feed(line)
+            except BaseException:  # Ctrl-C, or a stop in a worker thread: the build ends too
+                proc.terminate()
+                raise
             return proc.wait()
     except OSError as exc:
         progress.last = f"{argv[0]}: {exc.strerror or exc}"

@@ -5,6 +5,7 @@ in tests/integration/test_ready.py."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,9 @@ class FakeEngine:
 
     def mutations(self) -> list[tuple[Any, ...]]:
         return [c for c in self.calls if c[0] in MUTATING]
+
+    def prepare_for_threads(self) -> None:
+        pass
 
     def observe(self, names: list[str]) -> Observed:
         self._call("observe", tuple(names))
@@ -624,3 +628,47 @@ def test_status_words_for_each_run_state(
 ) -> None:
     found = ObservedContainer("c", "box", state, "i", {}, restarts=restarts, exit_code=code)
     assert (found.condition, found.failing) == (words, failing)
+
+
+class Together(FakeEngine):
+    """Builds wait at a barrier for a partner: only builds that run at once get past it."""
+
+    def __init__(self, observed: Observed, together: int) -> None:
+        super().__init__(observed)
+        self.barrier = threading.Barrier(together, timeout=5)
+
+    def build(
+        self, want: DesiredEnv, log_path: Path, on_line: Any = None, network: Any = None
+    ) -> str:
+        self.barrier.wait()
+        return super().build(want, log_path, on_line, network)
+
+
+def test_a_folder_builds_envs_at_once_and_one_failure_stays_its_own(
+    want: Callable[..., DesiredEnv], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVENV_JOBS", "2")
+    boxes = [want(SPEC + f"    name: {n}\n") for n in ("aa", "bb", "cc", "dd")]
+    engine = Together(observe(images=[BASE_SUMMARY]), together=2)
+    engine.fail[("build", boxes[1].image)] = DevenvError("building bb failed at Step 2/3")
+    outcomes = run(engine, host, boxes)
+    assert [(o.env, o.ok) for o in outcomes] == [
+        ("aa", True),
+        ("bb", False),
+        ("cc", True),
+        ("dd", True),
+    ]
+    assert "building bb failed" in outcomes[1].message
+    assert {c[1] for c in engine.calls if c[0] == "create"} == {"aa", "cc", "dd"}
+
+
+def test_envs_one_after_another_with_one_job(
+    want: Callable[..., DesiredEnv], host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVENV_JOBS", "1")
+    boxes = [want(SPEC + f"    name: {n}\n") for n in ("aa", "bb")]
+    engine = FakeEngine(observe(images=[BASE_SUMMARY]))
+    run(engine, host, boxes)
+    assert [c[:2] for c in engine.mutations() if c[0] in ("build", "create")] == [
+        ("build", boxes[0].image), ("create", "aa"), ("build", boxes[1].image), ("create", "bb")
+    ]  # fmt: skip

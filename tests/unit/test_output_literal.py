@@ -36,6 +36,25 @@ def test_box_and_build_output_is_printed_as_it_is(captured: io.StringIO) -> None
     assert lines == [f"  box: {SHOWN}", f"box: {SHOWN}"]
 
 
+def test_on_a_terminal_each_env_building_has_its_own_status_line(captured: io.StringIO) -> None:
+    """Envs of a folder build at once: the live status shows one line per env building."""
+    shown: list[str] = []
+
+    class Status:
+        def update(self, text: str) -> None:
+            shown.append(text)
+
+    reporter = ui.ConsoleReporter()
+    reporter._status = Status()
+    reporter.build_line("php", "Step 2/5 : RUN apt-get install php-cli")
+    reporter.build_line("db", "Step 3/5 : RUN apt-get install mariadb-server")
+    reporter.build_line("php", "Setting up php-cli")
+    assert shown[-1] == "php: Setting up php-cli\ndb: Step 3/5 : RUN apt-get install mariadb-server"
+    reporter.step("php", "creating container")
+    assert shown[-1] == "db: Step 3/5 : RUN apt-get install mariadb-server"
+    assert captured.getvalue() == "php: creating container\n"
+
+
 def test_plans_and_outcomes_quote_reasons_as_they_are(captured: io.StringIO) -> None:
     ui.print_plan(Plan((Action("recreate", "box", (HOSTILE,), warnings=(HOSTILE,)),)))
     ui.print_outcomes([Outcome("box", False, HOSTILE)])
