@@ -259,7 +259,7 @@ class Box:
         self, folder: Path, project: Path, base: str, packages: tuple[list[str], ...]
     ) -> None:
         """A folder of envs, one per package list, on `base` (no ports: only the build and
-        the box differ), and a Compose project of the same images, a service each."""
+        the box differ), and a Compose project of the same boxes, a service each."""
         for path in (folder, project):
             path.mkdir(exist_ok=True)
         key, value = self.label.split("=", 1)
@@ -272,12 +272,25 @@ class Box:
             (project / name).mkdir(exist_ok=True)
             (project / name / "Dockerfile").write_text(self.dockerfile(base, wanted))
             build = {"context": name, "labels": {key: value}}
-            services[name] = {"build": build, "image": f"{name}-peer:bench"}
+            services[name] = {
+                "build": build,
+                "image": f"{name}-peer:bench",
+                "command": ["sleep", "infinity"],
+                "labels": {key: value},
+            }
         compose = {"name": f"{self.peer}-f", "services": services}
         (project / "compose.yaml").write_text(json.dumps(compose, indent=2) + "\n")
 
     def compose_in(self, project: Path, *args: str) -> list[str]:
         return [*self.compose, "--project-directory", str(project), *args]
+
+    def runs(self, container: str) -> bool:
+        probe = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.Running}}", container],
+            capture_output=True,
+            text=True,
+        )
+        return probe.stdout.strip() == "true"
 
     def has_image(self, ref: str) -> bool:
         probe = subprocess.run(["docker", "image", "inspect", ref], capture_output=True)
