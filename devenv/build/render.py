@@ -201,6 +201,7 @@ def render_dockerfile(
             sshd=spec.sshd is not None,
             sshd_script=SSHD_SCRIPT,
             run=spec.run,
+            image_entrypoint=spec.entrypoint == "image",
         )
     )
 
