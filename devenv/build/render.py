@@ -215,6 +215,7 @@ def render_dockerfile(
             sshd=spec.sshd is not None,
             sshd_script=SSHD_SCRIPT,
             run=spec.run,
+            image_entrypoint=spec.entrypoint == "image",
         )
     )
 

@@ -113,6 +113,8 @@ def container_config(spec_file: SpecFile, host: Host, keys: str) -> dict[str, An
         "sshd": None if spec.sshd is None else {"keys": hashlib.sha256(keys.encode()).hexdigest()},
         "docker_socket": spec.docker_socket,
         "networks": networks(spec_file),
+        # only when set, so the config (and hash) of every other box stays as it was
+        **({"entrypoint": spec.entrypoint} if spec.entrypoint else {}),
     }
 
 
@@ -204,6 +206,7 @@ def container_shape(
         external_networks=frozenset(spec.networks.join),
         project=str(spec_file.folder),
         ssh_copy=None if spec.sshd is None else ssh_dir,
+        image_entrypoint=spec.entrypoint == "image",
     )
 
 

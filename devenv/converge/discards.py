@@ -36,6 +36,7 @@ NOISE_FILES = (
     "/etc/.pwd.lock",
     "/etc/subuid",
     "/etc/subgid",
+    "/etc/profile.d/devenv.sh",  # login shells read the box's environment (devenv-entrypoint)
     "/home/*",
     "/root/.bash_history",
     "/home/*/.bash_history",

@@ -251,10 +251,15 @@ class Engine(ImageTransfer):
                 if networks
                 else None
             )
+            entrypoint, command = None, shape.command
+            if shape.image_entrypoint:
+                config = api.inspect_image(shape.image).get("Config") or {}
+                entrypoint, command = shape.image_start(config)
             created = api.create_container(
                 image=shape.image,
                 name=name,
-                command=shape.command,
+                entrypoint=entrypoint,
+                command=command,
                 environment=shape.environment,
                 working_dir=shape.workdir,
                 labels=shape.labels,

@@ -4,8 +4,13 @@ create and by drift comparison alike."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+from devenv.errors import DevenvError
+
+ENTRYPOINT = "/usr/local/bin/devenv-entrypoint"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,23 @@ class ContainerShape:
     # devenv's folder of the env's SSH keys on this machine, copied into SSH_DIR before the
     # box first starts: never mounted, so no box can write where devenv writes
     ssh_copy: str | None = None
+    # `entrypoint: image`: the image keeps its base's ENTRYPOINT and CMD (the Dockerfile sets
+    # none), so the built image itself is their truth, read at create (see image_start)
+    image_entrypoint: bool = False
+
+    def image_start(self, config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """The entrypoint and command to create the box with, from its image's `Config`:
+        devenv's start-up, then the image's ENTRYPOINT with `command` as its arguments (or
+        the image's CMD), as Compose runs a service's `command`."""
+        entrypoint = list(config.get("Entrypoint") or [])
+        command = list(self.command if self.command is not None else config.get("Cmd") or [])
+        if not entrypoint and not command:
+            raise DevenvError(
+                "its image has neither an ENTRYPOINT nor a CMD to run (entrypoint: image)",
+                "give the spec a command, or remove `entrypoint: image` so the box idles",
+                env=self.name,
+            )
+        return [ENTRYPOINT, *entrypoint], command
 
     @property
     def mount_keys(self) -> frozenset[str]:

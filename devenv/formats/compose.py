@@ -276,6 +276,9 @@ def _command(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     if entrypoint:
         argv = words(entrypoint) + argv
         draft.note("entrypoint: folded into command (devenv's entrypoint runs first, then it)")
+    elif entrypoint is None and "base" in draft.keys:  # an image or a build, not a placeholder
+        # the image's own ENTRYPOINT and CMD run, as Compose runs them; command: their arguments
+        draft.keys["entrypoint"] = "image"
     if argv:
         used: list[str] = []
         try:

@@ -121,6 +121,8 @@ def read(path: Path, out_dir: Path, environ: Mapping[str, str] | None = None) ->
     if project is None:
         _base(draft, config, path.resolve().parent, out_dir)
         _workspace(draft, config, resolve, out_dir, workspace)
+        if config.get("overrideCommand") is False:  # the image's ENTRYPOINT and CMD run
+            draft.keys["entrypoint"] = "image"
     else:
         resolve.base = project  # the CLI hands mounts to Compose: relative to its project
         if config.get("workspaceFolder"):
@@ -181,11 +183,12 @@ def follow_compose(
             f"runServices ({', '.join(map(str, others))}): each is its own env; "
             f"run `devenv init --from {paths[0].name}` for them"
         )
-    if config.get("overrideCommand", True) and "command" in draft.keys:
-        del draft.keys["command"]
-        draft.note(
-            "command: the Dev Containers CLI replaces it (overrideCommand), so the box idles"
-        )
+    if config.get("overrideCommand", True):
+        draft.keys.pop("entrypoint", None)  # the CLI replaces the image's command too
+        if draft.keys.pop("command", None) is not None:
+            draft.note(
+                "command: the Dev Containers CLI replaces it (overrideCommand), so the box idles"
+            )
     return first
 
 

@@ -30,6 +30,7 @@ ORDER = (
     "volumes",
     "env",
     "workdir",
+    "entrypoint",
     "command",
     "networks",
     "hooks",

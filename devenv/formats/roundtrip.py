@@ -43,6 +43,8 @@ def recorded(spec_file: SpecFile, fmt: str) -> dict[str, Any]:
             out[key] = dumped
     if spec.run:
         out["run"] = list(spec.run)
+    if spec.entrypoint:  # each format's own rule would read it from its command keys
+        out["entrypoint"] = spec.entrypoint
     if spec.sshd is not None:
         out["sshd"] = {"authorized_keys": [_key(spec_file, k) for k in spec.sshd.authorized_keys]}
     if spec.user is not None and (spec.user.uid is not None or spec.user.gid is not None):
@@ -119,8 +121,9 @@ def read_back(draft: Draft, extension: Any, image: Any, out_dir: Path) -> None:
         draft.keys["user"] = user
     if not isinstance(extension, dict):
         return
+    draft.keys.pop("entrypoint", None)  # devenv's own output: the extension says
     _drop_share(draft, SSH_DIR)
-    for key in ("apt", "run", "image_cache", "networks", "user", "command", "ready"):
+    for key in ("apt", "run", "entrypoint", "image_cache", "networks", "user", "command", "ready"):
         if key in extension:
             draft.keys[key] = extension[key]
     if str(image or "").startswith("devenv/") and extension.get("base"):

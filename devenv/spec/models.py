@@ -325,7 +325,14 @@ class Spec(Model):
     user: User | None = None
     env: dict[EnvKey, str] = Field(default_factory=dict)
     workdir: str | None = None
-    command: list[str] | None = None
+    command: list[str] | None = Field(
+        None, description="what the box runs (with entrypoint: image, its image's arguments)"
+    )
+    entrypoint: Literal["image"] | None = Field(
+        None,
+        description="image: the box runs its base image's ENTRYPOINT and CMD (a database, a "
+        "cache) after devenv's start-up; command then gives their arguments, as in Compose",
+    )
     run: list[RunStep] = Field(default_factory=list, description="build-time shell steps, as root")
     image_cache: ImageCache | None = Field(
         None, description="REGISTRY/NAMESPACE to pull built images from (and push them to)"

@@ -181,3 +181,65 @@ def test_the_copied_keys_are_root_owned_with_the_modes_sshd_wants() -> None:
         "etc/devenv/ssh/authorized_keys": (0o644, 0, 0, False),
         "etc/devenv/ssh/ssh_host_ed25519_key": (0o600, 0, 0, False),
     }
+
+
+# --- entrypoint: image -------------------------------------------------------------------
+
+
+def image_shape(command: list[str] | None) -> Any:
+    from devenv.engine.shape import ContainerShape
+
+    return ContainerShape(
+        name="cache",
+        image="devenv/cache:0123456789ab",
+        command=command,
+        workdir=None,
+        environment={},
+        labels={},
+        mounts=(),
+        ports=(),
+        networks=(),
+        external_networks=frozenset(),
+        project="/p",
+        image_entrypoint=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "expected"),
+    [
+        (
+            ["-m", "64"],
+            {"Entrypoint": ["docker-entrypoint.sh"], "Cmd": ["memcached"]},
+            (["/usr/local/bin/devenv-entrypoint", "docker-entrypoint.sh"], ["-m", "64"]),
+        ),
+        (
+            None,
+            {"Entrypoint": ["docker-entrypoint.sh"], "Cmd": ["memcached"]},
+            (["/usr/local/bin/devenv-entrypoint", "docker-entrypoint.sh"], ["memcached"]),
+        ),
+        (
+            None,
+            {"Entrypoint": None, "Cmd": ["redis-server"]},
+            (["/usr/local/bin/devenv-entrypoint"], ["redis-server"]),
+        ),
+        (
+            [],
+            {"Entrypoint": ["run"], "Cmd": ["x"]},
+            (["/usr/local/bin/devenv-entrypoint", "run"], []),
+        ),
+    ],
+)
+def test_entrypoint_image_runs_the_images_entrypoint_after_devenvs(
+    command: list[str] | None, config: dict[str, Any], expected: tuple[list[str], list[str]]
+) -> None:
+    """devenv's start-up first, then the image's ENTRYPOINT; `command` replaces only its CMD."""
+    assert image_shape(command).image_start(config) == expected
+
+
+def test_an_image_with_nothing_to_run_is_said() -> None:
+    from devenv.errors import DevenvError
+
+    with pytest.raises(DevenvError, match="neither an ENTRYPOINT nor a CMD") as caught:
+        image_shape(None).image_start({"Entrypoint": None, "Cmd": None})
+    assert caught.value.hint and "command" in caught.value.hint

@@ -83,7 +83,7 @@ def test_listed_ports_read_as_published_ports() -> None:
         "127.0.0.1:47801:22",
         "127.0.0.1:47803:53/udp",
         "0.0.0.0:47802:80",
-        "127.0.0.1:32781:8080",
+        "127.0.0.1:32790:8080",  # the port the engine picked at capture
     ]
 
 

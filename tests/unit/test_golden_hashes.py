@@ -61,16 +61,23 @@ base: {bootstrap: "debian:bookworm", mirror: "http://deb.example.org/debian"}
 name: mirrored
 base: {image: "debian:bookworm", registry_mirror: "registry.example.org:5000"}
 """,
+    "image-entrypoint": """\
+name: cache
+base: debian:bookworm
+entrypoint: image
+command: [-m, "1024"]
+""",
 }
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "63e72bdcde70bf9110eae1b40cd88044ebc4971bca3f814bed7fc889afa74435",
-    "full-box": "912889e155e8f7befb5d8deefff9d32edcd0d66d1e973340a4580230d107a51e",
-    "minimal": "7913b1b8c011bbba2bc0ff766ab04b2cae32a627491730d36b7937f0c915b30f",
-    "packages-and-mirror": "fd501a2cffab22384d6e8ba53e6ea10af12dc23966ca1c90a3289feb95522e41",
+    "bootstrap-base": "b9a9b4f23f462264188d32052d0b995c16709d750e6ed5ef6567c84b9cb24001",
+    "full-box": "1d19f7a2a8e5aa094bc6bb0c815808f077845cfac1e47d9419b951a880410626",
+    "minimal": "ef7fc08a3fd2b61bd35edc5f5aa5db2907e34549e6d7ce5b0eceb9b8c213bc78",
+    "packages-and-mirror": "5b5ba6f61405679b39ec52b780fb37dfeca6bb91334b1764b549ce72c015fa70",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "7913b1b8c011bbba2bc0ff766ab04b2cae32a627491730d36b7937f0c915b30f",
+    "registry-mirror-base": "ef7fc08a3fd2b61bd35edc5f5aa5db2907e34549e6d7ce5b0eceb9b8c213bc78",
+    "image-entrypoint": "46207aff8ef76c039ad8a6a69c60c5d12b38a86d4041b75aa81b60691ee95e29",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
@@ -79,6 +86,7 @@ GOLDEN_CONFIG = {
     "minimal": "b42dd4249693b0a67488b2a513792c4f023ed759a1e5701bd1431021e7130054",
     "packages-and-mirror": "fb20c5747c534ca9210c630fc0b3826e6ef64ee1e5d8b416d0a2b2cb8634a4c1",
     "registry-mirror-base": "2184f9977d0f3bf9b259b812bad8b54cc6b6e933a666148a6243984f7071ccf4",
+    "image-entrypoint": "ee67cfd1f82f8e6c053c8cbed35f9e7493021fd22134336492065c3dfa351c85",
 }
 
 

@@ -262,7 +262,36 @@ def test_compose_maps_each_form_into_one_spec_per_service(tmp_path: Path) -> Non
         "FROM_VAR": "${PW:-}",
     }
     assert b["command"] == ["postgres", "-c", "fsync=off"] and "user" not in b
+    # an image's service runs the image's ENTRYPOINT, its command as arguments; an
+    # entrypoint given in the file is the command devenv's start-up runs
+    assert b["entrypoint"] == "image" and "entrypoint" not in w
     assert any("profiles" in n for n in db.notes) and any("variables PW" in n for n in db.notes)
+
+
+def test_compose_services_keep_their_images_behaviour(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  cache:\n    image: memcached:1.6\n    command: ['-m', '1024']\n"
+        "  db:\n    image: postgres:16\n"
+        "  plain:\n    command: [sleep, infinity]\n"
+        "  reset:\n    image: debian:bookworm\n    entrypoint: []\n"
+    )
+    cache, db, plain, reset = (
+        written(tmp_path, d) for d in compose.read(tmp_path / "compose.yaml", tmp_path)
+    )
+    assert cache["entrypoint"] == "image" and cache["command"] == ["-m", "1024"]
+    assert db["entrypoint"] == "image" and "command" not in db
+    assert "entrypoint" not in plain  # no image: its base is only a placeholder
+    assert "entrypoint" not in reset and "command" not in reset
+
+
+@pytest.mark.parametrize(("override", "expected"), [(False, "image"), (True, None), (None, None)])
+def test_devcontainer_override_command_false_keeps_the_images_command(
+    tmp_path: Path, override: bool | None, expected: str | None
+) -> None:
+    line = "" if override is None else f', "overrideCommand": {str(override).lower()}'
+    path = write_dc(tmp_path, '{"image": "redis:7"' + line + "}")
+    data = written(tmp_path, devcontainer.read(path, tmp_path))
+    assert data.get("entrypoint") == expected
 
 
 def test_compose_one_service_and_unknown_service(tmp_path: Path) -> None:

@@ -72,6 +72,19 @@ def test_a_bare_spec_renders_the_skeleton_only() -> None:
     assert dockerfile.endswith("\n")
 
 
+def test_entrypoint_image_keeps_the_bases_entrypoint_and_cmd() -> None:
+    """No ENTRYPOINT or CMD line: the built image keeps its base's, which create reads."""
+    rendered = render(make(base="memcached:1.6", entrypoint="image", command=["-m", "64"]))
+    assert lines(rendered.dockerfile) == [
+        "FROM memcached:1.6",
+        "ENV DEBIAN_FRONTEND=noninteractive",
+        ENTRYPOINT_TAIL[0],
+    ]
+    assert rendered.build_hash != render(make(base="memcached:1.6")).build_hash
+    # the command is the container's, not the image's: the same image either way
+    assert rendered.build_hash == render(make(base="memcached:1.6", entrypoint="image")).build_hash
+
+
 def test_from_names_the_image_as_written() -> None:
     digest = "registry.example.com:5000/team/php:8.2@sha256:" + "b" * 64
     assert lines(render_dockerfile(make(base=digest)))[0] == f"FROM {digest}"

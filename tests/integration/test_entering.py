@@ -1,0 +1,144 @@
+"""The box an image means, and the same box however you enter it: `entrypoint: image` runs
+the base image's own ENTRYPOINT (with `command` as its arguments, or the image's CMD) after
+devenv's start-up; `devenv shell`, `devenv ssh`, plain ssh and hooks all see the spec's env,
+its workdir and the image's PATH."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, free_port, unique
+from tests.integration.test_dev_box import home as home  # the fixture
+from tests.integration.test_dev_box import ssh
+
+# an image with its own behaviour: its ENTRYPOINT records its arguments and who runs it,
+# then serves (idles); a tool on a PATH only its ENV names
+DOCKERFILE = f"""\
+FROM {BASE_IMAGE}
+RUN printf '%s\\n' '#!/bin/sh' \\
+    'printf "%s\\n" "$@" > /tmp/entry-args' \\
+    'id -un > /tmp/entry-user' \\
+    'exec sleep infinity' > /usr/local/bin/record && chmod 755 /usr/local/bin/record \\
+ && mkdir -p /opt/tool/bin && printf '#!/bin/sh\\necho tool here\\n' > /opt/tool/bin/tool \\
+ && chmod 755 /opt/tool/bin/tool && mkdir -p /srv/app
+ENV PATH=/opt/tool/bin:$PATH
+ENTRYPOINT ["/usr/local/bin/record"]
+CMD ["from-cmd", "two words"]
+"""
+
+
+@pytest.fixture
+def service_image(docker_client, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """The image built here from the local base (no registry), labelled for cleanup."""
+    folder = tmp_path / "image"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(DOCKERFILE)
+    tag = f"{unique('devenv-test-service')}:1"
+    key, value = RUN_LABEL.split("=", 1)
+    docker_client.images.build(path=str(folder), tag=tag, labels={key: value}, rm=True)
+    return tag
+
+
+def box_file(name: str, path: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", name, "cat", path], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_image_entrypoint_runs_with_command_as_arguments_or_its_cmd(
+    devenv, spec_dir, name, service_image, home
+) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {service_image}
+        entrypoint: image
+        command: [-m, "1024", "it's two"]
+        user: dev
+        ports: ["{port}:22"]
+        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
+        """,
+    )
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    assert box_file(name, "/tmp/entry-args") == "-m\n1024\nit's two\n"
+    assert box_file(name, "/tmp/entry-user") == "dev\n"  # after devenv's user mapping
+    status = devenv("status", str(spec))
+    assert status.code == 0 and "running" in status.out and "in sync" in status.out, status.out
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+
+    config = home / "ssh_config"
+    config.write_text(devenv("ssh-config", str(spec)).out)
+    login = ssh(config, name, "id -un")
+    assert login.returncode == 0 and login.stdout == "dev\n", login.stderr
+
+    # no command: the image's CMD are the arguments (a recreate, no build)
+    spec.write_text(spec.read_text().replace('command: [-m, "1024", "it\'s two"]\n', ""))
+    plan = devenv("plan", str(spec))
+    assert "recreate" in plan.out and "build" not in plan.out, plan.out
+    assert devenv("apply", "--yes", str(spec)).code == 0
+    assert box_file(name, "/tmp/entry-args") == "from-cmd\ntwo words\n"
+    assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+PROBE = 'printf "%s|%s|%s|%s" "$GREETING" "$PWD" "$(command -v tool)" "$NOTE"'
+HOSTILE = 'it\'s "q" `id` \\ back # not a comment'
+NOTE = "two\nlines"  # sshd's SetEnv cannot hold it: login shells and devenv shell only
+
+
+def test_every_way_in_sees_the_env_workdir_and_path(
+    devenv, spec_dir, name, service_image, home
+) -> None:  # type: ignore[no-untyped-def]
+    """devenv shell (a command, a login shell), devenv ssh, plain ssh (a command, a login)
+    and hooks: the spec's env (hostile text), the image's PATH, and the workdir (an SSH
+    command, as on every SSH server, starts in the user's home)."""
+    port = free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {service_image}
+        user: dev
+        ports: ["{port}:22"]
+        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
+        env:
+          GREETING: {json.dumps(HOSTILE)}
+          NOTE: {json.dumps(NOTE)}
+        workdir: /srv/app
+        hooks:
+          start: [{json.dumps(PROBE + " > /tmp/hook")}]
+        """,
+    )
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    tool = "/opt/tool/bin/tool"
+    everything = f"{HOSTILE}|/srv/app|{tool}|{NOTE}"
+    assert box_file(name, "/tmp/hook") == everything
+    via_shell = devenv("shell", str(spec), "--", "sh", "-c", PROBE)
+    assert via_shell.code == 0 and via_shell.out == everything, via_shell.err
+    login_shell = devenv("shell", str(spec), stdin=PROBE + "\n")
+    assert login_shell.code == 0 and login_shell.out == everything, login_shell.err
+
+    config = home / "ssh_config"
+    config.write_text(devenv("ssh-config", str(spec)).out)
+    login = subprocess.run(
+        ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-T", name],
+        input=PROBE + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert login.returncode == 0 and login.stdout == everything, login.stderr
+    at_home = f"{HOSTILE}|/home/dev|{tool}|"
+    command = ssh(config, name, PROBE)
+    assert command.returncode == 0 and command.stdout == at_home, command.stderr
+    via_ssh = devenv("ssh", str(spec), "--", "sh", "-c", PROBE)
+    assert via_ssh.code == 0 and via_ssh.out == at_home, via_ssh.err
+    assert devenv("destroy", "--yes", str(spec)).code == 0
