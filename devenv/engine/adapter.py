@@ -3,10 +3,7 @@ travel through its ImageTransfer half. Observation costs a constant number of li
 however many envs and fields there are; where the engine is comes from devenv.engine.connection,
 as for every `docker` command line devenv runs."""
 
-import io
-import tarfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.protocol import BuildTarget, ContainerState
 from devenv.engine.server import Server, can_pause, rootless
 from devenv.engine.shape import ContainerShape
+from devenv.engine.tarfiles import root_tar
 from devenv.engine.transfer import ImageTransfer
 from devenv.engine.upperdir import layer_changes, layer_dirs
 from devenv.errors import (
@@ -481,23 +479,3 @@ class Engine(ImageTransfer):
         with engine_errors(f"inspecting volume {name}"):
             found = self.api.volumes(filters={"name": name}).get("Volumes") or []
         return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
-
-
-def root_tar(folder: str, files: Mapping[str, tuple[bytes, int]]) -> bytes:
-    """A tar, to unpack at /, of `folder` (0755) holding `files` with their modes, all owned
-    by root (uid and gid 0, as sshd wants its keys and host key)."""
-    base = folder.strip("/")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        entries = [(base, None, 0o755), *((f"{base}/{n}", d, m) for n, (d, m) in files.items())]
-        for name, data, mode in entries:
-            info = tarfile.TarInfo(name)
-            info.mode, info.mtime, info.uid, info.gid = mode, int(time.time()), 0, 0
-            info.uname = info.gname = "root"
-            if data is None:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()

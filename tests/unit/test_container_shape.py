@@ -15,8 +15,8 @@ from devenv import labels as L
 from devenv.converge.desired import SSH_DIR, DesiredEnv, desire
 from devenv.converge.plan import plan
 from devenv.engine import Engine
-from devenv.engine.adapter import root_tar
 from devenv.engine.observed import Observed, ObservedImage, mount_key
+from devenv.engine.tarfiles import root_tar
 from devenv.host import Host
 from devenv.spec.loader import SpecFile
 from tests.unit.test_plan import BASE_SUMMARY, BASIC, OTHER_KEY, converged, with_spec
