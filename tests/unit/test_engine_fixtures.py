@@ -83,7 +83,7 @@ def test_listed_ports_read_as_published_ports() -> None:
         "127.0.0.1:47801:22",
         "127.0.0.1:47803:53/udp",
         "0.0.0.0:47802:80",
-        "127.0.0.1:32781:8080",
+        "127.0.0.1:32768:8080",
     ]
 
 
@@ -159,7 +159,11 @@ def test_stopped_box_lists_no_ports_and_is_started() -> None:
             "ports: 127.0.0.1:47801:22, 0.0.0.0:47802:80, 127.0.0.1:47803:53/udp, 127.0.0.1::8080"
             " → 127.0.0.1:47801:22, 127.0.0.1:47802:80, 127.0.0.1:47803:53/udp, 127.0.0.1::8080",
         ),
-        ("workdir: /var/www", "workdir: /srv", "workdir: /var/www → /srv"),
+        (
+            "name: fx-web-data",
+            "name: fx-web-other",
+            "volumes: fx-web-data:/var/lib/data:rw → fx-web-other:/var/lib/data:rw",
+        ),
     ],
 )
 def test_a_container_field_change_recreates(old: str, new: str, reason: str) -> None:

@@ -66,7 +66,7 @@ base: {image: "debian:bookworm", registry_mirror: "registry.example.org:5000"}
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
     "bootstrap-base": "63e72bdcde70bf9110eae1b40cd88044ebc4971bca3f814bed7fc889afa74435",
-    "full-box": "912889e155e8f7befb5d8deefff9d32edcd0d66d1e973340a4580230d107a51e",
+    "full-box": "ad4b0143030f20e8404851742277bbb5ae2cc205df097bde963779b25341b518",
     "minimal": "7913b1b8c011bbba2bc0ff766ab04b2cae32a627491730d36b7937f0c915b30f",
     "packages-and-mirror": "fd501a2cffab22384d6e8ba53e6ea10af12dc23966ca1c90a3289feb95522e41",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal

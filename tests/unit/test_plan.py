@@ -338,10 +338,21 @@ def test_command_removed(want: Callable[..., DesiredEnv]) -> None:
     assert _recreate_only(plan([new], converged(old))) == ("command: sleep, infinity → none",)
 
 
-def test_workdir_change(want: Callable[..., DesiredEnv]) -> None:
+def _rebuilt(old: DesiredEnv, new: DesiredEnv) -> tuple[str, ...]:
+    """The recreate's reasons after the image reason, for a change that is also built."""
+    result = plan([new], converged(old))
+    assert kinds(result) == ["build", "recreate"], result.actions
+    reasons = only(result, "recreate").reasons
+    image = f"image: build hash {old.rendered.short_hash} → {new.rendered.short_hash}"
+    assert reasons[0] == image
+    return reasons[1:]
+
+
+def test_workdir_change_builds_it_for_the_user(want: Callable[..., DesiredEnv]) -> None:
+    """The workdir is made in the image (issue 18): a new one is built, then recreated."""
     old = want(BASIC)
     new = want(with_spec(BASIC, workdir="workdir: /srv"))
-    assert _recreate_only(plan([new], converged(old))) == ("workdir: /var/www → /srv",)
+    assert _rebuilt(old, new) == ("workdir: /var/www → /srv",)
 
 
 def test_shared_folder_change(want: Callable[..., DesiredEnv]) -> None:
@@ -352,10 +363,18 @@ def test_shared_folder_change(want: Callable[..., DesiredEnv]) -> None:
     assert reasons == (f"shared: {folder}/src:/var/www:rw → {folder}/src:/srv/app:ro",)
 
 
-def test_volume_added(want: Callable[..., DesiredEnv]) -> None:
+def test_volume_added_builds_its_mount_point(want: Callable[..., DesiredEnv]) -> None:
+    """A volume's mount point is made in the image for the user (issue 20)."""
     old = want(BASIC)
     new = want(with_spec(BASIC, volumes="volumes: [{name: box-home, container: /home/dev}]"))
-    assert _recreate_only(plan([new], converged(old))) == ("volumes: none → box-home:/home/dev:rw",)
+    assert _rebuilt(old, new) == ("volumes: none → box-home:/home/dev:rw",)
+
+
+def test_volume_renamed_at_the_same_place_recreates_only(want: Callable[..., DesiredEnv]) -> None:
+    old = want(with_spec(BASIC, volumes="volumes: [{name: box-home, container: /home/dev}]"))
+    new = want(with_spec(BASIC, volumes="volumes: [{name: box-data, container: /home/dev}]"))
+    reasons = _recreate_only(plan([new], converged(old)))
+    assert reasons == ("volumes: box-home:/home/dev:rw → box-data:/home/dev:rw",)
 
 
 def test_user_uid_change_is_not_an_image_change(want: Callable[..., DesiredEnv]) -> None:
@@ -404,9 +423,9 @@ def test_several_changes_give_one_reason_each_in_field_order(
     want: Callable[..., DesiredEnv],
 ) -> None:
     old = want(BASIC)
-    new = want(with_spec(BASIC, ports='ports: ["8081:80"]', workdir="workdir: /srv"))
+    new = want(with_spec(BASIC, ports='ports: ["8081:80"]', env="env: {APP_ENV: prod}"))
     reasons = _recreate_only(plan([new], converged(old)))
-    assert reasons == ("ports: 127.0.0.1:8080:80 → 127.0.0.1:8081:80", "workdir: /var/www → /srv")
+    assert reasons == ("env: APP_ENV changed", "ports: 127.0.0.1:8080:80 → 127.0.0.1:8081:80")
 
 
 def test_config_change_on_a_stopped_container_recreates(want: Callable[..., DesiredEnv]) -> None:
