@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import unique
+from tests.integration.conftest import RUN_LABEL, unique
 
 USER = "user: {name: dev, uid: 1000, gid: 1000}"
 
@@ -60,3 +60,32 @@ def test_a_new_volume_is_the_users_under_another_uid(  # type: ignore[no-untyped
     finally:
         devenv("destroy", "--yes", str(spec))
         docker_client.volumes.get(volume).remove()
+
+
+def test_an_existing_volume_of_root_is_left_and_noted(
+    devenv, spec_dir, name, docker_client
+) -> None:  # type: ignore[no-untyped-def]
+    volume = unique("data")
+    key, value = RUN_LABEL.split("=", 1)
+    docker_client.volumes.create(volume, labels={key: value})
+    docker_client.containers.run(
+        "debian:bookworm",
+        ["touch", "/v/old"],
+        volumes={volume: {"bind": "/v"}},
+        labels={key: value},
+        remove=True,
+    )
+    spec = spec_dir(
+        name, f"name: {name}\n{USER}\nvolumes: [{{name: {volume}, container: /data}}]\n"
+    )
+    note = f"volume {volume} holds files owned by uid 0, not dev (uid 1000): left as it is"
+    planned = devenv("plan", str(spec))
+    assert planned.code == 0 and note in planned.out, planned.out + planned.err
+    applied = devenv("apply", "--yes", str(spec))
+    assert applied.code == 0 and note in applied.out + applied.err, applied.out + applied.err
+    owner = devenv("shell", str(spec), "--", "stat", "-c", "%u", "/data")
+    assert owner.out.strip() == "0", owner.err  # left as it is
+    again = devenv("plan", "--detailed-exitcode", str(spec))  # converged: nothing asked, no note
+    assert again.code == 0 and "volume" not in again.out, again.out
+    assert devenv("destroy", "--yes", str(spec)).code == 0
+    docker_client.volumes.get(volume).remove()

@@ -19,6 +19,7 @@ import pytest
 from devenv import labels as L
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.plan import Action, Plan, plan
+from devenv.converge.volumes import newly_mounted, with_volume_notes
 from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
 from devenv.host import Host
 from devenv.spec.loader import SpecFile, load_all
@@ -1091,3 +1092,38 @@ def test_takeover_never_hands_over_a_container_devenv_did_not_create(
     box = want(BASIC)
     stranger = {"Id": "a" * 64, "Names": ["/box"], "State": "running", "Labels": {}}
     assert kinds(plan([box], observe(stranger), takeover=True)) == ["conflict"]
+
+
+# ---- volumes mounted anew for the box's user (issue 20) ------------------------------------
+
+VOLUME = "volumes: [{name: box-data, container: /data}]"
+
+
+def test_a_converged_box_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, user="user: dev", volumes=VOLUME))
+    assert newly_mounted(plan([box], converged(box)), [box], converged(box)) == set()
+
+
+def test_a_box_without_a_user_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, volumes=VOLUME))
+    assert newly_mounted(plan([box], observe()), [box], observe()) == set()
+
+
+@pytest.mark.parametrize(
+    ("owner", "noted"), [(None, False), (1000, False), (0, True)], ids=["new", "users", "root"]
+)
+def test_an_existing_volume_of_another_owner_is_noted_not_changed(
+    want: Callable[..., DesiredEnv], owner: int | None, noted: bool
+) -> None:
+    box = want(with_spec(BASIC, user="user: dev", volumes=VOLUME))
+    the_plan = plan([box], observe())
+    assert newly_mounted(the_plan, [box], observe()) == {"box-data"}
+    result = with_volume_notes(the_plan, [box], {"box-data": owner})
+    assert kinds(result) == kinds(the_plan) == ["build", "create"]
+    notes = [w for w in only(result, "create").warnings if w.startswith("volume ")]
+    expected = (
+        "volume box-data holds files owned by uid 0, not dev (uid 1000): left as it is, so "
+        f"dev may not write to /data (to hand it over: docker run --rm -v box-data:/v "
+        f"{box.image} chown -R 1000:1000 /v)"
+    )
+    assert notes == ([expected] if noted else [])
