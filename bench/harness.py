@@ -109,6 +109,12 @@ def inspect(name: str) -> tuple[str, str]:
     return container, image
 
 
+def size_rw(name: str) -> int:
+    """Bytes in a container's writable layer, through the docker CLI."""
+    out = run(["docker", "inspect", "--size", "-f", "{{.SizeRw}}", name], dict(os.environ))
+    return int(out.strip() or 0)
+
+
 def has_package(name: str, package: str) -> bool:
     probe = subprocess.run(
         ["docker", "exec", name, "dpkg", "-s", package], capture_output=True, check=False
@@ -129,6 +135,7 @@ class Box:
     peer_port: int
     extra: str | None = None
     many: list[Path] = field(default_factory=list)
+    elsewhere: list[Path] = field(default_factory=list)  # envs applied with another state folder
 
     @property
     def label(self) -> str:
@@ -262,7 +269,7 @@ class Box:
         anything else carrying the bench's label. Returns what could not be removed."""
         left: list[str] = []
         steps = [self.compose_cmd("down", "--rmi", "all", "--volumes", "--remove-orphans")]
-        paths = [str(self.spec), *map(str, self.many)]
+        paths = [str(self.spec), *map(str, self.many), *map(str, self.elsewhere)]
         steps.append(self.devenv("destroy", "--yes", "--images", *paths))
         for argv in steps:
             try:
