@@ -58,8 +58,8 @@ def _notes(want: DesiredEnv, owners: Mapping[str, int | None]) -> list[str]:
     notes = []
     for volume in want.spec_file.spec.volumes:
         owner = owners.get(volume.name)
-        if owner is None or owner == user["uid"]:
-            continue
+        if owner is None or owner == user["uid"] or user["uid"] == 0:
+            continue  # new or empty, the user's, or a user mapped to uid 0 (root's)
         notes.append(
             f"volume {volume.name} holds files owned by uid {owner}, not {user['name']} "
             f"(uid {user['uid']}): left as it is, so {user['name']} may not write to "

@@ -1104,6 +1104,14 @@ def test_a_converged_box_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -
     assert newly_mounted(plan([box], converged(box)), [box], converged(box)) == set()
 
 
+def test_a_user_mapped_to_root_has_no_volume_note(load: Callable[[str], SpecFile]) -> None:
+    host = Host(uid=0, gid=0, home=Path("/nonexistent"), state_dir=Path("/nonexistent/state"))
+    images = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
+    box = desire(load(with_spec(BASIC, user="user: dev", volumes=VOLUME)), images, host)
+    the_plan = plan([box], observe())
+    assert with_volume_notes(the_plan, [box], {"box-data": 1000}) == the_plan
+
+
 def test_a_box_without_a_user_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -> None:
     box = want(with_spec(BASIC, volumes=VOLUME))
     assert newly_mounted(plan([box], observe()), [box], observe()) == set()
