@@ -109,6 +109,12 @@ def inspect(name: str) -> tuple[str, str]:
     return container, image
 
 
+def size_rw(name: str) -> int:
+    """Bytes in a container's writable layer, through the docker CLI."""
+    out = run(["docker", "inspect", "--size", "-f", "{{.SizeRw}}", name], dict(os.environ))
+    return int(out.strip() or 0)
+
+
 def has_package(name: str, package: str) -> bool:
     probe = subprocess.run(
         ["docker", "exec", name, "dpkg", "-s", package], capture_output=True, check=False
@@ -131,6 +137,7 @@ class Box:
     many: list[Path] = field(default_factory=list)
     folder_names: list[str] = field(default_factory=list)
     folder_specs: list[Path] = field(default_factory=list)
+    elsewhere: list[Path] = field(default_factory=list)  # envs applied with another state folder
 
     @property
     def label(self) -> str:
@@ -320,6 +327,7 @@ class Box:
         if (self.tmp / "rebuild-compose" / "compose.yaml").is_file():
             steps.append(self.compose_in(self.tmp / "rebuild-compose", "down", "--rmi", "all"))
         paths = [str(self.spec), *map(str, self.many), *map(str, self.folder_specs)]
+        paths += map(str, self.elsewhere)
         steps.append(self.devenv("destroy", "--yes", "--images", *paths))
         for argv in steps:
             try:

@@ -131,6 +131,28 @@ def user_script(name: str) -> str:
     )
 
 
+def folders_script(folders: list[str], user: str | None) -> str:
+    """Make each folder the base lacks (and the parents it lacks), owned by `user`; a folder
+    the base has is left as it is (e.g. a package's data folder under a volume)."""
+    if not folders:
+        return ""
+    owner = f'; chown {shlex.quote(user)}: "$1"' if user else ""
+    calls = "; ".join(f"mk {shlex.quote(folder)}" for folder in folders)
+    return (
+        'mk() { [ -e "$1" ] || [ -L "$1" ] && return 0; mk "$(dirname "$1")"; '
+        f'mkdir "$1"{owner}; }}; {calls}'
+    )
+
+
+def box_folders(spec: Spec) -> list[str]:
+    """The folders the box's user works in: the workdir, then each volume's mount point."""
+    folders = [spec.workdir] if spec.workdir and spec.workdir != "/" else []
+    for volume in spec.volumes:
+        if volume.container not in folders:
+            folders.append(volume.container)
+    return folders
+
+
 SSHD_SCRIPT = (
     "rm -f /etc/ssh/ssh_host_*; mkdir -p /run/sshd /etc/devenv/ssh; "
     "grep -q '^Include /etc/ssh/sshd_config.d/' /etc/ssh/sshd_config || "
@@ -212,6 +234,7 @@ def render_dockerfile(
             valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
+            folders_script=folders_script(box_folders(spec), user),
             sshd=spec.sshd is not None,
             sshd_script=SSHD_SCRIPT,
             run=spec.run,

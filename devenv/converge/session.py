@@ -14,6 +14,7 @@ from devenv.converge.memo.record import remember
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
 from devenv.converge.safety import crash_point
+from devenv.converge.volumes import newly_mounted, with_volume_notes
 from devenv.engine import Engine
 from devenv.engine.observed import Observed
 from devenv.engine.protocol import EngineAPI
@@ -41,6 +42,9 @@ class Session:
         the_plan = with_discards(
             the_plan, changed_files(self.engine, self.observed, the_plan.destructive)
         )
+        asked = newly_mounted(the_plan, self.desired, self.observed)  # none when converged
+        owners = {name: self.engine.volume_owner(name) for name in sorted(asked)}
+        the_plan = with_volume_notes(the_plan, self.desired, owners)
         connection = self.engine.connection
         if not connection.local:
             the_plan = with_remote_notes(the_plan, self.desired, connection.machine)

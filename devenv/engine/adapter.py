@@ -18,7 +18,7 @@ from devenv.engine.connection import Connection, resolve
 from devenv.engine.faults import engine_errors, start_failure
 from devenv.engine.networks import ensure as ensure_network
 from devenv.engine.networks import remove_if_unused
-from devenv.engine.observe import observe
+from devenv.engine.observe import held_folder_owner, observe
 from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.protocol import BuildTarget, ContainerState
 from devenv.engine.server import Server, can_pause, rootless
@@ -474,6 +474,16 @@ class Engine(ImageTransfer):
     def remove_volume(self, name: str) -> None:
         with engine_errors(f"removing volume {name}"):
             self.api.remove_volume(name)
+
+    def volume_owner(self, name: str) -> int | None:
+        """The uid owning an existing volume that holds files; None when it is new or empty
+        (its first mount gives it the owner of the image's folder) or unknown here."""
+        with engine_errors(f"inspecting volume {name}"):
+            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
+        volume = next((v for v in found if v.get("Name") == name), None)
+        if volume is None or not self.connection.local:
+            return None
+        return held_folder_owner(str(volume.get("Mountpoint") or ""))
 
     def volume_owned(self, name: str) -> bool:
         with engine_errors(f"inspecting volume {name}"):

@@ -10,6 +10,7 @@ exit code is cleared when it restarts)."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -73,3 +74,18 @@ def missing_sources(inspect: dict[str, Any]) -> tuple[str, ...]:
     deleted on the host: the box's mount then points at nothing the user can see)."""
     binds = [m for m in inspect.get("Mounts") or [] if m.get("Type") == "bind"]
     return tuple(sorted(str(m["Source"]) for m in binds if not os.path.lexists(m["Source"])))
+
+
+def held_folder_owner(path: str) -> int | None:
+    """The uid owning the folder at `path` on this machine when it holds anything (a
+    volume's data, where the engine keeps it); None when empty, not a folder or unreadable
+    (a rootful engine's folders, read by another user than root)."""
+    try:
+        found = os.lstat(path)
+        if not stat.S_ISDIR(found.st_mode):
+            return None
+        with os.scandir(path) as entries:
+            held = next(entries, None) is not None
+    except OSError:
+        return None
+    return found.st_uid if held else None

@@ -30,7 +30,18 @@ def test_bench_runs_every_scenario_once_and_cleans_up(docker_client) -> None:  #
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     rows = {row["scenario"]: row for row in report["rows"]}
-    assert list(rows) == ["apply", "plan", "status", "shell", "port", "package", "many", "rebuild"]
+    assert list(rows) == [
+        "apply",
+        "plan",
+        "status",
+        "status-elsewhere",
+        "shell",
+        "port",
+        "package",
+        "many",
+        "rebuild",
+    ]
+    assert any("stability window" in note for note in rows["port"]["notes"])
     for row in rows.values():
         assert row["runs"] == 1 and row["devenv_ms"] > 0 and row["peer_ms"] > 0, row
     assert report["compose"].startswith("Compose 2.") and report["engine"].startswith("Docker")

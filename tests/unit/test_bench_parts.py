@@ -38,7 +38,7 @@ def test_the_peer_builds_what_devenv_renders(tmp_path: Path) -> None:
 
 def test_runs_alternate_and_a_failed_check_stops_the_bench() -> None:
     order: list[str] = []
-    row = scenarios.Row("x", "x", "peer", 2.0)
+    row = scenarios.Row("x", "x", "peer")
 
     def mine() -> float:
         order.append("devenv")
@@ -50,7 +50,12 @@ def test_runs_alternate_and_a_failed_check_stops_the_bench() -> None:
 
     scenarios.paired(row, 3, mine, theirs)
     assert order == ["devenv", "peer", "peer", "devenv", "devenv", "peer"]
-    assert row.ratio == 2.0 and row.to_dict()["met"] is True
+    assert row.ratio == 2.0 and "met" not in row.to_dict() and "target" not in row.to_dict()
+    row.notes.append("what the time holds")
+    about = dict.fromkeys(("date", "machine", "engine", "compose", "devenv", "git"), "?")
+    shown = bench.table([row], {**about, "python": "?", "python_start": "?"})
+    assert "| x | 2000 | peer | 1000 | 2.00× |" in shown
+    assert shown.endswith("\n- x: what the time holds\n")
     with pytest.raises(BenchError, match="check failed: same IDs"):
         scenarios._check(False, "same IDs")
 

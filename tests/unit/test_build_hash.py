@@ -119,6 +119,8 @@ def test_the_hash_does_not_depend_on_the_python_process() -> None:
         {"run": ["echo one"]},
         {"run": ["echo two", "echo one"]},
         {"run": ["echo one", "echo  two"]},
+        {"workdir": "/srv"},
+        {"volumes": [{"name": "other", "container": "/data"}]},
     ],
     ids=[
         "package-added",
@@ -133,6 +135,8 @@ def test_the_hash_does_not_depend_on_the_python_process() -> None:
         "run-removed",
         "run-reordered",
         "run-edited",
+        "workdir-made-for-the-user",
+        "volume-mount-point-made-for-the-user",
     ],
 )
 def test_image_inputs_change_the_hash(changes: dict[str, Any]) -> None:
@@ -148,8 +152,7 @@ def test_image_inputs_change_the_hash(changes: dict[str, Any]) -> None:
         {"env": {"APP_ENV": "prod", "DEBUG": "1"}},
         {"command": "php -S 0.0.0.0:8000"},
         {"command": None},
-        {"workdir": "/srv"},
-        {"volumes": [{"name": "other", "container": "/data"}]},
+        {"volumes": [{"name": "other", "container": BASELINE["volumes"][0]["container"]}]},
         {"user": {"name": "dev", "uid": 4242, "gid": 4343}},
         {"sshd": {"authorized_keys": ["~/.ssh/other.pub"]}},
         {"base": {"image": "debian:bookworm", "registry_mirror": "registry.example.com"}},
@@ -163,8 +166,7 @@ def test_image_inputs_change_the_hash(changes: dict[str, Any]) -> None:
         "env",
         "command",
         "no-command",
-        "workdir",
-        "volumes",
+        "volume-renamed",
         "host-uid-gid",
         "authorized-keys",
         "registry-mirror",

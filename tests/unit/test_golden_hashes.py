@@ -72,7 +72,7 @@ command: [-m, "1024"]
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
     "bootstrap-base": "b9a9b4f23f462264188d32052d0b995c16709d750e6ed5ef6567c84b9cb24001",
-    "full-box": "1d19f7a2a8e5aa094bc6bb0c815808f077845cfac1e47d9419b951a880410626",
+    "full-box": "2821d3fb0b69aa9a46cfebb8d548041c2b81e16cccc9c4fc3e03deddb114a4ab",
     "minimal": "ef7fc08a3fd2b61bd35edc5f5aa5db2907e34549e6d7ce5b0eceb9b8c213bc78",
     "packages-and-mirror": "5b5ba6f61405679b39ec52b780fb37dfeca6bb91334b1764b549ce72c015fa70",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal

@@ -8,6 +8,7 @@ exec-form RUN line per step, whose JSON argument is exactly the step the user wr
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -287,7 +288,12 @@ def test_hostile_container_config_never_reaches_the_dockerfile(load: Load) -> No
     spec = load(text).spec
     assert spec.env == {"EVIL": evil}
     assert spec.command == ["sh", "-c", evil]
-    assert render_dockerfile(spec) == render_dockerfile(make())
+    # the workdir is made in the image (issue 18), as one shell-quoted word of a JSON string
+    dockerfile = render_dockerfile(spec)
+    assert dockerfile == render_dockerfile(make(workdir="/srv/$(id);`id`"))
+    (line,) = [ln for ln in dockerfile.splitlines() if "mk()" in ln]
+    script = json.loads(line.removeprefix("RUN "))[3]
+    assert shlex.split(script.rsplit("; ", 1)[1]) == ["mk", "/srv/$(id);`id`"]
 
 
 def test_workdir_and_host_paths_cannot_hold_newlines(problems: Problems) -> None:

@@ -19,6 +19,7 @@ import pytest
 from devenv import labels as L
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.plan import Action, Plan, plan
+from devenv.converge.volumes import newly_mounted, with_volume_notes
 from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
 from devenv.host import Host
 from devenv.spec.loader import SpecFile, load_all
@@ -340,10 +341,21 @@ def test_command_removed(want: Callable[..., DesiredEnv]) -> None:
     assert _recreate_only(plan([new], converged(old))) == ("command: sleep, infinity → none",)
 
 
-def test_workdir_change(want: Callable[..., DesiredEnv]) -> None:
+def _rebuilt(old: DesiredEnv, new: DesiredEnv) -> tuple[str, ...]:
+    """The recreate's reasons after the image reason, for a change that is also built."""
+    result = plan([new], converged(old))
+    assert kinds(result) == ["build", "recreate"], result.actions
+    reasons = only(result, "recreate").reasons
+    image = f"image: build hash {old.rendered.short_hash} → {new.rendered.short_hash}"
+    assert reasons[0] == image
+    return reasons[1:]
+
+
+def test_workdir_change_builds_it_for_the_user(want: Callable[..., DesiredEnv]) -> None:
+    """The workdir is made in the image (issue 18): a new one is built, then recreated."""
     old = want(BASIC)
     new = want(with_spec(BASIC, workdir="workdir: /srv"))
-    assert _recreate_only(plan([new], converged(old))) == ("workdir: /var/www → /srv",)
+    assert _rebuilt(old, new) == ("workdir: /var/www → /srv",)
 
 
 def test_shared_folder_change(want: Callable[..., DesiredEnv]) -> None:
@@ -354,10 +366,18 @@ def test_shared_folder_change(want: Callable[..., DesiredEnv]) -> None:
     assert reasons == (f"shared: {folder}/src:/var/www:rw → {folder}/src:/srv/app:ro",)
 
 
-def test_volume_added(want: Callable[..., DesiredEnv]) -> None:
+def test_volume_added_builds_its_mount_point(want: Callable[..., DesiredEnv]) -> None:
+    """A volume's mount point is made in the image for the user (issue 20)."""
     old = want(BASIC)
     new = want(with_spec(BASIC, volumes="volumes: [{name: box-home, container: /home/dev}]"))
-    assert _recreate_only(plan([new], converged(old))) == ("volumes: none → box-home:/home/dev:rw",)
+    assert _rebuilt(old, new) == ("volumes: none → box-home:/home/dev:rw",)
+
+
+def test_volume_renamed_at_the_same_place_recreates_only(want: Callable[..., DesiredEnv]) -> None:
+    old = want(with_spec(BASIC, volumes="volumes: [{name: box-home, container: /home/dev}]"))
+    new = want(with_spec(BASIC, volumes="volumes: [{name: box-data, container: /home/dev}]"))
+    reasons = _recreate_only(plan([new], converged(old)))
+    assert reasons == ("volumes: box-home:/home/dev:rw → box-data:/home/dev:rw",)
 
 
 def test_user_uid_change_is_not_an_image_change(want: Callable[..., DesiredEnv]) -> None:
@@ -406,9 +426,9 @@ def test_several_changes_give_one_reason_each_in_field_order(
     want: Callable[..., DesiredEnv],
 ) -> None:
     old = want(BASIC)
-    new = want(with_spec(BASIC, ports='ports: ["8081:80"]', workdir="workdir: /srv"))
+    new = want(with_spec(BASIC, ports='ports: ["8081:80"]', env="env: {APP_ENV: prod}"))
     reasons = _recreate_only(plan([new], converged(old)))
-    assert reasons == ("ports: 127.0.0.1:8080:80 → 127.0.0.1:8081:80", "workdir: /var/www → /srv")
+    assert reasons == ("env: APP_ENV changed", "ports: 127.0.0.1:8080:80 → 127.0.0.1:8081:80")
 
 
 def test_config_change_on_a_stopped_container_recreates(want: Callable[..., DesiredEnv]) -> None:
@@ -1074,3 +1094,46 @@ def test_takeover_never_hands_over_a_container_devenv_did_not_create(
     box = want(BASIC)
     stranger = {"Id": "a" * 64, "Names": ["/box"], "State": "running", "Labels": {}}
     assert kinds(plan([box], observe(stranger), takeover=True)) == ["conflict"]
+
+
+# ---- volumes mounted anew for the box's user (issue 20) ------------------------------------
+
+VOLUME = "volumes: [{name: box-data, container: /data}]"
+
+
+def test_a_converged_box_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, user="user: dev", volumes=VOLUME))
+    assert newly_mounted(plan([box], converged(box)), [box], converged(box)) == set()
+
+
+def test_a_user_mapped_to_root_has_no_volume_note(load: Callable[[str], SpecFile]) -> None:
+    host = Host(uid=0, gid=0, home=Path("/nonexistent"), state_dir=Path("/nonexistent/state"))
+    images = Observed(images=(ObservedImage.from_summary(BASE_SUMMARY),))
+    box = desire(load(with_spec(BASIC, user="user: dev", volumes=VOLUME)), images, host)
+    the_plan = plan([box], observe())
+    assert with_volume_notes(the_plan, [box], {"box-data": 1000}) == the_plan
+
+
+def test_a_box_without_a_user_asks_no_volume_owner(want: Callable[..., DesiredEnv]) -> None:
+    box = want(with_spec(BASIC, volumes=VOLUME))
+    assert newly_mounted(plan([box], observe()), [box], observe()) == set()
+
+
+@pytest.mark.parametrize(
+    ("owner", "noted"), [(None, False), (1000, False), (0, True)], ids=["new", "users", "root"]
+)
+def test_an_existing_volume_of_another_owner_is_noted_not_changed(
+    want: Callable[..., DesiredEnv], owner: int | None, noted: bool
+) -> None:
+    box = want(with_spec(BASIC, user="user: dev", volumes=VOLUME))
+    the_plan = plan([box], observe())
+    assert newly_mounted(the_plan, [box], observe()) == {"box-data"}
+    result = with_volume_notes(the_plan, [box], {"box-data": owner})
+    assert kinds(result) == kinds(the_plan) == ["build", "create"]
+    notes = [w for w in only(result, "create").warnings if w.startswith("volume ")]
+    expected = (
+        "volume box-data holds files owned by uid 0, not dev (uid 1000): left as it is, so "
+        f"dev may not write to /data (to hand it over: docker run --rm -v box-data:/v "
+        f"{box.image} chown -R 1000:1000 /v)"
+    )
+    assert notes == ([expected] if noted else [])

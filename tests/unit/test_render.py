@@ -12,6 +12,7 @@ import pytest
 
 from devenv.build.render import (
     base_recipe_hash,
+    folders_script,
     image_tag,
     mirror_script,
     render,
@@ -238,13 +239,43 @@ def test_container_config_never_reaches_the_dockerfile() -> None:
         make(
             ports=["8080:80"],
             shared=["./src:/var/www/zzshared"],
-            volumes=[{"name": "home", "container": "/zzvolume"}],
             env={"ZZ_ENV": "zzvalue"},
-            workdir="/zzworkdir",
             command="zzcommand --flag",
         )
     )
     assert configured == plain
+
+
+# --- folders made for the box's user (issues 18, 20) -------------------------------------
+
+
+def test_workdir_and_volume_mount_points_are_made_for_the_user(tmp_path: Path) -> None:
+    """Each folder the base lacks is made with its missing parents, owned by the user; a
+    folder the base has (or a link) is left as it is. Run here against a scratch root."""
+    spec = make(
+        user="dev",
+        workdir="/work/app",
+        volumes=[{"name": "data", "container": "/data"}, {"name": "w", "container": "/work/app"}],
+    )
+    scripts = exec_scripts(render_dockerfile(spec))
+    assert scripts[-1] == folders_script(["/work/app", "/data"], "dev")
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    script = scripts[-1].replace("chown dev:", "echo chown >>" + str(tmp_path / "log") + " ")
+    rooted = script.replace("mk /", f"mk {root}/")
+    subprocess.run(["/bin/sh", "-eu", "-c", rooted], check=True, timeout=10)
+    assert (root / "work" / "app").is_dir()
+    chowned = (tmp_path / "log").read_text().split()
+    assert chowned == ["chown", str(root / "work"), "chown", str(root / "work" / "app")]
+
+
+def test_a_box_without_a_user_still_gets_its_workdir_made_by_root() -> None:
+    (script,) = exec_scripts(render_dockerfile(make(workdir="/srv/app")))
+    assert script == folders_script(["/srv/app"], None) and "chown" not in script
+
+
+def test_no_workdir_or_volumes_adds_no_layer() -> None:
+    assert render_dockerfile(make(workdir="/")) == render_dockerfile(make())
 
 
 # --- the order of layers -----------------------------------------------------------------
