@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -131,16 +132,27 @@ def user_script(name: str) -> str:
     )
 
 
-def folders_script(folders: list[str], user: str | None) -> str:
+VOLUME_FOLDERS = "/etc/devenv/volume-folders"  # read by devenv-entrypoint
+
+
+def folders_script(folders: list[str], user: str | None, volumes: Sequence[str] = ()) -> str:
     """Make each folder the base lacks (and the parents it lacks), owned by `user`; a folder
-    the base has is left as it is (e.g. a package's data folder under a volume)."""
+    the base has is left as it is (e.g. a package's data folder under a volume). The volume
+    mount points are listed for the entrypoint: a new, empty volume follows the user to the
+    uid it is given at start (the image's folders keep the image's uid)."""
     if not folders:
         return ""
     owner = f'; chown {shlex.quote(user)}: "$1"' if user else ""
     calls = "; ".join(f"mk {shlex.quote(folder)}" for folder in folders)
+    listed = " ".join(shlex.quote(volume) for volume in volumes)
+    record = (
+        f"; mkdir -p /etc/devenv; printf '%s\\n' {listed} >{VOLUME_FOLDERS}"
+        if user and volumes
+        else ""
+    )
     return (
         'mk() { [ -e "$1" ] || [ -L "$1" ] && return 0; mk "$(dirname "$1")"; '
-        f'mkdir "$1"{owner}; }}; {calls}'
+        f'mkdir "$1"{owner}; }}; {calls}{record}'
     )
 
 
@@ -234,7 +246,9 @@ def render_dockerfile(
             valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
-            folders_script=folders_script(box_folders(spec), user),
+            folders_script=folders_script(
+                box_folders(spec), user, [v.container for v in spec.volumes]
+            ),
             sshd=spec.sshd is not None,
             sshd_script=SSHD_SCRIPT,
             run=spec.run,

@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "b9a9b4f23f462264188d32052d0b995c16709d750e6ed5ef6567c84b9cb24001",
-    "full-box": "2821d3fb0b69aa9a46cfebb8d548041c2b81e16cccc9c4fc3e03deddb114a4ab",
-    "minimal": "ef7fc08a3fd2b61bd35edc5f5aa5db2907e34549e6d7ce5b0eceb9b8c213bc78",
-    "packages-and-mirror": "5b5ba6f61405679b39ec52b780fb37dfeca6bb91334b1764b549ce72c015fa70",
+    "bootstrap-base": "9413864974df7d1e03e2ae90c0aae9d302b769cfdc82d9e7454861e7a2f68a1f",
+    "full-box": "84f222a9490bbf2b70a975c27622498004ac6ffd4b6e480ce284f2be6466e1c8",
+    "minimal": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
+    "packages-and-mirror": "9d5f7d82b1a0e2c55b9f33dbcad4e57ce359567597e813732b969f15db6de592",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "ef7fc08a3fd2b61bd35edc5f5aa5db2907e34549e6d7ce5b0eceb9b8c213bc78",
-    "image-entrypoint": "46207aff8ef76c039ad8a6a69c60c5d12b38a86d4041b75aa81b60691ee95e29",
+    "registry-mirror-base": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
+    "image-entrypoint": "dc3225b7a9cb8966c94e0d057a06eeb6a66e56d15050946989e06f65f7383a9a",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {

@@ -258,13 +258,15 @@ def test_workdir_and_volume_mount_points_are_made_for_the_user(tmp_path: Path) -
         volumes=[{"name": "data", "container": "/data"}, {"name": "w", "container": "/work/app"}],
     )
     scripts = exec_scripts(render_dockerfile(spec))
-    assert scripts[-1] == folders_script(["/work/app", "/data"], "dev")
+    assert scripts[-1] == folders_script(["/work/app", "/data"], "dev", ["/data", "/work/app"])
     root = tmp_path / "root"
     (root / "data").mkdir(parents=True)
     script = scripts[-1].replace("chown dev:", "echo chown >>" + str(tmp_path / "log") + " ")
-    rooted = script.replace("mk /", f"mk {root}/")
+    rooted = script.replace("mk /", f"mk {root}/").replace("/etc/devenv", f"{root}/etc/devenv")
     subprocess.run(["/bin/sh", "-eu", "-c", rooted], check=True, timeout=10)
     assert (root / "work" / "app").is_dir()
+    # for the entrypoint: the mount points a new volume of the user's may be handed over at
+    assert (root / "etc/devenv/volume-folders").read_text() == "/data\n/work/app\n"
     chowned = (tmp_path / "log").read_text().split()
     assert chowned == ["chown", str(root / "work"), "chown", str(root / "work" / "app")]
 
