@@ -34,6 +34,7 @@ MANIFEST = "manifest.json"
 HOST_KEY = "ssh_host_ed25519_key"
 MAX_MEMBERS = 10_000  # specs, locks, keys and volumes of a folder of envs
 MAX_SMALL = 4 << 20  # a spec, lock, key or the manifest
+MAX_SMALL_TOTAL = 64 << 20  # all of them: they are held in memory while the backup is checked
 MAX_VOLUME = 1 << 40  # 1 TiB of one volume's archive
 MAX_VOLUME_MEMBERS = 5_000_000
 CHUNK = 1 << 20
@@ -224,7 +225,7 @@ def check(clear: IO[bytes], where: str, volume_top: str) -> Checked:
     archive's members, before anything is written anywhere."""
     small: dict[str, bytes] = {}
     seen: dict[str, Member] = {}
-    manifest_data = b""
+    manifest_data, held = b"", 0
     with _open(clear, where) as tar:
         for info in tar:
             if len(seen) >= MAX_MEMBERS:
@@ -239,6 +240,9 @@ def check(clear: IO[bytes], where: str, volume_top: str) -> Checked:
                 seen[info.name] = _check_volume(handle, info, volume_top, where)
                 continue
             data = handle.read(MAX_SMALL)
+            held += len(data)
+            if held > MAX_SMALL_TOTAL:
+                raise DevenvError(f"{where} holds more specs, locks and keys than a backup allows")
             small[info.name] = data
             seen[info.name] = Member(info.name, len(data), hashlib.sha256(data).hexdigest())
     while clear.read(CHUNK):  # to the very end, so the cipher checks the file is whole
