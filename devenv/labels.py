@@ -19,6 +19,7 @@ CONFIG = "io.devenv.config"
 CONFIG_HASH = "io.devenv.config-hash"
 BUILD_HASH = "io.devenv.build-hash"
 VERSION = "io.devenv.version"
+HOST_KEY = "io.devenv.host-key"  # on a box: the fingerprint of the SSH host key it was given
 KIND = "io.devenv.kind"  # image kinds: "env", "base", "snapshot"
 
 

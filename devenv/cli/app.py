@@ -423,6 +423,16 @@ def _register_lock_command() -> None:
 _register_lock_command()
 
 
+def _register_backup_commands() -> None:
+    """backup, restore: what a spec cannot hold (see README "After a crash")."""
+    from devenv.cli.backups import register
+
+    register(app)
+
+
+_register_backup_commands()
+
+
 def _crash(exc: Exception) -> NoReturn:
     """Anything unexpected: one sentence naming the crash log that holds the traceback, exit 3."""
     from devenv.cli.crashlog import write_crash_log

@@ -61,6 +61,7 @@ def export_envs(paths: Sequence[str], out: Path, reporter: Reporter) -> B.Manife
         contents.files[members[want.spec_file.path]] = want.spec_file.path
         _add_lock_file(want.spec_file, root, contents)
         _add_key_files(want.spec_file, root, contents)
+        contents.skipped += left_out(want.spec_file)
         save += [want.image, *([base.id] if base else [])]
     # the saved images go to a file without a name (O_TMPFILE where there is one, else made
     # exclusively and unlinked at once) beside the bundle: nothing can swap it for a link
@@ -78,6 +79,26 @@ def _digest_of(repo_digests: tuple[str, ...]) -> str:
     """The digest the build hash names a pulled base by (see render.base_identity)."""
     digests = sorted(d.split("@", 1)[1] for d in repo_digests if "@" in d)
     return digests[0] if digests else ""
+
+
+def left_out(spec_file: SpecFile) -> list[str]:
+    """What of the env a bundle never carries, each with why (`devenv backup` carries the
+    volumes and the host key, encrypted)."""
+    spec = spec_file.spec
+    notes = [
+        f"{spec.name}: volume {v.name} (user data; `devenv backup` carries it, encrypted)"
+        for v in spec.volumes
+    ]
+    notes += [
+        f"{spec.name}: shared folder {s.host} (files on this machine, not the env's)"
+        for s in spec.shared
+    ]
+    if spec.sshd is not None:
+        notes.append(
+            f"{spec.name}: its SSH host key (a private key: a bundle is not encrypted; "
+            "`devenv backup` carries it)"
+        )
+    return notes
 
 
 def _add_lock_file(spec_file: SpecFile, root: Path, contents: B.Contents) -> None:

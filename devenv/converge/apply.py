@@ -21,6 +21,7 @@ from devenv.converge import image_cache
 from devenv.converge.desired import SSH_DIR, DesiredEnv, desire, folder_network
 from devenv.converge.hooks import HookFailed, run_hooks
 from devenv.converge.hostprep import check_ports, prepare_host, ssh_files
+from devenv.converge.identity import with_host_key
 from devenv.converge.jobs import jobs_wanted, run_bounded
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.readiness import Clock, default_wait, wait_until_up
@@ -337,10 +338,10 @@ class Applier:
     def _make(self, want: DesiredEnv, name: str) -> str:
         """Create the env's container under `name`, and copy in before its first start what
         no box may mount from this machine (the env's SSH keys: see container_shape)."""
-        container = self.engine.create(want.shape, name)
-        if want.shape.ssh_copy:
+        files = ssh_files(Path(want.shape.ssh_copy)) if want.shape.ssh_copy else {}
+        container = self.engine.create(with_host_key(want.shape, files), name)
+        if files:
             try:
-                files = ssh_files(Path(want.shape.ssh_copy))
                 self.engine.put_files(container, SSH_DIR, files)
             except DevenvError:
                 self.engine.remove(container)

@@ -10,6 +10,7 @@ from pathlib import Path
 from devenv import reads
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.discards import discarded
+from devenv.converge.identity import with_identity_notes
 from devenv.converge.memo.record import remember
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
@@ -45,6 +46,7 @@ class Session:
         asked = newly_mounted(the_plan, self.desired, self.observed)  # none when converged
         owners = {name: self.engine.volume_owner(name) for name in sorted(asked)}
         the_plan = with_volume_notes(the_plan, self.desired, owners)
+        the_plan = with_identity_notes(the_plan, self.desired, self.observed, self.host)
         connection = self.engine.connection
         if not connection.local:
             the_plan = with_remote_notes(the_plan, self.desired, connection.machine)

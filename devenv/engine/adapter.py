@@ -26,6 +26,7 @@ from devenv.engine.shape import ContainerShape
 from devenv.engine.tarfiles import root_tar
 from devenv.engine.transfer import ImageTransfer
 from devenv.engine.upperdir import layer_changes, layer_dirs
+from devenv.engine.volumes import Volumes
 from devenv.errors import (
     DevenvError,
     EngineError,
@@ -470,6 +471,10 @@ class Engine(ImageTransfer):
         if code:
             raise EngineError(f"{argv[0]} in a container of {image} exited with {code}")
         return bytes(out).decode(errors="replace")
+
+    def volumes(self) -> Volumes:
+        """Access to volumes' contents (backup, restore); close it when done."""
+        return Volumes(self.api, can_pause(self.info()))
 
     def remove_volume(self, name: str) -> None:
         with engine_errors(f"removing volume {name}"):

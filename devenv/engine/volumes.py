@@ -1,0 +1,150 @@
+"""Named volumes' contents, read and written through the engine (for backups): a helper
+container, created and never started, mounts the volume, and the archive API reads or writes
+it. The helper's image is an empty one devenv imports for the purpose, so this works on an
+engine that has lost every image, and nothing ever runs in it; both are removed after."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tarfile
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from devenv import labels as L
+from devenv.engine.faults import engine_errors
+from devenv.errors import EngineError
+
+HELPER_IMAGE = "devenv/volume-helper:empty"
+MOUNTED = "/devenv-volume"  # where a helper mounts the volume; its archives are rooted here
+TOP = MOUNTED.lstrip("/")  # the one top folder of every volume archive
+CHUNK = 1 << 20
+
+
+class Volumes:
+    """One command's access to volumes; `close` removes the helper image it made."""
+
+    def __init__(self, api: Any, can_pause: bool) -> None:
+        self.api = api
+        self.can_pause = can_pause
+        self._image = False
+
+    @contextlib.contextmanager
+    def held(self, container: str) -> Iterator[str]:
+        """A running box kept still while its volumes are read, so they are read as of one
+        moment: paused, or stopped and started again where the engine cannot pause."""
+        how = "paused" if self.can_pause else "stopped"
+        with engine_errors(f"holding {container[:12]} still for the backup"):
+            (self.api.pause if self.can_pause else self.api.stop)(container)
+        try:
+            yield how
+        finally:
+            with engine_errors(f"resuming {container[:12]} after the backup"):
+                (self.api.unpause if self.can_pause else self.api.start)(container)
+
+    def exists(self, name: str) -> bool:
+        with engine_errors(f"inspecting volume {name}"):
+            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
+        return any(v.get("Name") == name for v in found)
+
+    def users(self, name: str) -> list[str]:
+        """The containers (any state) that mount the volume, by name."""
+        with engine_errors(f"listing the containers of volume {name}"):
+            found = self.api.containers(all=True, filters={"volume": name})
+        return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in found]
+
+    def create(self, name: str, env: str) -> None:
+        with engine_errors(f"creating volume {name}"):
+            self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+
+    def remove(self, name: str) -> None:
+        with engine_errors(f"removing volume {name}"):
+            self.api.remove_volume(name)
+
+    def size(self, name: str) -> int:
+        """The size of the volume's archive, read once to the end (and thrown away)."""
+        with self.read(name) as stream:
+            return sum(len(chunk) for chunk in stream)
+
+    @contextlib.contextmanager
+    def read(self, name: str) -> Iterator[Iterable[bytes]]:
+        """The volume as a tar stream whose one top folder is TOP."""
+        with self._helper(name, readonly=True) as helper, engine_errors(f"reading volume {name}"):
+            api = self.api  # get_archive's own call, keeping the response to close it: one
+            response = api._get(  # left half read would hold the connection the helper's
+                api._url("/containers/{0}/archive", helper),  # removal needs
+                params={"path": MOUNTED},
+                stream=True,
+            )
+            try:
+                yield api._stream_raw_result(response, CHUNK, False)
+            finally:
+                response.close()
+
+    def holds_data(self, name: str) -> bool:
+        with self.read(name) as stream, tarfile.open(fileobj=_Chunks(stream), mode="r|") as tar:
+            return any(m.name.rstrip("/") != TOP for m in tar)
+
+    def write(self, name: str, archive: Iterable[bytes]) -> None:
+        """Extract `archive` (rooted at TOP, checked by the caller) into the volume."""
+        with self._helper(name, readonly=False) as helper, engine_errors(f"writing volume {name}"):
+            if not self.api.put_archive(helper, "/", iter(archive)):  # streamed, chunked
+                raise EngineError(f"the engine refused the archive for volume {name}")
+
+    @contextlib.contextmanager
+    def _helper(self, name: str, readonly: bool) -> Iterator[str]:
+        self._ensure_image()
+        mode = ":ro" if readonly else ""
+        with engine_errors(f"creating a helper container for volume {name}"):
+            created = self.api.create_container(
+                HELPER_IMAGE,
+                command=["/none"],  # never started
+                labels=L.ownership({L.KIND: "volume-helper"}),
+                host_config=self.api.create_host_config(binds=[f"{name}:{MOUNTED}{mode}"]),
+            )
+        try:
+            yield str(created["Id"])
+        finally:
+            with engine_errors("removing the helper container"):
+                self.api.remove_container(created["Id"], force=True)
+
+    def _ensure_image(self) -> None:
+        if self._image:
+            return
+        empty = io.BytesIO()
+        tarfile.open(fileobj=empty, mode="w").close()
+        repo, tag = HELPER_IMAGE.split(":")
+        changes = L.label_instructions(L.ownership({L.KIND: "volume-helper"}))
+        with engine_errors("importing the empty helper image"):
+            self.api.import_image_from_data(
+                empty.getvalue(), repository=repo, tag=tag, changes=changes
+            )
+        self._image = True
+
+    def close(self) -> None:
+        if self._image:
+            with contextlib.suppress(Exception), engine_errors("removing the helper image"):
+                self.api.remove_image(HELPER_IMAGE)
+            self._image = False
+
+
+class _Chunks(io.RawIOBase):
+    """A file over an iterable of byte chunks, for tarfile's stream mode."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._rest = chunk
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
