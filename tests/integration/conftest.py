@@ -162,3 +162,19 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def name() -> Iterator[str]:
     yield unique("t")
+
+
+@contextlib.contextmanager
+def interpreter_open_to_others() -> Iterator[None]:
+    """Let other local users run this interpreter (it may live under /root, 0700): the
+    folders on its way get o+x for the block, and their modes back after."""
+    prefix = Path(sys.base_prefix).resolve()
+    modes = {folder: folder.stat().st_mode & 0o7777 for folder in [prefix, *prefix.parents]}
+    closed = {folder: mode for folder, mode in modes.items() if not mode & 0o001}
+    for folder, mode in closed.items():
+        folder.chmod(mode | 0o001)
+    try:
+        yield
+    finally:
+        for folder, mode in closed.items():
+            folder.chmod(mode)

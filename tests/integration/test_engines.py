@@ -26,7 +26,14 @@ import pytest
 from devenv.converge.desired import folder_network
 from devenv.engine.networks import choose_subnet, pools
 from tests.integration import processes
-from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port, unique
+from tests.integration.conftest import (
+    ROOT,
+    RUN_LABEL,
+    Result,
+    free_port,
+    interpreter_open_to_others,
+    unique,
+)
 from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
 from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
 from tests.prerequisites import need_root, skip_or_fail
@@ -435,11 +442,6 @@ def rootless_run(podman) -> Iterator[Callable[..., Result]]:  # type: ignore[no-
     """Run devenv as the rootless test user, with its own runtime dir and state. The
     interpreter's folders are opened to it for the session and closed again after."""
     user = pwd.getpwnam(ROOTLESS_USER)
-    prefix = Path(sys.base_prefix).resolve()
-    modes = {folder: folder.stat().st_mode & 0o7777 for folder in [prefix, *prefix.parents]}
-    closed = {folder: mode for folder, mode in modes.items() if not mode & 0o001}
-    for folder, mode in closed.items():  # the interpreter may live under /root
-        folder.chmod(mode | 0o001)
     runtime = f"/tmp/podman-run-{user.pw_uid}"
 
     def run(*args: str, home: Path) -> Result:
@@ -474,11 +476,8 @@ def rootless_run(podman) -> Iterator[Callable[..., Result]]:  # type: ignore[no-
         assert "Traceback" not in proc.stderr, proc.stderr
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    try:
+    with interpreter_open_to_others():
         yield run
-    finally:
-        for folder, mode in closed.items():
-            folder.chmod(mode)
 
 
 def test_podman_rootless_through_every_command(rootless_run, registry, docker_client) -> None:  # type: ignore[no-untyped-def]

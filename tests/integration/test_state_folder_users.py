@@ -21,7 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT, RUN_LABEL, Result, free_port
+from tests.integration.conftest import (
+    ROOT,
+    RUN_LABEL,
+    Result,
+    free_port,
+    interpreter_open_to_others,
+)
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("useradd") or not shutil.which("runuser"),
@@ -74,7 +80,8 @@ def user(docker_client) -> Iterator[User]:  # type: ignore[no-untyped-def]
     try:
         found = User(name)
         os.chmod(found.home, 0o755)  # as Debian makes homes; the test reads it as root
-        yield found
+        with interpreter_open_to_others():
+            yield found
     finally:
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
 
