@@ -80,11 +80,9 @@ def _known(home: Path, name: str, want: DesiredEnv) -> bool:
     return any(names & set(line.split(" ", 1)[0].split(",")) for line in text.splitlines())
 
 
-def with_identity_notes(
-    the_plan: Plan, desired: list[DesiredEnv], observed: Observed, host: Host
-) -> Plan:
-    """The plan, each env whose SSH identity would change carrying the line that says so."""
-    notes = {w.name: identity_note(w, observed, host) for w in desired}
+def with_identity_notes(the_plan: Plan, notes: dict[str, str]) -> Plan:
+    """The plan, each env whose SSH identity would change carrying the line that says so
+    (`notes` by env, made by identity_note while the session loads: its reads are recorded)."""
     return Plan(
         tuple(
             replace(action, warnings=(*action.warnings, note))

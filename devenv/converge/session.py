@@ -10,7 +10,7 @@ from pathlib import Path
 from devenv import reads
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.discards import discarded
-from devenv.converge.identity import with_identity_notes
+from devenv.converge.identity import identity_note, with_identity_notes
 from devenv.converge.memo.record import remember
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
@@ -35,6 +35,7 @@ class Session:
     observed: Observed
     desired: list[DesiredEnv] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    identity: dict[str, str] = field(default_factory=dict)  # env → its SSH host key is new
 
     def plan(self, prune: bool = False, takeover: bool = False) -> Plan:
         """The plan; destructive actions also name the in-container work they would lose."""
@@ -46,7 +47,7 @@ class Session:
         asked = newly_mounted(the_plan, self.desired, self.observed)  # none when converged
         owners = {name: self.engine.volume_owner(name) for name in sorted(asked)}
         the_plan = with_volume_notes(the_plan, self.desired, owners)
-        the_plan = with_identity_notes(the_plan, self.desired, self.observed, self.host)
+        the_plan = with_identity_notes(the_plan, self.identity)
         connection = self.engine.connection
         if not connection.local:
             the_plan = with_remote_notes(the_plan, self.desired, connection.machine)
@@ -88,17 +89,23 @@ def open_session(
         observed = engine.observe([s.spec.name for s in specs])
         host = with_engine_paths(host, engine, specs)
         session = Session(specs, problems, engine, host, observed)
-        failed = []
+        unkept = []
         for spec_file in specs:
             try:
                 with reads.for_spec(spec_file.named):
-                    session.desired.append(desire(spec_file, observed, host, use_locks))
+                    want = desire(spec_file, observed, host, use_locks)
+                    session.desired.append(want)
+                    note = identity_note(want, observed, host)  # its reads: the memo's too
             except DevenvError as exc:  # without the env's name: whoever prints it adds it
                 session.failures[spec_file.spec.name] = str(exc)
-                failed.append(spec_file.named)
+                unkept.append(spec_file.named)
+                continue
+            if note:  # said by the full path only: the memo keeps no entry for it
+                session.identity[want.name] = note
+                unkept.append(spec_file.named)
     # without locks (`devenv lock`), the desired state is not what apply builds: not kept
     if use_locks:
         remember(
-            session.desired, failed, recorded, observed, host, engine.connection, engine.server
+            session.desired, unkept, recorded, observed, host, engine.connection, engine.server
         )
     return session

@@ -100,15 +100,14 @@ def _engine_refusal(resolved: Path, engine_paths: tuple[str, ...]) -> str | None
     """Why `resolved` must not be shared as the container engine's own (or a folder of it).
     A data root in the user's home (a rootless engine's) leaves the home shareable."""
     home = user_home()
-    for own in _as_resolved(engine_paths):
-        if resolved == own or own in resolved.parents:
-            return f"the container engine's data root ({own}), which gives root on this host"
-        if resolved in own.parents and not (resolved == home or resolved in home.parents):
-            return f"a folder holding the container engine's data root {own}"
-    for own in _as_resolved(ENGINE_PATHS):
+    reported = set(_as_resolved(engine_paths))
+    # one list, one order: plan (which knows the data root) says what validate says where
+    # the standard paths already refuse
+    for own in _as_resolved(ENGINE_PATHS + engine_paths):
         if resolved == own or own in resolved.parents:
             return f"the container engine's own files ({own}), which give root on this host"
-        if resolved in own.parents:
+        in_home = resolved == home or resolved in home.parents
+        if resolved in own.parents and not (own in reported and in_home):
             return f"a folder holding the container engine's own files {own}"
     for own in _as_resolved(ROOTLESS_PATHS):
         if resolved == own or own in resolved.parents:

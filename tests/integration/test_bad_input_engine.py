@@ -321,5 +321,5 @@ def test_the_engines_data_root_is_refused_as_a_share(
         before = snapshot(docker_client)
         for args in (("plan", str(spec)), ("apply", "--yes", str(spec))):
             output = assert_clean_failure(devenv(*args))
-            assert f"resolves to {shared}, the container engine's data root ({root})" in output
+            assert f"resolves to {shared}, the container engine's own files ({root})" in output
         assert_touched_nothing(engine_calls, before, snapshot(docker_client), markers)

@@ -7,6 +7,7 @@ stderr for plan, plan --json, status and status --json (apply too where nothing 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -112,6 +113,25 @@ def _input_edits(box: Box) -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "shared folder deleted", lambda: shutil.rmtree(folder / "work")
     yield "lock file added (garbage)", lambda: box.spec.with_suffix(".lock").write_text("{")
     yield "spec made unreadable yaml", lambda: box.spec.write_text("base: [\n")
+    yield "spec: hooks added", lambda: box.write("hooks: {start: ['true']}\n")
+    yield "spec: package added", lambda: box.write("apt: {packages: [jq]}\n")
+    yield "spec: user added", lambda: box.write("user: dev\n")
+    yield (
+        "spec: volume added",
+        lambda: box.write(f"volumes: [{{name: {box.name}-v, container: /v}}]\n"),
+    )
+    yield "spec: ready check added", lambda: box.write("ready: {command: ['true']}\n")
+    yield "spec: name given", lambda: box.write(f"name: {box.name}-named\n")
+    yield "spec touched, same bytes", lambda: os.utime(box.spec)
+    yield ".env: a comment added", lambda: (folder / ".env").write_text("GREETING=hello\n# note\n")
+    yield (
+        ".env made a link to the same text",
+        lambda: (
+            (folder / ".env-real").write_text("GREETING=hello\n"),
+            (folder / ".env").unlink(),
+            (folder / ".env").symlink_to(folder / ".env-real"),
+        ),
+    )
 
 
 def _engine_changes(box: Box) -> Iterator[tuple[str, Callable[[], Any]]]:
@@ -130,6 +150,14 @@ def _engine_changes(box: Box) -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "removed", lambda: box.container().remove(force=True)
     yield "renamed", lambda: box.container().rename(f"{box.name}-moved")
     yield "renamed to a leftover", lambda: box.container().rename(f"{box.name}.devenv-old")
+    yield "restarted", lambda: box.container().restart(timeout=1)
+    yield (
+        "stopped, then started",
+        lambda: (box.container().stop(timeout=1), box.container().start()),
+    )
+    yield "cpu shares set", lambda: box.container().update(cpu_shares=512)
+    yield "a file written in the box", lambda: box.container().exec_run(["touch", "/root/note"])
+    yield "a process left running", lambda: box.container().exec_run(["sleep", "300"], detach=True)
     yield (
         "image tag removed",
         lambda: box.client.images.remove(box.container().attrs["Config"]["Image"], force=True),
@@ -151,9 +179,12 @@ def _restore(box: Box, saved: dict[str, str]) -> None:
         (box.folder / "work-real").rename(link)
     link.mkdir(exist_ok=True)
     box.spec.with_suffix(".lock").unlink(missing_ok=True)
+    if (box.folder / ".env").is_symlink():
+        (box.folder / ".env").unlink()
     (box.folder / ".env").write_text("GREETING=hello\n")
     box.write()
     box.apply()
+    box.container().exec_run(["rm", "-f", "/root/note"])
 
 
 @pytest.fixture
@@ -185,7 +216,7 @@ def test_both_paths_give_one_answer_in_every_situation(box: Box) -> None:
     for what in ("spec value edited", ".env value changed", "variable exported", "stopped",
                  "paused", "restart policy", "network off", "removed", "killed"):  # fmt: skip
         assert what in changed, (what, seen[what])
-    assert len(situations) >= 26
+    assert len(situations) >= 40
 
 
 def test_linked_and_renamed_specs_give_one_answer(

@@ -106,9 +106,9 @@ def test_the_engines_data_root_wherever_it_is_is_refused_at_plan(
     (root / "volumes").mkdir(parents=True)
     host = Host(1000, 1000, tmp_path / "home", tmp_path / "state", (str(root),))
     for shared, words in (
-        (root, f"the container engine's data root ({root})"),
-        (root / "volumes", f"the container engine's data root ({root})"),
-        (tmp_path / "srv", f"a folder holding the container engine's data root {root}"),
+        (root, f"the container engine's own files ({root})"),
+        (root / "volumes", f"the container engine's own files ({root})"),
+        (tmp_path / "srv", f"a folder holding the container engine's own files {root}"),
     ):
         spec_file = load(f"shared: ['{shared}:/srv']\n")
         assert shared_host_path(spec_file, 0)  # validate does not know the engine
@@ -129,7 +129,7 @@ def test_a_data_root_in_the_home_leaves_the_home_shareable(
     spec_file = load(f"shared: ['{home}:/h']\n")
     assert shared_host_path(spec_file, 0, home, (str(root),)) == home
     load_root = load(f"shared: ['{root}:/r']\n")
-    with pytest.raises(DevenvError, match="data root"):
+    with pytest.raises(DevenvError, match="engine.s own files"):
         shared_host_path(load_root, 0, home, (str(root),))
 
 

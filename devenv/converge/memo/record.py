@@ -50,7 +50,7 @@ def cached(
 
 def remember(
     desired: list[DesiredEnv],
-    failed: list[str],
+    unkept: list[str],
     recorded: Recorded,
     observed: Observed,
     host: Host,
@@ -58,10 +58,12 @@ def remember(
     server: Server,
 ) -> None:
     """Keep each desired state with the reads it came from; drop the entries of the specs
-    in `failed` (as the user named them)."""
-    for spec in failed:
+    in `unkept` (as the user named them: failed, or with a line only the full path says)."""
+    for spec in unkept:
         forget(spec, str(host.state_dir))
     for want in desired:
+        if want.spec_file.named in unkept:
+            continue
         entry = cached(want, observed, recorded, connection, server)
         if entry is None:
             forget(want.spec_file.named, str(host.state_dir))
