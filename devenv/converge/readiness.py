@@ -3,7 +3,10 @@ ready check passing. Otherwise NotUp says why, with the exit code, restarts and 
 
 "Stably up" means running for STABLE_SECONDS (3 s; DEVENV_STABLE_SECONDS changes it) after
 its start without a restart: a server that dies while it loads its config is caught here,
-and a replacement that does is rolled back. A box that fails later is reported by `status`
+and a replacement that does is rolled back. A box that only idles (devenv's entrypoint, the
+default `sleep infinity`) is stably up once its start-up has handed over to that idle
+process: the engine then lists `sleep infinity` as the box's first process (or its init's
+child), and nothing is left in it that could still crash. A box that fails later is reported by `status`
 and `plan` from then on, and the box it replaced is kept stopped (`devenv rollback`).
 """
 
@@ -28,6 +31,7 @@ CHECK_INTERVAL = 0.5  # between two tries of sshd or the ready check
 SSHD_SECONDS = 30  # sshd's share of the default wait
 LOG_LINES = 20
 SSH_PORT = 22
+IDLE = ("sleep", "infinity")  # the command of a box whose spec gives none (Dockerfile.j2)
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -84,7 +88,7 @@ def wait_until_up(
     `started`: when the start call returned, if the caller made it (the settle time counts
     from there: the box has been running since)."""
     deadline = clock.now() + timeout
-    state = _settle(engine, want.name, container, deadline, clock, started)
+    state = _settle(engine, want.name, container, deadline, clock, started, idles(want))
     if want.config["sshd"]:
         _sshd_answers(engine, want.name, container, state, deadline, clock)
     ready = want.spec_file.spec.ready
@@ -94,6 +98,12 @@ def wait_until_up(
         what = f"port {ready.port} listening in the box" if ready.port else shlex.join(argv)
         limit = min(deadline, clock.now() + ready.timeout)
         _check_passes(engine, want.name, container, argv, what, limit, clock)
+
+
+def idles(want: DesiredEnv) -> bool:
+    """The box runs devenv's entrypoint and then only idles: start-up done is up."""
+    spec = want.spec_file.spec
+    return spec.entrypoint is None and tuple(spec.command or IDLE) == IDLE
 
 
 def wait_steady(
@@ -111,10 +121,12 @@ def _settle(
     deadline: float,
     clock: Clock,
     started: float | None = None,
+    idle: bool = False,
 ) -> ContainerState:
     """Running, with no restart, for the settle time (from `started` when the first look
     finds it running, else from that look); a death or restart fails at once (after a short
-    look for its exit code, which the engine clears once it runs again)."""
+    look for its exit code, which the engine clears once it runs again). `idle`: also done
+    as soon as the engine lists the idle command where start-up hands over to it."""
     steady_since: float | None = None
     died_at: float | None = None
     while True:
@@ -130,7 +142,7 @@ def _settle(
             raise not_up(engine, name, container, _died(state), facts=False)
         if state.running and died_at is None:
             steady_since = now if steady_since is None else steady_since
-            if now - steady_since >= clock.settle:
+            if now - steady_since >= clock.settle or (idle and _idling(engine, container, state)):
                 return state
         if now >= deadline:
             why = (
@@ -143,6 +155,17 @@ def _settle(
         if steady_since is not None:  # look again exactly when the settle time is over
             wait = min(wait, steady_since + clock.settle - now)
         clock.sleep(wait)
+
+
+def _idling(engine: EngineAPI, container: str, state: ContainerState) -> bool:
+    """Start-up has exec'd the idle command: it runs as the box's first process, or as the
+    direct child of the engine's init (`init: true`), and the box never restarted."""
+    if state.restarts or not state.pid:
+        return False
+    first = {str(state.pid), "1"}  # the engine's host numbering, or the box's own (Podman)
+    listed = engine.processes(container) or []
+    idle = " ".join(IDLE)
+    return any(command == idle and (first & {pid, ppid}) for pid, ppid, command in listed)
 
 
 def _died(state: ContainerState) -> str:

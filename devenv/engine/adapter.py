@@ -325,6 +325,21 @@ class Engine(ImageTransfer):
         with engine_errors(f"inspecting {container[:12]}"):
             return ContainerState.from_inspect(self.api.inspect_container(container))
 
+    def processes(self, container: str) -> list[tuple[str, str, str]] | None:
+        """(pid, parent pid, command line) of each process in the box, from the engine's
+        `top` (Docker numbers them as its host does, Podman as the box does); None when the
+        engine does not say."""
+        import docker.errors
+
+        try:
+            with engine_errors(f"listing the processes of {container[:12]}"):
+                listed = self.api.top(container)
+            titles = [str(title).upper() for title in listed["Titles"]]
+            pid, ppid = titles.index("PID"), titles.index("PPID")
+            return [(str(r[pid]), str(r[ppid]), str(r[-1])) for r in listed["Processes"]]
+        except (DevenvError, docker.errors.DockerException, LookupError, ValueError, TypeError):
+            return None
+
     def logs(
         self,
         container: str,

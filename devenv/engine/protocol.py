@@ -38,6 +38,7 @@ class ContainerState:
     restarts: int = 0
     error: str = ""
     ports: tuple[PublishedPort, ...] = ()
+    pid: int = 0  # the box's first process, as the engine's host numbers it (0: none)
 
     @property
     def running(self) -> bool:
@@ -61,6 +62,7 @@ class ContainerState:
             restarts=int(raw.get("RestartCount") or 0),
             error=str(state.get("Error") or ""),
             ports=tuple(ports),
+            pid=int(state.get("Pid") or 0),
         )
 
 
@@ -107,6 +109,7 @@ class EngineAPI(Protocol):
     def diff(self, container: str) -> list[dict[str, Any]]: ...
     def commit(self, container: str, repository: str, tag: str, labels: dict[str, str]) -> str: ...
     def state(self, container: str) -> ContainerState: ...
+    def processes(self, container: str) -> list[tuple[str, str, str]] | None: ...
     def logs(
         self,
         container: str,

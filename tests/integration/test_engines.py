@@ -23,8 +23,11 @@ from pathlib import Path
 import docker.types
 import pytest
 
+from devenv.build.lockfile import lock_path, parse
+from devenv.build.render import base_ref
 from devenv.converge.desired import folder_network
 from devenv.engine.networks import choose_subnet, pools
+from devenv.spec.models import Base
 from tests.integration import processes
 from tests.integration.conftest import (
     ROOT,
@@ -34,7 +37,12 @@ from tests.integration.conftest import (
     interpreter_open_to_others,
     unique,
 )
-from tests.integration.services import Registry, registry_fixture  # noqa: F401 (fixture)
+from tests.integration.services import (  # noqa: F401 (fixtures)
+    AptProxy,
+    Registry,
+    apt_proxy_fixture,
+    registry_fixture,
+)
 from tests.integration.tls_engine import TlsEngine, tls_engine_fixture  # noqa: F401 (fixture)
 from tests.prerequisites import need_root, skip_or_fail
 
@@ -569,3 +577,51 @@ def test_doctor_on_docker_podman_and_no_engine(devenv, devenv_env, podman) -> No
     assert none.out.startswith(
         "FIX engine: no engine answers at unix:///nowhere/engine.sock (DOCKER_HOST)"
     ), none.out
+
+
+def test_a_lock_made_on_docker_rebuilds_the_same_box_on_podman(  # type: ignore[no-untyped-def]
+    devenv, devenv_env, podman, apt_proxy: AptProxy, spec_dir, name
+) -> None:
+    """Issue 20: a lock travels. Locked on Docker, the spec is applied on a second engine
+    (rootful Podman, as a new machine would): the base is bootstrapped there again, checked
+    against the lock, and the box holds every package at the version pinned."""
+    import docker as docker_sdk
+
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{bootstrap: "debian:bookworm", mirror: "{apt_proxy.mirror}"}}
+        apt: {{packages: [hello]}}
+        """,
+    )
+    devenv_env.pop("DOCKER_HOST", None)
+    applied = devenv("apply", "--yes", str(spec))
+    assert applied.code == 0, applied.err
+    locked = devenv("lock", str(spec))
+    assert locked.code == 0, locked.err
+    lock = parse(lock_path(spec).read_text(), str(lock_path(spec)))
+    assert lock.snapshot and "hello" in lock.packages and "libc6" in lock.base_packages
+    assert devenv("destroy", "--yes", "--images", str(spec)).code == 0
+
+    devenv_env["DOCKER_HOST"] = ROOTFUL
+    pod = docker_sdk.APIClient(base_url=ROOTFUL, timeout=120)
+    tag = base_ref(Base(bootstrap="debian:bookworm", mirror=apt_proxy.mirror))
+    assert not pod.images(name=tag)  # the recipe names a port of this run: a new machine
+    try:
+        there = devenv("apply", "--yes", str(spec))
+        assert there.code == 0, there.err
+        assert "Podman" in there.err and "bootstrapping debian:bookworm" in there.err
+        listed = devenv(
+            "shell", str(spec), "--", "dpkg-query", "-W", "-f", "${Package}=${Version}\n"
+        )
+        assert listed.code == 0, listed.err
+        held = dict(line.split("=", 1) for line in listed.out.split())
+        pinned = {**lock.base_packages, **lock.packages}
+        assert {pkg: held.get(pkg) for pkg in pinned} == pinned
+        assert devenv("lock", "--check", str(spec)).code == 0
+        assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+    finally:
+        devenv("destroy", "--yes", "--images", str(spec))
+        with contextlib.suppress(Exception):
+            pod.remove_image(tag, force=True)

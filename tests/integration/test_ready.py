@@ -127,3 +127,39 @@ def test_logs_show_and_follow_the_box_output(devenv, devenv_env, spec_dir, name)
     refused = devenv("logs", str(missing))
     assert refused.code == 1
     assert refused.err.startswith(f"devenv: {name}-none has no container")
+
+
+def proof_seconds(devenv_env: dict[str, str], spec: str) -> float:
+    """`apply` of `spec`, timing what a user watches: from "waiting for the box to be up"
+    to the ✓ line."""
+    argv = [sys.executable, "-m", "devenv", "apply", "--yes", spec]
+    proc = subprocess.Popen(
+        argv, env=devenv_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    seen: dict[str, float] = {}
+    for line in proc.stdout:
+        if "waiting for the box to be up" in line or line.startswith("✓"):
+            seen.setdefault(
+                line.split()[0] if line.startswith("✓") else "waiting", time.monotonic()
+            )
+    assert proc.wait(timeout=600) == 0
+    return seen["✓"] - seen["waiting"]
+
+
+def test_an_idle_box_is_up_once_its_start_up_is_done(  # type: ignore[no-untyped-def]
+    devenv, devenv_env, docker_client, spec_dir, name
+) -> None:
+    """A box that only idles (no command) is proven up as soon as its start-up hands over to
+    `sleep infinity`, sshd answering; a box with a command of its own runs the whole window."""
+    idle = spec_dir(name, f"name: {name}\nuser: dev\n")
+    busy = spec_dir(f"{name}-cmd", f"name: {name}-cmd\ncommand: [sleep, '600']\n")
+    try:
+        assert proof_seconds(devenv_env, str(idle)) < 2.0
+        listed = docker_client.api.top(name)
+        commands = [row[-1] for row in listed["Processes"]]
+        assert "sleep infinity" in commands, commands
+        assert devenv("plan", "--detailed-exitcode", str(idle)).code == 0
+        assert proof_seconds(devenv_env, str(busy)) >= 3.0
+    finally:
+        devenv("destroy", "--yes", str(idle), str(busy))

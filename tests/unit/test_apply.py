@@ -76,6 +76,7 @@ class FakeEngine:
         self.exit_codes: dict[tuple[str, ...], int] = {}  # a command's exit code (default 0)
         self.connection = Connection(DOCKER_SOCKET_URL, "default socket")
         self.put: dict[str, dict[str, tuple[bytes, int]]] = {}  # container → files copied in
+        self.top: dict[str, list[tuple[str, str, str]]] = {}  # the engine's `top` of a box
 
     def _call(self, method: str, *args: Any) -> None:
         self.calls.append((method, *args))
@@ -151,6 +152,10 @@ class FakeEngine:
     def state(self, container: str) -> ContainerState:
         self._call("state", container)
         return self.states.get(container, UP)
+
+    def processes(self, container: str) -> list[tuple[str, str, str]] | None:
+        self._call("processes", container)
+        return self.top.get(container)
 
     def logs(
         self,
@@ -470,6 +475,65 @@ def test_the_settle_time_counts_from_the_start_and_ends_on_time(
     assert outcome.ok and outcome.message == "recreated"
     assert STABLE_SECONDS <= clock.t <= STABLE_SECONDS + 0.02 + 1e-9  # one look's latency
     assert engine.mutations()[-1] == ("rename", CONTAINER_ID, "box.devenv-previous")
+
+
+IDLING = ContainerState("running", pid=4242)
+START_UP = "/usr/local/bin/devenv-entrypoint sleep infinity"
+INIT = ("4242", "4200", f"/sbin/docker-init -- {START_UP}")  # Docker, `init: true`
+SSHD_DAEMON = ("4250", "4242", "sshd: /usr/sbin/sshd -e [listener] 0 of 10-100 startups")
+
+
+@pytest.mark.parametrize(
+    ("spec", "top", "state", "proven_at_once"),
+    [
+        # start-up done: the idle command runs, as init's child (Docker's host numbers) …
+        (SPEC, [INIT, SSHD_DAEMON, ("4243", "4242", "sleep infinity")], IDLING, True),
+        # … or Podman's own numbering (catatonit is 1), or as the first process itself
+        (SPEC, [("1", "0", "catatonit -- x"), ("2", "1", "sleep infinity")], IDLING, True),
+        (SPEC, [("4242", "4200", "sleep infinity")], IDLING, True),
+        (SPEC.replace("    command: [sleep, infinity]\n", ""), [INIT, ("9", "4242", "sleep infinity")], IDLING, True),
+        # still starting up, or not the box's own process, or no evidence from the engine
+        (SPEC, [INIT, ("4243", "4242", f"/bin/sh {START_UP}")], IDLING, False),
+        (SPEC, [INIT, ("4260", "4100", "sleep infinity")], IDLING, False),  # an exec's
+        (SPEC, [], IDLING, False),
+        (SPEC, [INIT, ("4243", "4242", "sleep infinity")], ContainerState("running"), False),
+        # not idle boxes: the whole window whatever runs
+        (SPEC.replace("[sleep, infinity]", "[sleep, '600']"), [INIT, ("4243", "4242", "sleep 600")], IDLING, False),
+        (SPEC.replace("[sleep, infinity]", "[sh, -c, 'sleep infinity']"), [INIT, ("4243", "4242", "sleep infinity")], IDLING, False),
+        (SPEC + "    entrypoint: image\n", [INIT, ("4243", "4242", "sleep infinity")], IDLING, False),
+    ],
+)  # fmt: skip
+def test_an_idle_box_is_up_once_its_start_up_is_done(
+    want: Callable[..., DesiredEnv],
+    host: Host,
+    spec: str,
+    top: list[tuple[str, str, str]],
+    state: ContainerState,
+    proven_at_once: bool,
+) -> None:
+    """A box whose command is devenv's idle one is stably up as soon as the engine lists that
+    command where start-up hands over to it; any other box (or no such evidence) runs the
+    whole window."""
+    box = want(spec)
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    engine.states[NEW_ID], engine.top[NEW_ID] = state, top
+    clock = FakeClock()
+    applier = Applier(engine, host, SilentReporter(), clock=clock)
+    (outcome,) = applier.apply(plan([box], engine.observed), [box], engine.observed)
+    assert outcome.ok, outcome.message
+    assert (clock.t < 0.2) if proven_at_once else (clock.t >= STABLE_SECONDS), clock.t
+
+
+def test_a_box_seen_restarted_is_not_idle_whatever_runs_now(
+    want: Callable[..., DesiredEnv], host: Host
+) -> None:
+    box = want(SPEC)
+    engine = FakeEngine(observe(images=[BASE_SUMMARY, image_summary(box)]))
+    engine.states[NEW_ID] = ContainerState("running", restarts=1, pid=4242)
+    engine.top[NEW_ID] = [INIT, ("4243", "4242", "sleep infinity")]
+    (outcome,) = run(engine, host, [box])
+    assert not outcome.ok and "restarted it 1 time" in outcome.message
+    assert ("processes", NEW_ID) not in engine.calls
 
 
 def test_a_command_that_dies_within_the_settle_time_is_still_caught(
