@@ -48,7 +48,7 @@ def teardowns(paths: Sequence[str], engine: Engine | None = None) -> list[Teardo
         if target.container:
             assert live is not None
             mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
-            target.discards = discarded(engine.diff(live.id), mounts)
+            target.discards = discarded(engine.diff(live.id), mounts, live.workdir)
         prefix = f"{image_repo(name)}:"
         target.images = sorted(
             tag

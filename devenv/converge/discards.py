@@ -67,9 +67,14 @@ def _under(path: str, tree: str) -> bool:
     return _match(path, tree, prefix=True)
 
 
-def discarded(diff: Sequence[dict[str, Any]], mounts: Iterable[str]) -> list[str]:
-    """Changed files (leaves of the diff) that no shared folder, volume or noise rule covers."""
+def discarded(
+    diff: Sequence[dict[str, Any]], mounts: Iterable[str], workdir: str = ""
+) -> list[str]:
+    """Changed files (leaves of the diff) that no shared folder, volume or noise rule covers.
+    `workdir`: the box's own workdir, which the entrypoint hands to a remapped user (its owner
+    changes, nothing in it)."""
     mount_points = list(mounts)
+    chowned = (*CHOWNED_ON_START, *MOUNT_PARENTS, *((workdir,) if workdir.strip("/") else ()))
     kinds = {entry["Path"]: entry.get("Kind", MODIFIED) for entry in diff}
     # not "the next in sort order": '/srv-old' sorts between '/srv' and '/srv/app'
     parents = {str(folder) for p in kinds for folder in PurePosixPath(p).parents}
@@ -82,9 +87,7 @@ def discarded(diff: Sequence[dict[str, Any]], mounts: Iterable[str]) -> list[str
             continue  # a mount point, or a folder the engine made to hold one
         if any(_match(path, pattern) for pattern in NOISE_FILES):
             continue
-        if kinds[path] == MODIFIED and any(
-            _match(path, p) for p in (*CHOWNED_ON_START, *MOUNT_PARENTS)
-        ):
+        if kinds[path] == MODIFIED and any(_match(path, p) for p in chowned):
             continue
         kept.append(path)
     return kept

@@ -65,7 +65,7 @@ def changed_files(
         live = by_id.get(action.container or "")
         if live is not None:
             mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
-            changed[live.id] = discarded(engine.diff(live.id), mounts)
+            changed[live.id] = discarded(engine.diff(live.id), mounts, live.workdir)
     return changed
 
 

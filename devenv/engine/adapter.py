@@ -186,31 +186,6 @@ class Engine(ImageTransfer):
         with engine_errors(f"inspecting {ref}"):
             return str(self.api.inspect_image(ref)["Id"])
 
-    def package_versions(self, image: str) -> str:
-        """`dpkg-query -W` of `image` (name TAB version per line), from a throwaway,
-        labelled container that runs nothing else and is removed at once."""
-        labels = L.ownership({L.KIND: "lock-probe"})
-        query = ["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n"]
-        with engine_errors(f"listing the packages of {image}"):
-            made = self.api.create_container(
-                image=image, entrypoint=query, command=[], labels=labels, network_disabled=True
-            )
-            try:
-                self.api.start(made["Id"])
-                code = self.api.wait(made["Id"], timeout=120).get("StatusCode")
-                out = self.api.logs(made["Id"], stdout=True, stderr=False)
-            finally:
-                self.api.remove_container(made["Id"], force=True, v=True)
-        if code != 0:
-            raise EngineError(f"{image} has no working dpkg-query, so it cannot be locked")
-        return bytes(out).decode("utf-8", "replace")
-
-    def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
-        repo, tag = split_ref(ref)
-        changes = ['CMD ["bash"]', *L.label_instructions(labels)]
-        with engine_errors(f"importing {ref}"):
-            self.api.import_image(src=str(tar_path), repository=repo, tag=tag, changes=changes)
-
     def remove_image(self, ref: str) -> None:
         with engine_errors(f"removing image {ref}"):
             self.api.remove_image(ref, noprune=False)

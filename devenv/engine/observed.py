@@ -34,6 +34,7 @@ class ObservedContainer(NamedTuple):
     networks: tuple[str, ...] = ()  # the networks it is on, by name
     restart_policy: str | None = None  # from the inspect (None: not inspected)
     missing: tuple[str, ...] = ()  # bind-mount sources gone from this host (a local engine)
+    workdir: str = ""  # from the inspect: the folder its command starts in
 
     def inspected(self, raw: dict[str, Any], last_exit: int | None = None) -> ObservedContainer:
         """This record with the run state of the container's inspect (one consistent moment:
@@ -49,7 +50,11 @@ class ObservedContainer(NamedTuple):
             exit_code = None
         policy = ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
         return self._replace(
-            state=status, restarts=restarts, exit_code=exit_code, restart_policy=policy or "no"
+            state=status,
+            restarts=restarts,
+            exit_code=exit_code,
+            restart_policy=policy or "no",
+            workdir=str((raw.get("Config") or {}).get("WorkingDir") or ""),
         )
 
     @property

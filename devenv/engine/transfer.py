@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from devenv import labels as L
@@ -172,6 +174,38 @@ class ImageTransfer:
                     loaded += [short_name(name) for name in found.group(1).split(",")]
         return loaded
 
+    def package_versions(self, image: str) -> str:
+        """`dpkg-query -W` of `image` (name TAB version per line), from a throwaway,
+        labelled container that runs nothing else and is removed at once."""
+        labels = L.ownership({L.KIND: "lock-probe"})
+        query = ["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${db:Status-Status}\n"]
+        with engine_errors(f"listing the packages of {image}"):
+            made = self.api.create_container(
+                image=image, entrypoint=query, command=[], labels=labels, network_disabled=True
+            )
+            try:
+                self.api.start(made["Id"])
+                code = self.api.wait(made["Id"], timeout=120).get("StatusCode")
+                out = self.api.logs(made["Id"], stdout=True, stderr=False)
+            finally:
+                self.api.remove_container(made["Id"], force=True, v=True)
+        if code != 0:
+            raise EngineError(f"{image} has no working dpkg-query, so it cannot be locked")
+        return bytes(out).decode("utf-8", "replace")
+
+    def import_rootfs(self, tar_path: Path, ref: str, labels: dict[str, str]) -> None:
+        repo, tag = split_ref(ref)
+        changes = ['CMD ["bash"]', *L.label_instructions(labels)]
+        with engine_errors(f"importing {ref}"):
+            said = self.api.import_image(
+                src=str(tar_path), repository=repo, tag=tag, changes=changes
+            )
+            if tag and self.inspect_image(ref) is None:  # Podman's import names it REPO:latest
+                made = _imported_id(str(said))
+                self.api.tag(made, repo, tag)
+                if (self.inspect_image(f"{repo}:latest") or {}).get("Id") == made:
+                    self.api.remove_image(f"{repo}:latest", noprune=True)
+
 
 LOCAL_REGISTRY = re.compile(r"(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?/")
 
@@ -188,3 +222,15 @@ def pushed_digest(event: dict[str, Any]) -> str | None:
         return str(found)
     said = re.search(r"digest: (sha256:[0-9a-f]{64})", str(event.get("status") or ""))
     return said.group(1) if said else None
+
+
+def _imported_id(said: str) -> str:
+    """The image id an import reports (its last `{"status": "sha256:…"}` line)."""
+    import json
+
+    for line in reversed(said.splitlines()):
+        with contextlib.suppress(ValueError, AttributeError):
+            status = str(json.loads(line).get("status", ""))
+            if status.startswith("sha256:"):
+                return status
+    raise EngineError(f"the engine imported an image but did not say its id ({said[-200:]!r})")

@@ -611,7 +611,8 @@ def test_a_lock_made_on_docker_rebuilds_the_same_box_on_podman(  # type: ignore[
     try:
         there = devenv("apply", "--yes", str(spec))
         assert there.code == 0, there.err
-        assert "Podman" in there.err and "bootstrapping debian:bookworm" in there.err
+        assert "bootstrapping debian:bookworm" in there.err
+        assert [c["Names"] for c in pod.containers(filters={"name": f"^{name}$"})] == [[f"/{name}"]]
         listed = devenv(
             "shell", str(spec), "--", "dpkg-query", "-W", "-f", "${Package}=${Version}\n"
         )

@@ -7,6 +7,8 @@ laptop whose user is 1000: the tests run as root, whose uid would make any folde
 
 from __future__ import annotations
 
+import os
+
 from tests.integration.conftest import RUN_LABEL, unique
 
 USER = "user: {name: dev, uid: 1000, gid: 1000}"
@@ -86,3 +88,32 @@ def test_an_existing_volume_of_root_is_left_and_noted(
     assert again.code == 0 and "volume" not in again.out, again.out
     assert devenv("destroy", "--yes", str(spec)).code == 0
     docker_client.volumes.get(volume).remove()
+
+
+def test_the_workdir_is_the_users_under_another_uid_and_a_share_is_never_handed(  # type: ignore[no-untyped-def]
+    devenv, spec_dir, name, tmp_path
+) -> None:
+    """The image makes /work/app for the user's image uid; mapped to 4321 at start, the user
+    still owns it (the entrypoint hands the empty folder over) and destroy finds no work. A
+    shared workdir is the host's: its owner is never changed, whatever it is."""
+    spec = spec_dir(
+        name, f"name: {name}\nuser: {{name: dev, uid: 4321, gid: 4322}}\nworkdir: /work/app\n"
+    )
+    shared = spec.parent / "src"
+    shared.mkdir()
+    os.chown(shared, 1000, 1000)  # the image's uid for the user: what a handover would take
+    other = spec_dir(
+        f"{name}-s",
+        f"name: {name}-s\nuser: {{name: dev, uid: 4321, gid: 4322}}\n"
+        "shared: ['./src:/srv/app']\nworkdir: /srv/app\n",
+    )
+    try:
+        assert devenv("apply", "--yes", str(spec), str(other)).code == 0
+        wrote = devenv("shell", str(spec), "--", "sh", "-c", "touch x && stat -c %u . x && rm x")
+        assert (wrote.code, wrote.out.split()) == (0, ["4321", "4321"]), wrote.err
+        assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
+        gone = devenv("destroy", "--yes", str(spec))
+        assert gone.code == 0 and "changed" not in gone.out + gone.err, gone.out + gone.err
+        assert (shared.stat().st_uid, shared.stat().st_gid) == (1000, 1000)
+    finally:
+        devenv("destroy", "--yes", str(spec), str(other))

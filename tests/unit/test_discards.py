@@ -117,6 +117,18 @@ def test_chowned_skeleton_files_count_only_when_added(kind: int) -> None:
     assert discarded(changes, []) == expected
 
 
+def test_the_workdir_handed_to_the_user_counts_only_for_what_is_in_it() -> None:
+    """A remapped user is handed the box's own, empty workdir (its owner changes): that is no
+    work; a file made in it, or the same change of another folder, still is."""
+    assert discarded(diff(("/work/app", MODIFIED)), [], "/work/app") == []
+    assert discarded(diff(("/work/app", MODIFIED)), [], "/") == ["/work/app"]
+    assert discarded(diff(("/work/app", MODIFIED)), []) == ["/work/app"]
+    made = diff(("/work/app", MODIFIED), ("/work/app/notes.txt", ADDED))
+    assert discarded(made, [], "/work/app") == ["/work/app/notes.txt"]
+    assert discarded(diff(("/work/app", ADDED)), [], "/work/app") == ["/work/app"]
+    assert discarded(diff(("/work", MODIFIED)), [], "/work/app") == ["/work"]
+
+
 def test_root_skeleton_files_are_not_chowned_so_they_count() -> None:
     assert discarded(diff(("/root/.bashrc", MODIFIED)), []) == ["/root/.bashrc"]
 

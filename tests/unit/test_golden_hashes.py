@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "9413864974df7d1e03e2ae90c0aae9d302b769cfdc82d9e7454861e7a2f68a1f",
-    "full-box": "84f222a9490bbf2b70a975c27622498004ac6ffd4b6e480ce284f2be6466e1c8",
-    "minimal": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
-    "packages-and-mirror": "9d5f7d82b1a0e2c55b9f33dbcad4e57ce359567597e813732b969f15db6de592",
+    "bootstrap-base": "e98cd91129b724ca12d4f624c941328064d1551bcbcf31b407e120b4d2704a31",
+    "full-box": "11159a92d46f6ce558e36c2d9daec0b5f87cb6c73b2fd3bb733821b2fbe371c0",
+    "minimal": "b74a1378bbcb34e6a032abbaa1612189ecab565ea7c198116edeb65c8f75220d",
+    "packages-and-mirror": "23bda34eff9720dc04caf6e06489f21e5e789ac460f5ec433b52751a5a671529",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
-    "image-entrypoint": "dc3225b7a9cb8966c94e0d057a06eeb6a66e56d15050946989e06f65f7383a9a",
+    "registry-mirror-base": "b74a1378bbcb34e6a032abbaa1612189ecab565ea7c198116edeb65c8f75220d",
+    "image-entrypoint": "376a35481f8aa0281ad90fa0c9dab92ec973d131f97dae9b69c207bb1a2c7ad9",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
