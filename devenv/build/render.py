@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from devenv.build.lockfile import Lock, pinned_install_script
 from devenv.spec.models import Base, Spec
@@ -132,22 +132,22 @@ def user_script(name: str) -> str:
     )
 
 
-HANDED_FOLDERS = "/etc/devenv/handed-folders"  # read by devenv-entrypoint
+VOLUME_FOLDERS = "/etc/devenv/volume-folders"  # read by devenv-entrypoint
 
 
-def folders_script(folders: list[str], user: str | None, handed: Sequence[str] = ()) -> str:
+def folders_script(folders: list[str], user: str | None, volumes: Sequence[str] = ()) -> str:
     """Make each folder the base lacks (and the parents it lacks), owned by `user`; a folder
-    the base has is left as it is (e.g. a package's data folder under a volume). The folders
-    of handed_folders() are listed for the entrypoint: an empty one follows the user to the
+    the base has is left as it is (e.g. a package's data folder under a volume). The volume
+    mount points are listed for the entrypoint: a new, empty volume follows the user to the
     uid it is given at start (the image's folders keep the image's uid)."""
     if not folders:
         return ""
     owner = f'; chown {shlex.quote(user)}: "$1"' if user else ""
     calls = "; ".join(f"mk {shlex.quote(folder)}" for folder in folders)
-    listed = " ".join(shlex.quote(folder) for folder in handed)
+    listed = " ".join(shlex.quote(volume) for volume in volumes)
     record = (
-        f"; mkdir -p /etc/devenv; printf '%s\\n' {listed} >{HANDED_FOLDERS}"
-        if user and handed
+        f"; mkdir -p /etc/devenv; printf '%s\\n' {listed} >{VOLUME_FOLDERS}"
+        if user and volumes
         else ""
     )
     return (
@@ -163,21 +163,6 @@ def box_folders(spec: Spec) -> list[str]:
         if volume.container not in folders:
             folders.append(volume.container)
     return folders
-
-
-def handed_folders(spec: Spec) -> list[str]:
-    """What a box hands to its user when the user's uid is mapped at start (each only while
-    empty and still the image's uid): every volume's mount point (a new volume takes the
-    image's owner), and the workdir where it is the box's own, not a share's or a volume's."""
-    volumes = [volume.container for volume in spec.volumes]
-    held = [PurePosixPath(share.container) for share in spec.shared] + [
-        PurePosixPath(volume) for volume in volumes
-    ]
-    workdir = PurePosixPath(spec.workdir or "/")
-    own = workdir != PurePosixPath("/") and not any(
-        workdir == folder or folder in workdir.parents for folder in held
-    )
-    return volumes + ([str(workdir)] if own and str(workdir) not in volumes else [])
 
 
 SSHD_SCRIPT = (
@@ -261,7 +246,9 @@ def render_dockerfile(
             valid_until_script="" if spec.apt.check_valid_until else VALID_UNTIL_SCRIPT,
             user=user,
             user_script=user_script(user) if user else "",
-            folders_script=folders_script(box_folders(spec), user, handed_folders(spec)),
+            folders_script=folders_script(
+                box_folders(spec), user, [v.container for v in spec.volumes]
+            ),
             sshd=spec.sshd is not None,
             sshd_script=SSHD_SCRIPT,
             run=spec.run,

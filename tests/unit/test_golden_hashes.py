@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "e98cd91129b724ca12d4f624c941328064d1551bcbcf31b407e120b4d2704a31",
-    "full-box": "11159a92d46f6ce558e36c2d9daec0b5f87cb6c73b2fd3bb733821b2fbe371c0",
-    "minimal": "b74a1378bbcb34e6a032abbaa1612189ecab565ea7c198116edeb65c8f75220d",
-    "packages-and-mirror": "23bda34eff9720dc04caf6e06489f21e5e789ac460f5ec433b52751a5a671529",
+    "bootstrap-base": "681c4a4c32333eeb684b1f0dc909c2a72f9cdcd83687b2b87215b0c805f3e303",
+    "full-box": "8274e0abe7c2c9ee66ca5759369e2d2ae002171651c79f30ebbab066bbac3c35",
+    "minimal": "0b81cd7e780cae2ea8a745efd54f14c35086a9df7b19add91829f2a225b43e26",
+    "packages-and-mirror": "a6164d3ff25192ebc53d27b785b9d4050d222a2c85617d6adb3616e5b27dff19",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "b74a1378bbcb34e6a032abbaa1612189ecab565ea7c198116edeb65c8f75220d",
-    "image-entrypoint": "376a35481f8aa0281ad90fa0c9dab92ec973d131f97dae9b69c207bb1a2c7ad9",
+    "registry-mirror-base": "0b81cd7e780cae2ea8a745efd54f14c35086a9df7b19add91829f2a225b43e26",
+    "image-entrypoint": "8e98bdb76caed185897be8abfe847255fa167b83b1958edee42c210dcd0e0a6c",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {

@@ -13,7 +13,6 @@ import pytest
 from devenv.build.render import (
     base_recipe_hash,
     folders_script,
-    handed_folders,
     image_tag,
     mirror_script,
     render,
@@ -267,29 +266,9 @@ def test_workdir_and_volume_mount_points_are_made_for_the_user(tmp_path: Path) -
     subprocess.run(["/bin/sh", "-eu", "-c", rooted], check=True, timeout=10)
     assert (root / "work" / "app").is_dir()
     # for the entrypoint: the mount points a new volume of the user's may be handed over at
-    assert (root / "etc/devenv/handed-folders").read_text() == "/data\n/work/app\n"
+    assert (root / "etc/devenv/volume-folders").read_text() == "/data\n/work/app\n"
     chowned = (tmp_path / "log").read_text().split()
     assert chowned == ["chown", str(root / "work"), "chown", str(root / "work" / "app")]
-
-
-@pytest.mark.parametrize(
-    ("workdir", "shared", "volumes", "handed"),
-    [
-        ("/work/app", [], [], ["/work/app"]),  # the box's own: handed over
-        ("/", [], [], []),
-        ("/srv", ["./src:/srv"], [], []),  # a share's folder is the host's, never handed
-        ("/srv/app", ["./src:/srv"], [], []),  # and so is anything below one
-        ("/srv-app", ["./src:/srv"], [], ["/srv-app"]),  # not below: a sibling
-        ("/data/x", [], ["/data"], ["/data"]),  # inside a volume: the volume's mount point
-        ("/data", [], ["/data"], ["/data"]),
-    ],
-)
-def test_the_folders_handed_to_a_remapped_user(
-    workdir: str, shared: list[str], volumes: list[str], handed: list[str]
-) -> None:
-    named = [{"name": f"v{i}", "container": path} for i, path in enumerate(volumes)]
-    spec = make(user="dev", workdir=workdir, shared=shared, volumes=named)
-    assert handed_folders(spec) == handed
 
 
 def test_a_box_without_a_user_still_gets_its_workdir_made_by_root() -> None:
