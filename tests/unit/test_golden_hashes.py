@@ -77,7 +77,8 @@ GOLDEN_BUILD = {
     "packages-and-mirror": "9d5f7d82b1a0e2c55b9f33dbcad4e57ce359567597e813732b969f15db6de592",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
     "registry-mirror-base": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
-    "image-entrypoint": "dc3225b7a9cb8966c94e0d057a06eeb6a66e56d15050946989e06f65f7383a9a",
+    # the devcontainer.metadata label (the Dev Containers CLI runs devenv's start-up first)
+    "image-entrypoint": "31eac80a58bcda03bbc3b5ad8907068def4abb3e7db448ce15849760fafde6cd",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
