@@ -20,6 +20,10 @@ from devenv.build.lockfile import Lock, pinned_install_script
 from devenv.spec.models import Base, Spec
 
 CONTEXT_FILES = ("devenv-entrypoint", "devenv-sshd.conf")
+# `entrypoint: image` keeps the base's ENTRYPOINT and CMD, which the Dev Containers CLI runs
+# as "$@" of its own shell after the `entrypoint` lines of the image's metadata: this line
+# hands them to devenv's start-up (user mapping, sshd), so that box starts as devenv's does.
+PEER_START = '[ $# -gt 0 ] || set -- sleep infinity; exec /usr/local/bin/devenv-entrypoint "$@"'
 HASH_VERSION = "devenv-build-v1"
 
 
@@ -253,8 +257,15 @@ def render_dockerfile(
             sshd_script=SSHD_SCRIPT,
             run=spec.run,
             image_entrypoint=spec.entrypoint == "image",
+            devcontainer_metadata=label_word(json.dumps([{"entrypoint": PEER_START}])),
         )
     )
+
+
+def label_word(text: str) -> str:
+    """`text` as one double-quoted Dockerfile word: no `$` expands, no quote ends it."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
 
 
 def build_hash(dockerfile: str, files: dict[str, bytes], base_id: str) -> str:

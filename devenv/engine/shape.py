@@ -13,6 +13,24 @@ from devenv.errors import DevenvError
 ENTRYPOINT = "/usr/local/bin/devenv-entrypoint"
 
 
+def image_start(
+    config: Mapping[str, Any], command: list[str] | None, env: str
+) -> tuple[list[str], list[str]]:
+    """`entrypoint: image` as every runner of the box says it (create, and the peers'
+    formats): devenv's start-up, then the image's ENTRYPOINT with `command` as its arguments
+    (or the image's CMD), as Compose runs a service's `command`. Both are given: a runner
+    that is handed an entrypoint drops the image's CMD."""
+    entrypoint = list(config.get("Entrypoint") or [])
+    args = list(command if command is not None else config.get("Cmd") or [])
+    if not entrypoint and not args:
+        raise DevenvError(
+            "its image has neither an ENTRYPOINT nor a CMD to run (entrypoint: image)",
+            "give the spec a command, or remove `entrypoint: image` so the box idles",
+            env=env,
+        )
+    return [ENTRYPOINT, *entrypoint], args
+
+
 @dataclass(frozen=True)
 class Mount:
     """A bind mount (host path) or a named volume, as create passes it and the engine lists it."""
@@ -75,18 +93,8 @@ class ContainerShape:
     image_entrypoint: bool = False
 
     def image_start(self, config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-        """The entrypoint and command to create the box with, from its image's `Config`:
-        devenv's start-up, then the image's ENTRYPOINT with `command` as its arguments (or
-        the image's CMD), as Compose runs a service's `command`."""
-        entrypoint = list(config.get("Entrypoint") or [])
-        command = list(self.command if self.command is not None else config.get("Cmd") or [])
-        if not entrypoint and not command:
-            raise DevenvError(
-                "its image has neither an ENTRYPOINT nor a CMD to run (entrypoint: image)",
-                "give the spec a command, or remove `entrypoint: image` so the box idles",
-                env=self.name,
-            )
-        return [ENTRYPOINT, *entrypoint], command
+        """The entrypoint and command to create the box with, from its image's `Config`."""
+        return image_start(config, self.command, self.name)
 
     @property
     def mount_keys(self) -> frozenset[str]:

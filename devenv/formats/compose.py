@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devenv.engine.shape import ENTRYPOINT
 from devenv.errors import DevenvError
 from devenv.formats import composefile, healthcheck, roundtrip
 from devenv.formats.composefile import Project
@@ -273,6 +274,8 @@ def words(value: Any) -> list[str]:
 def _command(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
     command, entrypoint = svc.get("command"), svc.get("entrypoint")
     argv = words(command) if command else []
+    if entrypoint and "x-devenv" in svc and words(entrypoint)[:1] == [ENTRYPOINT]:
+        return  # devenv's own `entrypoint: image` output: x-devenv holds entrypoint and command
     if entrypoint:
         argv = words(entrypoint) + argv
         draft.note("entrypoint: folded into command (devenv's entrypoint runs first, then it)")

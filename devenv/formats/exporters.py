@@ -151,7 +151,9 @@ def compose_service(
     """One compose service for the box; `spec` holds its `ready`, `hooks` and what Compose
     cannot hold (x-devenv)."""
     service: dict[str, Any] = {"image": image, "container_name": name, "hostname": name}
-    if config["command"]:
+    if config.get("image_start"):  # entrypoint: image, behind devenv's start-up as apply runs it
+        service["entrypoint"], service["command"] = config["image_start"]
+    elif config["command"]:
         service["command"] = list(config["command"])
     if config["workdir"]:
         service["working_dir"] = config["workdir"]

@@ -132,7 +132,9 @@ def _container(
     app: str, image: str, config: dict[str, Any], spec: dict[str, Any], mounts: list[Any]
 ) -> dict[str, Any]:
     container: dict[str, Any] = {"name": app, "image": image, "imagePullPolicy": "IfNotPresent"}
-    if config["command"]:
+    if config.get("image_start"):  # entrypoint: image, behind devenv's start-up as apply runs it
+        container["command"], container["args"] = config["image_start"]
+    elif config["command"]:
         container["args"] = list(config["command"])  # after the image's entrypoint, as devenv
     if config["workdir"]:
         container["workingDir"] = config["workdir"]

@@ -64,6 +64,8 @@ def _unheld(spec_file: SpecFile, fmt: str) -> dict[str, Any]:
     if fmt == "compose":
         if hooks["create"]:
             out["hooks"] = {"create": hooks["create"]}
+        if spec.entrypoint and spec.command is not None:  # its command key holds the image's
+            out["command"] = list(spec.command)  # CMD when the spec has none
         return out
     if spec.command:
         out["command"] = list(spec.command)

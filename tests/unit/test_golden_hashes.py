@@ -77,7 +77,7 @@ GOLDEN_BUILD = {
     "packages-and-mirror": "a6164d3ff25192ebc53d27b785b9d4050d222a2c85617d6adb3616e5b27dff19",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
     "registry-mirror-base": "0b81cd7e780cae2ea8a745efd54f14c35086a9df7b19add91829f2a225b43e26",
-    "image-entrypoint": "8e98bdb76caed185897be8abfe847255fa167b83b1958edee42c210dcd0e0a6c",
+    "image-entrypoint": "551ff8057ba2213ac4d9be7bed64cd91a6e7cc13244a09b8b11aca40cf4bc789",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {

@@ -14,6 +14,7 @@ import yaml
 from devenv.commands.porting import rendered
 from devenv.errors import DevenvError
 from tests.unit.test_roundtrip import home as home  # a home with a key, variables set
+from tests.unit.test_roundtrip import identity, inspect_image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "roundtrip"
 
@@ -103,3 +104,22 @@ def test_an_unknown_format_is_one_sentence_with_a_hint() -> None:
     with pytest.raises(DevenvError, match="--as helm: unknown format") as caught:
         rendered("helm", [str(FIXTURES / "offline.yaml")], lambda _spec: None)
     assert caught.value.hint == "use --as devcontainer, --as compose, --as kubernetes"
+
+
+def test_entrypoint_image_runs_devenvs_start_up_then_the_images_entrypoint() -> None:
+    """As apply creates the box: devenv's start-up (uid mapping, sshd) first, then the image's
+    ENTRYPOINT with its CMD, both given (a pod given a command drops the image's CMD)."""
+    text = rendered("kubernetes", [str(FIXTURES / "recorder.yaml")], identity, inspect_image)
+    (box,) = [d for d in yaml.safe_load_all(text) if d and d["kind"] == "Deployment"]
+    (container,) = box["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["/usr/local/bin/devenv-entrypoint", "/usr/local/bin/record"]
+    assert container["args"] == ["from-cmd", "two words"]
+    assert {"name": "DEVENV_SSHD", "value": "1"} in container["env"]
+
+
+def test_entrypoint_image_read_from_no_image_is_said() -> None:
+    with pytest.raises(DevenvError) as caught:
+        rendered("compose", [str(FIXTURES / "recorder.yaml")], identity, lambda _ref: None)
+    assert "runs its image's own ENTRYPOINT (entrypoint: image)" in caught.value.message
+    assert "is on the engine" in caught.value.message
+    assert caught.value.hint.startswith("run `devenv apply ")

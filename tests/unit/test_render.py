@@ -4,6 +4,7 @@ and the apt mirror switch run for real on copies of Debian and Ubuntu source lis
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from devenv.build.render import (
+    PEER_START,
     base_recipe_hash,
     folders_script,
     image_tag,
@@ -33,6 +35,12 @@ ENTRYPOINT_TAIL = [
     'CMD ["sleep", "infinity"]',
 ]
 SSHD_COPY = "COPY devenv-sshd.conf /etc/ssh/sshd_config.d/devenv.conf"
+
+
+def shell_word(word: str) -> str:
+    """A double-quoted Dockerfile word as the builder reads it (`\\X` is X)."""
+    assert word[0] == word[-1] == '"'
+    return re.sub(r"\\(.)", r"\1", word[1:-1])
 
 
 def make(**fields: Any) -> Spec:
@@ -74,16 +82,34 @@ def test_a_bare_spec_renders_the_skeleton_only() -> None:
 
 
 def test_entrypoint_image_keeps_the_bases_entrypoint_and_cmd() -> None:
-    """No ENTRYPOINT or CMD line: the built image keeps its base's, which create reads."""
+    """No ENTRYPOINT or CMD line: the built image keeps its base's, which create reads; a
+    label hands them to devenv's start-up in the Dev Containers CLI's shell."""
     rendered = render(make(base="memcached:1.6", entrypoint="image", command=["-m", "64"]))
-    assert lines(rendered.dockerfile) == [
-        "FROM memcached:1.6",
-        "ENV DEBIAN_FRONTEND=noninteractive",
-        ENTRYPOINT_TAIL[0],
-    ]
+    *head, label = lines(rendered.dockerfile)
+    assert head == ["FROM memcached:1.6", "ENV DEBIAN_FRONTEND=noninteractive", ENTRYPOINT_TAIL[0]]
+    key, _, word = label.removeprefix("LABEL ").partition("=")
+    assert key == "devcontainer.metadata"
+    assert shell_word(word) == json.dumps([{"entrypoint": PEER_START}])
+    assert PEER_START.endswith('exec /usr/local/bin/devenv-entrypoint "$@"')
     assert rendered.build_hash != render(make(base="memcached:1.6")).build_hash
     # the command is the container's, not the image's: the same image either way
     assert rendered.build_hash == render(make(base="memcached:1.6", entrypoint="image")).build_hash
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"), [(["/entry", "two words"], "/entry|two words|"), ([], "sleep|infinity|")]
+)
+def test_the_peer_start_hands_the_images_words_to_devenvs_start_up(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    """As the Dev Containers CLI's shell runs it, "$@" being the image's ENTRYPOINT and CMD
+    (none when the CLI overrides the command: the box idles, as devenv's does)."""
+    probe = tmp_path / "devenv-entrypoint"
+    probe.write_text('#!/bin/sh\nprintf "%s|" "$@"\n')
+    probe.chmod(0o755)
+    line = PEER_START.replace("/usr/local/bin/devenv-entrypoint", str(probe))
+    ran = subprocess.run(["/bin/sh", "-c", line, "-", *args], capture_output=True, text=True)
+    assert ran.stdout == expected
 
 
 def test_from_names_the_image_as_written() -> None:

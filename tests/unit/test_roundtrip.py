@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "envs").glob("*.yaml")) + sorted(
     (ROOT / "tests" / "fixtures" / "roundtrip").glob("*.yaml")
 )
+SPECS_BY_NAME = {p.name: p for p in SPECS}
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me\n"
 
 
@@ -36,6 +37,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DB_PASSWORD", "secret-never-written")
     monkeypatch.setenv("API_KEY", "key-never-written")
     return home
+
+
+# what an `entrypoint: image` box's image says it runs (render reads it from the engine)
+IMAGE = {"Config": {"Entrypoint": ["/usr/local/bin/record"], "Cmd": ["from-cmd", "two words"]}}
+
+
+def inspect_image(ref: str) -> dict[str, Any]:
+    return IMAGE
 
 
 def identity(spec_file: SpecFile) -> str | None:
@@ -75,7 +84,7 @@ def write_peer(fmt: str, text: str, folder: Path) -> Path:
 def test_render_then_init_gives_back_an_equivalent_spec(
     spec: Path, fmt: str, tmp_path: Path
 ) -> None:
-    text = rendered(fmt, [str(spec)], identity)
+    text = rendered(fmt, [str(spec)], identity, inspect_image)
     assert "never-written" not in text
     peer = write_peer(fmt, text, tmp_path / "ws")
     (back,) = init_from(str(peer), str(tmp_path / "out" / "again.yaml"), None)
@@ -92,5 +101,17 @@ def test_the_property_covers_every_key_a_peer_must_carry() -> None:
     assert keys >= {
         "base", "apt", "ports", "shared", "volumes", "sshd", "user", "env", "workdir",
         "command", "run", "image_cache", "networks", "docker_socket", "ready", "hooks",
+        "entrypoint",
     }  # fmt: skip
     assert os.sep  # the specs above name their host paths relative to themselves
+
+
+def test_compose_runs_devenvs_start_up_then_the_images_entrypoint() -> None:
+    """As apply creates the box (Compose, given an entrypoint, drops the image's CMD: both)."""
+    import yaml
+
+    text = rendered("compose", [str(SPECS_BY_NAME["service.yaml"])], identity, inspect_image)
+    service = yaml.safe_load(text)["services"]["service"]
+    assert service["entrypoint"] == ["/usr/local/bin/devenv-entrypoint", "/usr/local/bin/record"]
+    assert service["command"] == ["-m", "1024"]  # the spec's command: the image's arguments
+    assert service["environment"]["DEVENV_SSHD"] == "1"
