@@ -13,12 +13,49 @@ from typing import Any
 
 from devenv import labels as L
 from devenv.engine.faults import engine_errors
+from devenv.engine.observe import held_folder_owner
 from devenv.errors import EngineError
 
 HELPER_IMAGE = "devenv/volume-helper:empty"
 MOUNTED = "/devenv-volume"  # where a helper mounts the volume; its archives are rooted here
 TOP = MOUNTED.lstrip("/")  # the one top folder of every volume archive
 CHUNK = 1 << 20
+
+
+def find_volume(api: Any, name: str) -> dict[str, Any] | None:
+    """The engine's record of the volume named exactly `name`: its name filter also
+    matches volumes whose names merely contain it."""
+    with engine_errors(f"inspecting volume {name}"):
+        found = api.volumes(filters={"name": name}).get("Volumes") or []
+    return next((dict(v) for v in found if v.get("Name") == name), None)
+
+
+def volume_owner(api: Any, name: str) -> int | None:
+    """The uid owning the volume's files, read where the engine keeps them (so only on the
+    engine's own machine); None for a volume that is missing or holds nothing yet."""
+    volume = find_volume(api, name)
+    return None if volume is None else held_folder_owner(str(volume.get("Mountpoint") or ""))
+
+
+def ensure_volume(api: Any, name: str, env: str) -> None:
+    """The volume, made (labelled as the env's) unless one of that exact name exists."""
+    if find_volume(api, name) is None:
+        create_volume(api, name, env)
+
+
+def create_volume(api: Any, name: str, env: str) -> None:
+    with engine_errors(f"creating volume {name}"):
+        api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+
+
+def remove_volume_if_owned(api: Any, name: str) -> bool:
+    """Remove a volume devenv made; any other is the user's and stays."""
+    volume = find_volume(api, name)
+    if volume is None or not L.owned(volume.get("Labels")):
+        return False
+    with engine_errors(f"removing volume {name}"):
+        api.remove_volume(name)
+    return True
 
 
 class Volumes:
@@ -43,9 +80,7 @@ class Volumes:
                 (self.api.unpause if self.can_pause else self.api.start)(container)
 
     def exists(self, name: str) -> bool:
-        with engine_errors(f"inspecting volume {name}"):
-            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
-        return any(v.get("Name") == name for v in found)
+        return find_volume(self.api, name) is not None
 
     def users(self, name: str) -> list[str]:
         """The containers (any state) that mount the volume, by name."""
@@ -54,8 +89,7 @@ class Volumes:
         return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in found]
 
     def create(self, name: str, env: str) -> None:
-        with engine_errors(f"creating volume {name}"):
-            self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+        create_volume(self.api, name, env)
 
     def remove(self, name: str) -> None:
         with engine_errors(f"removing volume {name}"):
