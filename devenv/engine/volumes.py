@@ -58,6 +58,35 @@ def remove_volume_if_owned(api: Any, name: str) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def archive(api: Any, container: str, path: str) -> Iterator[Iterable[bytes]]:
+    """`path` in the container as a tar stream, its response closed on the way out however
+    much of it was read: the helper is removed next, and a response left half read would
+    hold its connection open. The SDK's `get_archive` returns a generator that never closes
+    its response (docker/docker-py#2766), so the same request goes through the client's
+    public face as a `requests.Session` (`base_url`, `api_version`, `timeout`): the Engine
+    API's own URL, a connect timeout and none while the archive streams, as `get_archive`."""
+    import docker.errors
+    import requests
+
+    url = f"{api.base_url}/v{api.api_version}/containers/{container}/archive"
+    response = api.get(
+        url,
+        params={"path": path},
+        headers={"Accept-Encoding": "identity"},  # the engine's tar as it is, not gzipped
+        stream=True,
+        timeout=(api.timeout, None),
+    )
+    try:
+        try:
+            response.raise_for_status()
+        except requests.HTTPError as exc:
+            docker.errors.create_api_error_from_http_exception(exc)  # raises the SDK's error
+        yield response.iter_content(CHUNK)
+    finally:
+        response.close()
+
+
 class Volumes:
     """One command's access to volumes; `close` removes the helper image it made."""
 
@@ -103,17 +132,12 @@ class Volumes:
     @contextlib.contextmanager
     def read(self, name: str) -> Iterator[Iterable[bytes]]:
         """The volume as a tar stream whose one top folder is TOP."""
-        with self._helper(name, readonly=True) as helper, engine_errors(f"reading volume {name}"):
-            api = self.api  # get_archive's own call, keeping the response to close it: one
-            response = api._get(  # left half read would hold the connection the helper's
-                api._url("/containers/{0}/archive", helper),  # removal needs
-                params={"path": MOUNTED},
-                stream=True,
-            )
-            try:
-                yield api._stream_raw_result(response, CHUNK, False)
-            finally:
-                response.close()
+        with (
+            self._helper(name, readonly=True) as helper,
+            engine_errors(f"reading volume {name}"),
+            archive(self.api, helper, MOUNTED) as chunks,
+        ):
+            yield chunks
 
     def holds_data(self, name: str) -> bool:
         with self.read(name) as stream, tarfile.open(fileobj=_Chunks(stream), mode="r|") as tar:
