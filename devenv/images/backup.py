@@ -21,7 +21,7 @@ import io
 import re
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from devenv.errors import DevenvError
@@ -73,14 +73,7 @@ class Manifest:
 
     def to_json(self) -> str:
         return manifests.to_text(
-            KIND,
-            {
-                "created": self.created,
-                "devenv_version": self.devenv_version,
-                "envs": [asdict(e) for e in self.envs],
-                "files": [asdict(f) for f in self.files],
-                "skipped": self.skipped,
-            },
+            KIND, self.created, self.devenv_version, self.envs, self.files, self.skipped
         )
 
     @classmethod

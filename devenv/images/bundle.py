@@ -25,7 +25,7 @@ import os
 import posixpath
 import tarfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,14 +72,7 @@ class Manifest:
 
     def to_json(self) -> str:
         return manifests.to_text(
-            KIND,
-            {
-                "created": self.created,
-                "devenv_version": self.devenv_version,
-                "envs": [asdict(e) for e in self.envs],
-                "files": [asdict(f) for f in self.files],
-                "skipped": list(self.skipped),
-            },
+            KIND, self.created, self.devenv_version, self.envs, self.files, self.skipped
         )
 
     @classmethod

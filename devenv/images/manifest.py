@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from devenv.errors import DevenvError
@@ -24,9 +24,18 @@ class Kind:
     version: int = 1
 
 
-def to_text(kind: Kind, fields: dict[str, Any]) -> str:
-    """The manifest's JSON: the kind's format and version first, then `fields`."""
-    data = {"format": kind.format, "format_version": kind.version, **fields}
+def to_text(kind: Kind, created: str, version: str, envs: Any, files: Any, skipped: Any) -> str:
+    """The manifest's JSON: the kind's format and version first, then when and by which
+    devenv it was written, its envs and files (dataclasses) and what it left out."""
+    data = {
+        "format": kind.format,
+        "format_version": kind.version,
+        "created": created,
+        "devenv_version": version,
+        "envs": [asdict(e) for e in envs],
+        "files": [asdict(f) for f in files],
+        "skipped": list(skipped),
+    }
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -45,7 +45,7 @@ def test_each_format_refuses_a_fault_in_one_sentence(
 
 
 def test_what_is_written_is_read_back_by_its_own_kind_only() -> None:
-    text = M.to_text(backup.KIND, {"envs": []})
+    text = M.to_text(backup.KIND, "", "0.1", [], [], [])
     assert M.read(text, "b.age", backup.KIND)["envs"] == []
     with pytest.raises(DevenvError, match="is not a devenv bundle"):
         M.read(text, "b.age", bundle.KIND)
