@@ -89,8 +89,7 @@ def destroy(
                 yield f"{target.env}: removed network {network} (its folder has no envs left)"
         if volumes:
             for volume in target.volumes:
-                if engine.volume_owned(volume):
-                    engine.remove_volume(volume)
+                if engine.remove_volume_if_owned(volume):
                     yield f"{target.env}: removed volume {volume}"
                 else:
                     yield f"{target.env}: kept volume {volume} (devenv did not create it)"

@@ -15,7 +15,7 @@ from devenv.converge.memo.record import remember
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
 from devenv.converge.safety import crash_point
-from devenv.converge.volumes import newly_mounted, with_volume_notes
+from devenv.converge.volume_owner import newly_mounted, with_volume_notes
 from devenv.engine import Engine
 from devenv.engine.observed import Observed
 from devenv.engine.protocol import EngineAPI

@@ -18,7 +18,7 @@ from devenv.engine.connection import Connection, resolve
 from devenv.engine.faults import engine_errors, start_failure
 from devenv.engine.networks import ensure as ensure_network
 from devenv.engine.networks import remove_if_unused
-from devenv.engine.observe import held_folder_owner, observe
+from devenv.engine.observe import observe
 from devenv.engine.observed import Observed, ObservedImage
 from devenv.engine.protocol import BuildTarget, ContainerState
 from devenv.engine.server import Server, can_pause, rootless
@@ -26,12 +26,8 @@ from devenv.engine.shape import ContainerShape
 from devenv.engine.tarfiles import root_tar
 from devenv.engine.transfer import ImageTransfer
 from devenv.engine.upperdir import layer_changes, layer_dirs
-from devenv.engine.volumes import Volumes
-from devenv.errors import (
-    DevenvError,
-    EngineError,
-    ImageMissing,
-)
+from devenv.engine.volumes import Volumes, ensure_volume, remove_volume_if_owned, volume_owner
+from devenv.errors import DevenvError, EngineError, ImageMissing
 from devenv.refs import split_ref
 
 
@@ -259,8 +255,7 @@ class Engine(ImageTransfer):
 
     def _ensure_volume(self, name: str, env: str) -> None:
         with self._lock:  # two envs of a folder made at once look for it one after the other
-            if not self.api.volumes(filters={"name": name}).get("Volumes"):
-                self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+            ensure_volume(self.api, name, env)
 
     def _ensure_network(self, name: str, shape: ContainerShape) -> None:
         with self._lock:  # the engine would make a second network of the same name
@@ -466,21 +461,10 @@ class Engine(ImageTransfer):
         """Access to volumes' contents (backup, restore); close it when done."""
         return Volumes(self.api, can_pause(self.info()))
 
-    def remove_volume(self, name: str) -> None:
-        with engine_errors(f"removing volume {name}"):
-            self.api.remove_volume(name)
+    def remove_volume_if_owned(self, name: str) -> bool:
+        return remove_volume_if_owned(self.api, name)
 
     def volume_owner(self, name: str) -> int | None:
         """The uid owning an existing volume that holds files; None when it is new or empty
         (its first mount gives it the owner of the image's folder) or unknown here."""
-        with engine_errors(f"inspecting volume {name}"):
-            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
-        volume = next((v for v in found if v.get("Name") == name), None)
-        if volume is None or not self.connection.local:
-            return None
-        return held_folder_owner(str(volume.get("Mountpoint") or ""))
-
-    def volume_owned(self, name: str) -> bool:
-        with engine_errors(f"inspecting volume {name}"):
-            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
-        return any(v.get("Name") == name and L.owned(v.get("Labels")) for v in found)
+        return volume_owner(self.api, name) if self.connection.local else None

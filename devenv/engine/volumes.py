@@ -13,12 +13,78 @@ from typing import Any
 
 from devenv import labels as L
 from devenv.engine.faults import engine_errors
+from devenv.engine.observe import held_folder_owner
 from devenv.errors import EngineError
 
 HELPER_IMAGE = "devenv/volume-helper:empty"
 MOUNTED = "/devenv-volume"  # where a helper mounts the volume; its archives are rooted here
 TOP = MOUNTED.lstrip("/")  # the one top folder of every volume archive
 CHUNK = 1 << 20
+
+
+def find_volume(api: Any, name: str) -> dict[str, Any] | None:
+    """The engine's record of the volume named exactly `name`: its name filter also
+    matches volumes whose names merely contain it."""
+    with engine_errors(f"inspecting volume {name}"):
+        found = api.volumes(filters={"name": name}).get("Volumes") or []
+    return next((dict(v) for v in found if v.get("Name") == name), None)
+
+
+def volume_owner(api: Any, name: str) -> int | None:
+    """The uid owning the volume's files, read where the engine keeps them (so only on the
+    engine's own machine); None for a volume that is missing or holds nothing yet."""
+    volume = find_volume(api, name)
+    return None if volume is None else held_folder_owner(str(volume.get("Mountpoint") or ""))
+
+
+def ensure_volume(api: Any, name: str, env: str) -> None:
+    """The volume, made (labelled as the env's) unless one of that exact name exists."""
+    if find_volume(api, name) is None:
+        create_volume(api, name, env)
+
+
+def create_volume(api: Any, name: str, env: str) -> None:
+    with engine_errors(f"creating volume {name}"):
+        api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+
+
+def remove_volume_if_owned(api: Any, name: str) -> bool:
+    """Remove a volume devenv made; any other is the user's and stays."""
+    volume = find_volume(api, name)
+    if volume is None or not L.owned(volume.get("Labels")):
+        return False
+    with engine_errors(f"removing volume {name}"):
+        api.remove_volume(name)
+    return True
+
+
+@contextlib.contextmanager
+def archive(api: Any, container: str, path: str) -> Iterator[Iterable[bytes]]:
+    """`path` in the container as a tar stream, its response closed on the way out however
+    much of it was read: the helper is removed next, and a response left half read would
+    hold its connection open. The SDK's `get_archive` returns a generator that never closes
+    its response (docker/docker-py#2766), so the same request goes through the client's
+    public face as a `requests.Session` (`base_url`, `api_version`, `timeout`): the Engine
+    API's own URL, a connect timeout and none while the archive streams, as `get_archive`."""
+    import docker.errors
+    import requests
+
+    url = f"{api.base_url}/v{api.api_version}/containers/{container}/archive"
+    response = api.get(
+        url,
+        params={"path": path},
+        headers={"Accept-Encoding": "identity"},  # the engine's tar as it is, not gzipped
+        stream=True,
+        timeout=(api.timeout, None),
+    )
+    try:
+        try:
+            response.raise_for_status()
+        except requests.HTTPError as exc:
+            docker.errors.create_api_error_from_http_exception(exc)  # raises the SDK's error
+        yield response.iter_content(CHUNK)
+    finally:
+        response.close()
 
 
 class Volumes:
@@ -43,9 +109,7 @@ class Volumes:
                 (self.api.unpause if self.can_pause else self.api.start)(container)
 
     def exists(self, name: str) -> bool:
-        with engine_errors(f"inspecting volume {name}"):
-            found = self.api.volumes(filters={"name": name}).get("Volumes") or []
-        return any(v.get("Name") == name for v in found)
+        return find_volume(self.api, name) is not None
 
     def users(self, name: str) -> list[str]:
         """The containers (any state) that mount the volume, by name."""
@@ -54,8 +118,7 @@ class Volumes:
         return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in found]
 
     def create(self, name: str, env: str) -> None:
-        with engine_errors(f"creating volume {name}"):
-            self.api.create_volume(name=name, labels=L.ownership({L.ENV: env}))
+        create_volume(self.api, name, env)
 
     def remove(self, name: str) -> None:
         with engine_errors(f"removing volume {name}"):
@@ -69,17 +132,12 @@ class Volumes:
     @contextlib.contextmanager
     def read(self, name: str) -> Iterator[Iterable[bytes]]:
         """The volume as a tar stream whose one top folder is TOP."""
-        with self._helper(name, readonly=True) as helper, engine_errors(f"reading volume {name}"):
-            api = self.api  # get_archive's own call, keeping the response to close it: one
-            response = api._get(  # left half read would hold the connection the helper's
-                api._url("/containers/{0}/archive", helper),  # removal needs
-                params={"path": MOUNTED},
-                stream=True,
-            )
-            try:
-                yield api._stream_raw_result(response, CHUNK, False)
-            finally:
-                response.close()
+        with (
+            self._helper(name, readonly=True) as helper,
+            engine_errors(f"reading volume {name}"),
+            archive(self.api, helper, MOUNTED) as chunks,
+        ):
+            yield chunks
 
     def holds_data(self, name: str) -> bool:
         with self.read(name) as stream, tarfile.open(fileobj=_Chunks(stream), mode="r|") as tar:

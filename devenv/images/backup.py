@@ -18,19 +18,18 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
-import json
 import re
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
 from devenv.errors import DevenvError
+from devenv.images import manifest as manifests
 from devenv.images.bundle import safe_name
 
-FORMAT = "devenv-backup"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
+KIND = manifests.Kind("devenv-backup", "backup", "restore")
+MANIFEST = manifests.MEMBER
 HOST_KEY = "ssh_host_ed25519_key"
 MAX_MEMBERS = 10_000  # specs, locks, keys and volumes of a folder of envs
 MAX_SMALL = 4 << 20  # a spec, lock, key or the manifest
@@ -73,34 +72,14 @@ class Manifest:
     devenv_version: str = ""
 
     def to_json(self) -> str:
-        data = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "created": self.created,
-            "devenv_version": self.devenv_version,
-            "envs": [asdict(e) for e in self.envs],
-            "files": [asdict(f) for f in self.files],
-            "skipped": self.skipped,
-        }
-        return json.dumps(data, indent=2) + "\n"
+        return manifests.to_text(
+            KIND, self.created, self.devenv_version, self.envs, self.files, self.skipped
+        )
 
     @classmethod
     def from_json(cls, text: bytes, where: str) -> Manifest:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise DevenvError(
-                f"{where} is not a devenv backup (its manifest is not JSON)"
-            ) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DevenvError(f"{where} is not a devenv backup")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise DevenvError(
-                f"{where} is backup format {data.get('format_version')!r}; "
-                f"this devenv reads format {FORMAT_VERSION}",
-                "restore it with the devenv version that wrote it",
-            )
-        try:
+        data = manifests.read(text, where, KIND)
+        with manifests.entries(where):
             envs = [
                 BackupEnv(**{**e, "volumes": tuple(str(v) for v in e["volumes"])})
                 for e in data["envs"]
@@ -109,8 +88,6 @@ class Manifest:
                 Member(str(f["path"]), int(f["size"]), str(f["sha256"])) for f in data["files"]
             ]
             skipped = [str(s) for s in data.get("skipped", [])]
-        except (KeyError, TypeError, ValueError):
-            raise DevenvError(f"{where} has a malformed manifest") from None
         manifest = cls(envs, files, skipped, str(data.get("created", "")))
         _check_manifest(manifest, where)
         return manifest
@@ -131,7 +108,7 @@ def _check_manifest(manifest: Manifest, where: str) -> None:
         needed = [env.spec, *([env.lock] if env.lock else []), *map(volume_member, env.volumes)]
         needed += list(key_members(env.name)[:1]) if env.host_key else []
         if not all(NAME.fullmatch(n) for n in names) or not set(needed) <= listed:
-            raise DevenvError(f"{where} has a malformed manifest (env {env.name[:64]!r})")
+            raise DevenvError(f"{where} has a malformed {MANIFEST} (env {env.name[:64]!r})")
 
 
 # ---- writing ---------------------------------------------------------------------------------

@@ -25,17 +25,17 @@ import os
 import posixpath
 import tarfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from devenv.engine.observed import short_name
 from devenv.errors import DevenvError, host_file_errors
 from devenv.hostfiles import check_target, read_bounded, temporary_beside
+from devenv.images import manifest as manifests
 
-FORMAT = "devenv-bundle"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
+KIND = manifests.Kind("devenv-bundle", "bundle", "import")
+MANIFEST = manifests.MEMBER
 IMAGES = "images.tar"
 SPECS = "specs"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -69,44 +69,19 @@ class Manifest:
     skipped: tuple[str, ...] = ()
     created: str = ""
     devenv_version: str = ""
-    format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        data = {
-            "format": FORMAT,
-            "format_version": self.format_version,
-            "created": self.created,
-            "devenv_version": self.devenv_version,
-            "envs": [asdict(e) for e in self.envs],
-            "files": [asdict(f) for f in self.files],
-            "skipped": list(self.skipped),
-        }
-        return json.dumps(data, indent=2) + "\n"
+        return manifests.to_text(
+            KIND, self.created, self.devenv_version, self.envs, self.files, self.skipped
+        )
 
     @classmethod
     def from_json(cls, text: str, where: str) -> Manifest:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise DevenvError(
-                f"{where} is not a devenv bundle (manifest.json is not JSON)"
-            ) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DevenvError(f"{where} is not a devenv bundle (its manifest is another format)")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise DevenvError(
-                f"{where} is bundle format {version!r}; this devenv reads format {FORMAT_VERSION}",
-                "import it with the devenv version that wrote it"
-                if isinstance(version, int)
-                else None,
-            )
-        try:
+        data = manifests.read(text, where, KIND)
+        with manifests.entries(where):
             envs = tuple(BundleEnv(**e) for e in data["envs"])
             files = tuple(BundleFile(**f) for f in data["files"])
             skipped = tuple(str(s) for s in data.get("skipped", []))
-        except (KeyError, TypeError):
-            raise DevenvError(f"{where} has a malformed manifest.json") from None
         if not envs:
             raise DevenvError(f"{where} holds no envs")
         return cls(

@@ -178,3 +178,64 @@ def interpreter_open_to_others() -> Iterator[None]:
     finally:
         for folder, mode in closed.items():
             folder.chmod(mode)
+
+
+def start_devenv(devenv_env: dict[str, str], *args: str, **extra_env: str) -> subprocess.Popen[str]:
+    """The real CLI started in the background (no TTY), for a test that watches it run or
+    interrupts it; its stdout and stderr are pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "devenv", *args],
+        env={**devenv_env, **extra_env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# ---- SSH into a box, as a user would ---------------------------------------------------------
+def ssh_box(name: str, port: int, more: str = "") -> str:
+    """A spec whose box `dev` logs into over SSH with ~/.ssh/id_ed25519 (see `home`), on
+    127.0.0.1:`port`; with `more` (dedented YAML lines) appended."""
+    return (
+        f'name: {name}\nports: ["{port}:22"]\n'
+        "sshd: {authorized_keys: [~/.ssh/id_ed25519.pub]}\nuser: dev\n" + textwrap.dedent(more)
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path, devenv_env: dict[str, str]) -> Path:
+    """A home folder with an SSH key pair, used as $HOME by devenv (so ~ expands into it)."""
+    folder = tmp_path / "home"
+    (folder / ".ssh").mkdir(parents=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / ".ssh" / "id_ed25519")],
+        check=True,
+    )
+    devenv_env["HOME"] = str(folder)
+    return folder
+
+
+def ssh_config(devenv: Callable[..., Result], spec: Path, home: Path) -> Path:
+    """`devenv ssh-config`'s blocks as the user's ~/ssh_config: plain ssh then checks the
+    box's host key against devenv's known_hosts, strictly."""
+    block = devenv("ssh-config", str(spec))
+    assert block.code == 0, block.err
+    config = home / "ssh_config"
+    config.write_text(block.out)
+    return config
+
+
+def ssh(
+    config: Path, host: str, *command: str, extra: tuple[str, ...] = (), stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Plain ssh through `config` (no password, no prompt), as a script would log in."""
+    options = ["-F", str(config), "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", *extra]
+    return subprocess.run(
+        ["ssh", *options, host, *command],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import free_port
-from tests.integration.test_dev_box import home as home  # a fixture, used by name
-from tests.integration.test_dev_box import ssh
+from tests.integration.conftest import free_port, ssh, ssh_box, ssh_config
 
 SUMS = (  # contents, and who owns what with which mode
     "cd /data && find . -type f -exec sha256sum {} + | sort && "
@@ -34,16 +32,8 @@ def test_backup_restore_apply_brings_back_volume_and_identity(
     devenv, docker_client, spec_dir, name, home, own_state, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     port, volume = free_port(), f"{name}-data"
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        ports: ["{port}:22"]
-        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
-        user: dev
-        volumes: [{{name: {volume}, container: /data}}]
-        """,
-    )
+    more = f"volumes: [{{name: {volume}, container: /data}}]\n"
+    spec = spec_dir(name, ssh_box(name, port, more))
     assert devenv("apply", str(spec)).code == 0
     box = docker_client.containers.get(name)
     canary = f"CANARY-{uuid.uuid4().hex}"
@@ -58,8 +48,7 @@ def test_backup_restore_apply_brings_back_volume_and_identity(
     )
     assert made.exit_code == 0, made.output
     before = box.exec_run(["sh", "-c", SUMS]).output
-    config = home / "ssh_config"
-    config.write_text(devenv("ssh-config", str(spec)).out)
+    config = ssh_config(devenv, spec, home)
     assert ssh(config, name, "true").returncode == 0
     old_known = tmp_path / "old_known_hosts"  # what the user's ssh trusted before the crash
     shutil.copy(own_state / "known_hosts", old_known)

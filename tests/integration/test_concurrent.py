@@ -5,12 +5,10 @@ build stops none of the others."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.integration.conftest import Result, unique
+from tests.integration.conftest import Result, start_devenv, unique
 from tests.integration.services import (  # noqa: F401  (fixtures, registered by name)
     AptProxy,
     apt_proxy_fixture,
@@ -99,14 +97,7 @@ def test_ctrl_c_stops_every_build_and_leaves_nothing_half_made(  # type: ignore[
         (folder / f"{name}.yaml").write_text(
             f"name: {name}\nbase: debian:bookworm\nrun: ['echo {index} && sleep 120']\n"
         )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devenv", "apply", "--yes", str(folder)],
-        env=devenv_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_devenv(devenv_env, "apply", "--yes", str(folder))
     try:
         assert proc.stderr is not None
         seen, sleeping = "", set()

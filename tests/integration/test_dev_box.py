@@ -4,51 +4,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from tests.integration.conftest import ROOT, free_port
+from tests.integration.conftest import ROOT, free_port, ssh, ssh_box, ssh_config
 from tests.integration.test_lifecycle import fetch
-
-
-@pytest.fixture
-def home(tmp_path: Path, devenv_env: dict[str, str]) -> Path:
-    """A home folder with an SSH key pair, used as $HOME by devenv (so ~ expands into it)."""
-    folder = tmp_path / "home"
-    (folder / ".ssh").mkdir(parents=True)
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / ".ssh" / "id_ed25519")],
-        check=True,
-    )
-    devenv_env["HOME"] = str(folder)
-    return folder
-
-
-def ssh(
-    config: Path, host: str, *command: str, extra: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            "ssh",
-            "-F",
-            str(config),
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "ConnectTimeout=5",
-            *extra,
-            host,
-            *command,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def until(check: Callable[[], bool], seconds: float = 10) -> bool:
@@ -80,20 +41,11 @@ def test_ssh_login_keys_and_host_key_survive_rebuild(
     devenv, devenv_env, docker_client, spec_dir, name, home
 ) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    spec_text = f"""\
-        name: {name}
-        ports: ["{port}:22"]
-        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
-        user: dev
-        apt: {{packages: [{{packages}}]}}
-        """
-    spec = spec_dir(name, spec_text.replace("{packages}", "busybox"))
+    spec = spec_dir(name, ssh_box(name, port, "apt: {packages: [busybox]}\n"))
     assert devenv("apply", str(spec)).code == 0
 
-    config = home / "ssh_config"
-    block = devenv("ssh-config", str(spec))
-    assert block.code == 0 and f"Host {name}\n" in block.out and f"Port {port}\n" in block.out
-    config.write_text(block.out)
+    config = ssh_config(devenv, spec, home)
+    assert f"Host {name}\n" in config.read_text() and f"Port {port}\n" in config.read_text()
     login = ssh(config, name, "id -un; echo $HOME")
     assert login.returncode == 0, login.stderr
     assert login.stdout.split() == ["dev", "/home/dev"]

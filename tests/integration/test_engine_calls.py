@@ -1,8 +1,10 @@
-"""A converged plan's engine calls: a constant few (version, two listings, images) and one
-inspect per devenv box asked, for the state no listing shows (restart count and policy):
-never one call per field, and nothing more per env."""
+"""A converged plan's engine calls: a constant few (version, two listings, images; /info
+once when a spec shares a folder) and one inspect per devenv box asked, for the state no
+listing shows (restart count and policy): never one call per field, nothing more per env."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import docker
 
@@ -24,18 +26,45 @@ def count_calls(monkeypatch, paths: list[str]) -> list[str]:  # type: ignore[no-
     return calls
 
 
+def converged_counts(devenv, monkeypatch, specs: list[Path]) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """The calls of a converged plan of one spec and of the folder of them, after an apply."""
+    folder = str(specs[0].parent)
+    applied = devenv("apply", folder)
+    assert applied.code == 0, applied.err
+    try:
+        return count_calls(monkeypatch, [str(specs[0])]), count_calls(monkeypatch, [folder])
+    finally:
+        assert devenv("destroy", "--yes", folder).code == 0
+
+
+def inspects(calls: list[str]) -> list[str]:
+    return [c for c in calls if c.startswith("GET") and c.split("?")[0].endswith("/json")
+            and "/containers/" in c and not c.split("?")[0].endswith("/containers/json")]  # fmt: skip
+
+
 def test_noop_plan_calls_do_not_grow_with_envs(devenv, spec_dir, name, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     specs = [
         spec_dir(f"{name}-{i}", f"name: {name}-{i}\nports: [{8000 + i}]\nenv: {{N: '{i}'}}\n")
         for i in range(10)
     ]
-    folder = str(specs[0].parent)
-    applied = devenv("apply", folder)
-    assert applied.code == 0, applied.err
-    one = count_calls(monkeypatch, [str(specs[0])])
-    ten = count_calls(monkeypatch, [folder])
-    inspects = [c for c in ten if c.startswith("GET") and c.split("?")[0].endswith("/json")
-                and "/containers/" in c and not c.split("?")[0].endswith("/containers/json")]  # fmt: skip
+    one, ten = converged_counts(devenv, monkeypatch, specs)
     assert len(one) == 5 and len(ten) == 14, (one, ten)  # 4 + one inspect per box
-    assert len(inspects) == 10 and len(set(inspects)) == 10  # one per box, none twice
-    assert devenv("destroy", "--yes", folder).code == 0
+    assert len(inspects(ten)) == 10 and len(set(inspects(ten))) == 10  # one per box, none twice
+
+
+def test_shares_cost_one_call_for_the_engine_s_data_root(
+    devenv, spec_dir, name, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A spec that shares a folder costs one /info more, however many envs share: no share
+    may reach the engine's data root (devenv.spec.shares), and only the engine knows where
+    it is today. Asked once per command, so it is a constant, never a per-env cost."""
+    specs = [
+        spec_dir(f"{name}-{i}", f"name: {name}-{i}\nshared: ['./src-{i}:/src']\n")
+        for i in range(10)
+    ]
+    for i in range(10):
+        (specs[0].parent / f"src-{i}").mkdir()
+    one, ten = converged_counts(devenv, monkeypatch, specs)
+    asked_info = [c for c in ten if c.split("?")[0].endswith("/info")]
+    assert len(one) == 6 and len(ten) == 15, (one, ten)  # the 5 and 14 above, and /info
+    assert len(asked_info) == 1 and len(inspects(ten)) == 10, ten

@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, free_port, unique
-from tests.integration.test_dev_box import home as home  # the fixture
-from tests.integration.test_dev_box import ssh
+from tests.integration.conftest import (
+    BASE_IMAGE,
+    RUN_LABEL,
+    free_port,
+    ssh,
+    ssh_box,
+    ssh_config,
+    unique,
+)
 
 # an image with its own behaviour: its ENTRYPOINT records its arguments and who runs it,
 # then serves (idles); a tool on a PATH only its ENV names
@@ -53,18 +59,12 @@ def test_image_entrypoint_runs_with_command_as_arguments_or_its_cmd(
     devenv, spec_dir, name, service_image, home
 ) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
+    more = f"""\
         base: {service_image}
         entrypoint: image
         command: [-m, "1024", "it's two"]
-        user: dev
-        ports: ["{port}:22"]
-        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
-        """,
-    )
+        """
+    spec = spec_dir(name, ssh_box(name, port, more))
     applied = devenv("apply", str(spec))
     assert applied.code == 0, applied.err
     assert box_file(name, "/tmp/entry-args") == "-m\n1024\nit's two\n"
@@ -73,8 +73,7 @@ def test_image_entrypoint_runs_with_command_as_arguments_or_its_cmd(
     assert status.code == 0 and "running" in status.out and "in sync" in status.out, status.out
     assert devenv("plan", "--detailed-exitcode", str(spec)).code == 0
 
-    config = home / "ssh_config"
-    config.write_text(devenv("ssh-config", str(spec)).out)
+    config = ssh_config(devenv, spec, home)
     login = ssh(config, name, "id -un")
     assert login.returncode == 0 and login.stdout == "dev\n", login.stderr
 
@@ -100,22 +99,16 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     and hooks: the spec's env (hostile text), the image's PATH, and the workdir (an SSH
     command, as on every SSH server, starts in the user's home)."""
     port = free_port()
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
+    more = f"""\
         base: {service_image}
-        user: dev
-        ports: ["{port}:22"]
-        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
         env:
           GREETING: {json.dumps(HOSTILE)}
           NOTE: {json.dumps(NOTE)}
         workdir: /srv/app
         hooks:
           start: [{json.dumps(PROBE + " > /tmp/hook")}]
-        """,
-    )
+        """
+    spec = spec_dir(name, ssh_box(name, port, more))
     applied = devenv("apply", str(spec))
     assert applied.code == 0, applied.err
     tool = "/opt/tool/bin/tool"
@@ -126,15 +119,8 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     login_shell = devenv("shell", str(spec), stdin=PROBE + "\n")
     assert login_shell.code == 0 and login_shell.out == everything, login_shell.err
 
-    config = home / "ssh_config"
-    config.write_text(devenv("ssh-config", str(spec)).out)
-    login = subprocess.run(
-        ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-T", name],
-        input=PROBE + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    config = ssh_config(devenv, spec, home)
+    login = ssh(config, name, extra=("-T",), stdin=PROBE + "\n")
     assert login.returncode == 0 and login.stdout == everything, login.stderr
     at_home = f"{HOSTILE}|/home/dev|{tool}|"
     command = ssh(config, name, PROBE)

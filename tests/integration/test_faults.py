@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, start_devenv
 from tests.integration.services import small_engine_fixture  # noqa: F401  (fixture)
 
 
@@ -28,15 +28,8 @@ def env_containers(docker_client, name: str) -> list:  # type: ignore[no-untyped
 def start_apply(
     devenv_env: dict[str, str], spec: Path, pause_at: str, seconds: float = 30
 ) -> subprocess.Popen[str]:
-    env = {**devenv_env, "DEVENV_PAUSE_AT": pause_at, "DEVENV_PAUSE_SECONDS": str(seconds)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "devenv", "apply", "--yes", str(spec)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    pause = {"DEVENV_PAUSE_AT": pause_at, "DEVENV_PAUSE_SECONDS": str(seconds)}
+    return start_devenv(devenv_env, "apply", "--yes", str(spec), **pause)
 
 
 def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 120) -> str:

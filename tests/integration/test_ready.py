@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import free_port
-from tests.integration.test_dev_box import home  # noqa: F401  (fixture)
+from tests.integration.conftest import free_port, ssh_box, start_devenv
 
 CRASH = 'command: [sh, -c, "echo crash-marker; exit 3"]\n'
 
@@ -63,19 +62,10 @@ def test_a_replacement_that_dies_puts_the_old_box_back(
     assert env_containers(docker_client, name) == [name]  # no *.devenv-new / *.devenv-old
 
 
-def test_sshd_answers_the_moment_apply_returns(devenv, spec_dir, name, home) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_sshd_answers_the_moment_apply_returns(devenv, spec_dir, name, home) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     # the recipe of test_dev_box's SSH test: the same image, no second build
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        ports: ["{port}:22"]
-        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
-        user: dev
-        apt: {{packages: [busybox]}}
-        """,
-    )
+    spec = spec_dir(name, ssh_box(name, port, "apt: {packages: [busybox]}\n"))
     result = devenv("apply", str(spec))
     assert result.code == 0, result.err
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
@@ -105,14 +95,7 @@ def test_logs_show_and_follow_the_box_output(devenv, devenv_env, spec_dir, name)
     assert shown.code == 0 and shown.out.startswith("first-line\n")
     assert devenv("logs", "--tail", "1", str(spec)).out == "tick\n"
 
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "devenv", "logs", "-f", "--since", "1h", str(spec)],
-        env=devenv_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    follow = start_devenv(devenv_env, "logs", "-f", "--since", "1h", str(spec))
     try:
         assert follow.stdout is not None
         assert follow.stdout.readline() == "first-line\n"

@@ -19,7 +19,7 @@ import pytest
 from devenv import labels as L
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.plan import Action, Plan, plan
-from devenv.converge.volumes import newly_mounted, with_volume_notes
+from devenv.converge.volume_owner import newly_mounted, with_volume_notes
 from devenv.engine.observed import Observed, ObservedContainer, ObservedImage
 from devenv.host import Host
 from devenv.spec.loader import SpecFile, load_all
