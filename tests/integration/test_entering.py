@@ -89,16 +89,19 @@ def test_image_entrypoint_runs_with_command_as_arguments_or_its_cmd(
 
 
 PROBE = 'printf "%s|%s|%s|%s" "$GREETING" "$PWD" "$(command -v tool)" "$NOTE"'
-HOSTILE = 'it\'s "q" `id` \\ back # not a comment'
-NOTE = "two\nlines"  # sshd's SetEnv cannot hold it: login shells and devenv shell only
+# hostile text arrives literally and runs nothing: quotes, substitutions, a would-be command
+HOSTILE = "it's \"q\" `id` $(touch /tmp/pwned) '; touch /tmp/pwned; ' \\ back # not a comment"
+NOTE = "two\nlines\n"
+DOTTED = "discovery.type"  # a name Docker takes and sh cannot hold
 
 
 def test_every_way_in_sees_the_env_workdir_and_path(
     devenv, spec_dir, name, service_image, home
 ) -> None:  # type: ignore[no-untyped-def]
     """devenv shell (a command, a login shell), devenv ssh, plain ssh (a command, a login)
-    and hooks: the spec's env (hostile text), the image's PATH, and the workdir (an SSH
-    command, as on every SSH server, starts in the user's home)."""
+    and hooks: the spec's env (hostile text, a newline), the image's PATH, and the workdir,
+    an SSH command's too. A name sh cannot hold reaches what bash runs (every SSH session),
+    not what dash drops it from (`sh -c`)."""
     port = free_port()
     spec = spec_dir(
         name,
@@ -111,9 +114,12 @@ def test_every_way_in_sees_the_env_workdir_and_path(
         env:
           GREETING: {json.dumps(HOSTILE)}
           NOTE: {json.dumps(NOTE)}
+          {DOTTED}: single-node
         workdir: /srv/app
         hooks:
-          start: [{json.dumps(PROBE + " > /tmp/hook")}]
+          start:
+            - {json.dumps(PROBE + " > /tmp/hook")}
+            - [bash, -c, "printenv {DOTTED} > /tmp/hook-dotted"]
         """,
     )
     applied = devenv("apply", str(spec))
@@ -121,8 +127,11 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     tool = "/opt/tool/bin/tool"
     everything = f"{HOSTILE}|/srv/app|{tool}|{NOTE}"
     assert box_file(name, "/tmp/hook") == everything
+    assert box_file(name, "/tmp/hook-dotted") == "single-node\n"
     via_shell = devenv("shell", str(spec), "--", "sh", "-c", PROBE)
     assert via_shell.code == 0 and via_shell.out == everything, via_shell.err
+    dotted = devenv("shell", str(spec), "--", "printenv", DOTTED)
+    assert dotted.code == 0 and dotted.out == "single-node\n", dotted.err
     login_shell = devenv("shell", str(spec), stdin=PROBE + "\n")
     assert login_shell.code == 0 and login_shell.out == everything, login_shell.err
 
@@ -130,15 +139,69 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     config.write_text(devenv("ssh-config", str(spec)).out)
     login = subprocess.run(
         ["ssh", "-F", str(config), "-o", "BatchMode=yes", "-T", name],
-        input=PROBE + "\n",
+        input=f"{PROBE}; printenv {DOTTED}\n",
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert login.returncode == 0 and login.stdout == everything, login.stderr
-    at_home = f"{HOSTILE}|/home/dev|{tool}|"
-    command = ssh(config, name, PROBE)
-    assert command.returncode == 0 and command.stdout == at_home, command.stderr
+    assert login.returncode == 0, login.stderr
+    assert login.stdout == everything + "single-node\n", login.stderr
+    command = ssh(config, name, f"{PROBE}; printenv {DOTTED}")
+    assert command.returncode == 0, command.stderr
+    assert command.stdout == everything + "single-node\n", command.stderr
+    plain = ssh(config, name, f"pwd; printenv {DOTTED} NOTE GREETING")
+    assert plain.stdout == f"/srv/app\nsingle-node\n{NOTE}\n{HOSTILE}\n", plain.stderr
     via_ssh = devenv("ssh", str(spec), "--", "sh", "-c", PROBE)
-    assert via_ssh.code == 0 and via_ssh.out == at_home, via_ssh.err
+    assert via_ssh.code == 0 and via_ssh.out == everything, via_ssh.err
+    assert subprocess.run(["docker", "exec", name, "test", "-e", "/tmp/pwned"]).returncode == 1
+    # what stands in front of the user's shell changes nothing else the user sees
+    who = ssh(config, name, 'printf "%s|%s|%s" "$SHELL" "$HOME" "$(id -un)"')
+    assert who.stdout == "/bin/bash|/home/dev|dev", who.stderr
+    assert devenv("shell", str(spec), stdin='printf "%s" "$SHELL"\n').out == "/bin/bash"
     assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def test_a_keys_command_restriction_still_holds_across_restarts(
+    devenv, spec_dir, name, home
+) -> None:  # type: ignore[no-untyped-def]
+    """A key the user restricts with command= runs that command, whatever the client asks,
+    in the workdir with the box's env (devenv adds no ForceCommand that would override it);
+    after a restart, every session is as it was."""
+    port = free_port()
+    spec = spec_dir(
+        name,
+        f"""\
+        name: {name}
+        base: {BASE_IMAGE}
+        user: dev
+        ports: ["{port}:22"]
+        sshd: {{authorized_keys: [~/.ssh/id_ed25519.pub]}}
+        env: {{GREETING: {json.dumps(HOSTILE)}}}
+        workdir: /srv/app
+        """,
+    )
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    restricted = home / ".ssh" / "restricted"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(restricted)], check=True
+    )
+    line = f'command="pwd; printenv GREETING" {restricted.with_suffix(".pub").read_text()}'
+    script = "mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys"
+    put = devenv("shell", str(spec), "--", "sh", "-c", script, stdin=line)
+    assert put.code == 0, put.err
+    config = home / "ssh_config"
+    config.write_text(devenv("ssh-config", str(spec)).out)
+    asked = ssh(
+        config,
+        name,
+        "touch /tmp/asked",
+        extra=("-o", f"IdentityFile={restricted}", "-o", "IdentitiesOnly=yes"),
+    )
+    assert asked.returncode == 0 and asked.stdout == f"/srv/app\n{HOSTILE}\n", asked.stderr
+    assert subprocess.run(["docker", "exec", name, "test", "-e", "/tmp/asked"]).returncode == 1
+    # a restart finds its own stand-in in front of the user's shell: the same again
+    assert devenv("restart", str(spec)).code == 0
+    again = ssh(config, name, 'pwd; printenv GREETING; printf "%s" "$SHELL"')
+    assert again.stdout == f"/srv/app\n{HOSTILE}\n/bin/bash", again.stderr
+    assert devenv("destroy", "--yes", "--force", str(spec)).code == 0  # the key added by hand

@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "9413864974df7d1e03e2ae90c0aae9d302b769cfdc82d9e7454861e7a2f68a1f",
-    "full-box": "84f222a9490bbf2b70a975c27622498004ac6ffd4b6e480ce284f2be6466e1c8",
-    "minimal": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
-    "packages-and-mirror": "9d5f7d82b1a0e2c55b9f33dbcad4e57ce359567597e813732b969f15db6de592",
+    "bootstrap-base": "3ab912592f629591fe39f6e02f233a2649f57969c7106b3b9d7b62f13f8e0399",
+    "full-box": "69469c1a948b0d54f77b4c33a8c117b9e7f0adf08609cb41bdba3e2bb383681e",
+    "minimal": "5a943c8fa79f075fd5c9b62adac2b05e91154e85a0ed34d597ff6ae128766ea3",
+    "packages-and-mirror": "bfc916a607a084fd9fc28db4191aa9ca1727825ee0e0654dac4118689e235a63",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "3bde1baadfcf2a4462dfd88d229bb10dff19aff9b01559152882dc21d101f6ec",
-    "image-entrypoint": "dc3225b7a9cb8966c94e0d057a06eeb6a66e56d15050946989e06f65f7383a9a",
+    "registry-mirror-base": "5a943c8fa79f075fd5c9b62adac2b05e91154e85a0ed34d597ff6ae128766ea3",
+    "image-entrypoint": "3240f893641a9239cea32e4263fad52bd985e0de21713439323c57689bdf1f20",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
