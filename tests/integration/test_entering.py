@@ -116,6 +116,7 @@ def test_every_way_in_sees_the_env_workdir_and_path(
           NOTE: {json.dumps(NOTE)}
           {DOTTED}: single-node
         workdir: /srv/app
+        command: [bash, -c, "printenv {DOTTED} > /tmp/command-dotted; exec sleep infinity"]
         hooks:
           start:
             - {json.dumps(PROBE + " > /tmp/hook")}
@@ -128,6 +129,7 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     everything = f"{HOSTILE}|/srv/app|{tool}|{NOTE}"
     assert box_file(name, "/tmp/hook") == everything
     assert box_file(name, "/tmp/hook-dotted") == "single-node\n"
+    assert box_file(name, "/tmp/command-dotted") == "single-node\n"  # past the sh entrypoint
     via_shell = devenv("shell", str(spec), "--", "sh", "-c", PROBE)
     assert via_shell.code == 0 and via_shell.out == everything, via_shell.err
     dotted = devenv("shell", str(spec), "--", "printenv", DOTTED)

@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "3ab912592f629591fe39f6e02f233a2649f57969c7106b3b9d7b62f13f8e0399",
-    "full-box": "69469c1a948b0d54f77b4c33a8c117b9e7f0adf08609cb41bdba3e2bb383681e",
-    "minimal": "5a943c8fa79f075fd5c9b62adac2b05e91154e85a0ed34d597ff6ae128766ea3",
-    "packages-and-mirror": "bfc916a607a084fd9fc28db4191aa9ca1727825ee0e0654dac4118689e235a63",
+    "bootstrap-base": "fceaffa2ae0952d42d5f841f021f6394e40901031b28cf2453f80b0b801dea60",
+    "full-box": "a93646f7f6a42a676f5eecf9cca65d35940602d925b84e9e0bd40df544124e69",
+    "minimal": "143b9345463f51180a3b2ac4070332f3a74575f0dab11dfc7f0f9225cad3fe1c",
+    "packages-and-mirror": "f812f6844e875b7e4b242696f6675d28ce7ff49ff6672197589a37e80ee8b117",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "5a943c8fa79f075fd5c9b62adac2b05e91154e85a0ed34d597ff6ae128766ea3",
-    "image-entrypoint": "3240f893641a9239cea32e4263fad52bd985e0de21713439323c57689bdf1f20",
+    "registry-mirror-base": "143b9345463f51180a3b2ac4070332f3a74575f0dab11dfc7f0f9225cad3fe1c",
+    "image-entrypoint": "e9a79d120b9feebeb51e7340210e3b2a8fa2c01619d50c33bc66a50fc3179e96",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {

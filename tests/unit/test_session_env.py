@@ -92,3 +92,24 @@ def test_under_anything_else_it_is_the_users_shell_alone(tmp_path: Path) -> None
         check=True,
     ).stdout.decode()
     assert out == "/\nunset"
+
+
+def test_the_command_gets_back_the_names_sh_dropped(tmp_path: Path) -> None:
+    text = ENTRYPOINT.read_text()
+    hand_over = text[
+        text.index("# sh dropped") : text.index(
+            'if [ -n "$user" ] && [ "$user" != root ] && [ "$(id -u)" = 0 ]; then\n  HOME'
+        )
+    ]
+    script = tmp_path / "run.sh"
+    script.write_text(functions() + "\n" + hand_over + 'exec "$@"\n')
+    env = [f"{k}={v}" for k, v in {"PATH": os.environ["PATH"], **HOSTILE}.items()]
+    command = ["printenv", "discovery.type", "na'me", "NOTE"]
+    out = subprocess.run(
+        ["/usr/bin/env", "-i", *env, "sh", str(script), *command],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert out == "".join(f"{HOSTILE[k]}\n" for k in ("discovery.type", "na'me", "NOTE"))
+    assert not (tmp_path / "CANARY").exists()
