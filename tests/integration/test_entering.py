@@ -88,25 +88,32 @@ def test_image_entrypoint_runs_with_command_as_arguments_or_its_cmd(
 
 
 PROBE = 'printf "%s|%s|%s|%s" "$GREETING" "$PWD" "$(command -v tool)" "$NOTE"'
-HOSTILE = 'it\'s "q" `id` \\ back # not a comment'
-NOTE = "two\nlines"  # sshd's SetEnv cannot hold it: login shells and devenv shell only
+# hostile text arrives literally and runs nothing: quotes, substitutions, a would-be command
+HOSTILE = "it's \"q\" `id` $(touch /tmp/pwned) '; touch /tmp/pwned; ' \\ back # not a comment"
+NOTE = "two\nlines\n"
+DOTTED = "discovery.type"  # a name Docker takes and sh cannot hold
 
 
 def test_every_way_in_sees_the_env_workdir_and_path(
     devenv, spec_dir, name, service_image, home
 ) -> None:  # type: ignore[no-untyped-def]
     """devenv shell (a command, a login shell), devenv ssh, plain ssh (a command, a login)
-    and hooks: the spec's env (hostile text), the image's PATH, and the workdir (an SSH
-    command, as on every SSH server, starts in the user's home)."""
+    and hooks: the spec's env (hostile text, a newline), the image's PATH, and the workdir,
+    an SSH command's too. A name sh cannot hold reaches what bash runs (every SSH session),
+    not what dash drops it from (`sh -c`)."""
     port = free_port()
     more = f"""\
         base: {service_image}
         env:
           GREETING: {json.dumps(HOSTILE)}
           NOTE: {json.dumps(NOTE)}
+          {DOTTED}: single-node
         workdir: /srv/app
+        command: [bash, -c, "printenv {DOTTED} > /tmp/command-dotted; exec sleep infinity"]
         hooks:
-          start: [{json.dumps(PROBE + " > /tmp/hook")}]
+          start:
+            - {json.dumps(PROBE + " > /tmp/hook")}
+            - [bash, -c, "printenv {DOTTED} > /tmp/hook-dotted"]
         """
     spec = spec_dir(name, ssh_box(name, port, more))
     applied = devenv("apply", str(spec))
@@ -114,17 +121,68 @@ def test_every_way_in_sees_the_env_workdir_and_path(
     tool = "/opt/tool/bin/tool"
     everything = f"{HOSTILE}|/srv/app|{tool}|{NOTE}"
     assert box_file(name, "/tmp/hook") == everything
+    assert box_file(name, "/tmp/hook-dotted") == "single-node\n"
+    assert box_file(name, "/tmp/command-dotted") == "single-node\n"  # past the sh entrypoint
     via_shell = devenv("shell", str(spec), "--", "sh", "-c", PROBE)
     assert via_shell.code == 0 and via_shell.out == everything, via_shell.err
+    dotted = devenv("shell", str(spec), "--", "printenv", DOTTED)
+    assert dotted.code == 0 and dotted.out == "single-node\n", dotted.err
     login_shell = devenv("shell", str(spec), stdin=PROBE + "\n")
     assert login_shell.code == 0 and login_shell.out == everything, login_shell.err
 
     config = ssh_config(devenv, spec, home)
-    login = ssh(config, name, extra=("-T",), stdin=PROBE + "\n")
-    assert login.returncode == 0 and login.stdout == everything, login.stderr
-    at_home = f"{HOSTILE}|/home/dev|{tool}|"
-    command = ssh(config, name, PROBE)
-    assert command.returncode == 0 and command.stdout == at_home, command.stderr
+    login = ssh(config, name, extra=("-T",), stdin=f"{PROBE}; printenv {DOTTED}\n")
+    assert login.returncode == 0, login.stderr
+    assert login.stdout == everything + "single-node\n", login.stderr
+    command = ssh(config, name, f"{PROBE}; printenv {DOTTED}")
+    assert command.returncode == 0, command.stderr
+    assert command.stdout == everything + "single-node\n", command.stderr
+    plain = ssh(config, name, f"pwd; printenv {DOTTED} NOTE GREETING")
+    assert plain.stdout == f"/srv/app\nsingle-node\n{NOTE}\n{HOSTILE}\n", plain.stderr
     via_ssh = devenv("ssh", str(spec), "--", "sh", "-c", PROBE)
-    assert via_ssh.code == 0 and via_ssh.out == at_home, via_ssh.err
+    assert via_ssh.code == 0 and via_ssh.out == everything, via_ssh.err
+    assert subprocess.run(["docker", "exec", name, "test", "-e", "/tmp/pwned"]).returncode == 1
+    # what stands in front of the user's shell changes nothing else the user sees
+    who = ssh(config, name, 'printf "%s|%s|%s" "$SHELL" "$HOME" "$(id -un)"')
+    assert who.stdout == "/bin/bash|/home/dev|dev", who.stderr
+    assert devenv("shell", str(spec), stdin='printf "%s" "$SHELL"\n').out == "/bin/bash"
     assert devenv("destroy", "--yes", str(spec)).code == 0
+
+
+def test_a_keys_command_restriction_still_holds_across_restarts(
+    devenv, spec_dir, name, home
+) -> None:  # type: ignore[no-untyped-def]
+    """A key the user restricts with command= runs that command, whatever the client asks,
+    in the workdir with the box's env (devenv adds no ForceCommand that would override it);
+    after a restart, every session is as it was."""
+    port = free_port()
+    more = f"""\
+        base: {BASE_IMAGE}
+        env: {{GREETING: {json.dumps(HOSTILE)}}}
+        workdir: /srv/app
+        """
+    spec = spec_dir(name, ssh_box(name, port, more))
+    applied = devenv("apply", str(spec))
+    assert applied.code == 0, applied.err
+    restricted = home / ".ssh" / "restricted"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(restricted)], check=True
+    )
+    line = f'command="pwd; printenv GREETING" {restricted.with_suffix(".pub").read_text()}'
+    script = "mkdir -p ~/.ssh && cat >> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys"
+    put = devenv("shell", str(spec), "--", "sh", "-c", script, stdin=line)
+    assert put.code == 0, put.err
+    config = ssh_config(devenv, spec, home)
+    asked = ssh(
+        config,
+        name,
+        "touch /tmp/asked",
+        extra=("-o", f"IdentityFile={restricted}", "-o", "IdentitiesOnly=yes"),
+    )
+    assert asked.returncode == 0 and asked.stdout == f"/srv/app\n{HOSTILE}\n", asked.stderr
+    assert subprocess.run(["docker", "exec", name, "test", "-e", "/tmp/asked"]).returncode == 1
+    # a restart finds its own stand-in in front of the user's shell: the same again
+    assert devenv("restart", str(spec)).code == 0
+    again = ssh(config, name, 'pwd; printenv GREETING; printf "%s" "$SHELL"')
+    assert again.stdout == f"/srv/app\n{HOSTILE}\n/bin/bash", again.stderr
+    assert devenv("destroy", "--yes", "--force", str(spec)).code == 0  # the key added by hand

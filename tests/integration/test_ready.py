@@ -143,6 +143,6 @@ def test_an_idle_box_is_up_once_its_start_up_is_done(  # type: ignore[no-untyped
         commands = [row[-1] for row in listed["Processes"]]
         assert "sleep infinity" in commands, commands
         assert devenv("plan", "--detailed-exitcode", str(idle)).code == 0
-        assert proof_seconds(devenv_env, str(busy)) >= 3.0
+        assert proof_seconds(devenv_env, str(busy)) >= 2.5  # the window (from the start call)
     finally:
         devenv("destroy", "--yes", str(idle), str(busy))

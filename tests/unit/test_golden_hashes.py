@@ -71,13 +71,13 @@ command: [-m, "1024"]
 
 # The build hash (image tag) of each case, its base named by BASE_DIGEST or its recipe.
 GOLDEN_BUILD = {
-    "bootstrap-base": "681c4a4c32333eeb684b1f0dc909c2a72f9cdcd83687b2b87215b0c805f3e303",
-    "full-box": "8274e0abe7c2c9ee66ca5759369e2d2ae002171651c79f30ebbab066bbac3c35",
-    "minimal": "0b81cd7e780cae2ea8a745efd54f14c35086a9df7b19add91829f2a225b43e26",
-    "packages-and-mirror": "a6164d3ff25192ebc53d27b785b9d4050d222a2c85617d6adb3616e5b27dff19",
+    "bootstrap-base": "186aefd792739fa63547c04b0eba10117f3ab3514c639b93546d541ca70d5b5d",
+    "full-box": "d133795911535fe2fdf4cc160767291eb210a93801348ffd74115eb4649df86d",
+    "minimal": "1405db2f4768a9829e4a5cf2d2afb587f0f7203771c3fc40c2af8c8858a56033",
+    "packages-and-mirror": "1d9b0cce79a49c785e2c3ee32e5ef9c37a8f7d77b42e4732d0b9cc478f869a56",
     # a registry mirror is a route to the same image, not an ingredient: same as minimal
-    "registry-mirror-base": "0b81cd7e780cae2ea8a745efd54f14c35086a9df7b19add91829f2a225b43e26",
-    "image-entrypoint": "551ff8057ba2213ac4d9be7bed64cd91a6e7cc13244a09b8b11aca40cf4bc789",
+    "registry-mirror-base": "1405db2f4768a9829e4a5cf2d2afb587f0f7203771c3fc40c2af8c8858a56033",
+    "image-entrypoint": "cb66a9f9c2e68cc05d0eb535a63ec1d79f59cc3f619b9790bb50b5ce7289d81e",
 }
 # The digest of each case's canonical container config (the io.devenv.config-hash label).
 GOLDEN_CONFIG = {
