@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -239,3 +240,20 @@ def ssh(
         timeout=60,
         stdin=None if stdin is not None else subprocess.DEVNULL,
     )
+
+
+RECORDER = ROOT / "tests" / "fixtures" / "roundtrip" / "recorder"
+
+
+def recorder_spec(spec_dir: Callable[..., Path], name: str, more: str = "") -> Path:
+    """A spec on the recorder image (its ENTRYPOINT writes its arguments and its user to
+    /tmp/entry-args and /tmp/entry-user) with `entrypoint: image`, `command: [-m, "it's
+    two"]` and `user: dev`, plus `more` (dedented YAML lines); the recorder's Dockerfile is
+    copied beside it."""
+    head = (
+        f"name: {name}\nbase: {{dockerfile: ./recorder/Dockerfile, context: ./recorder}}\n"
+        'entrypoint: image\ncommand: [-m, "it\'s two"]\nuser: dev\n'
+    )
+    spec = spec_dir(name, head + textwrap.dedent(more))
+    shutil.copytree(RECORDER, spec.parent / "recorder")
+    return spec

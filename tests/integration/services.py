@@ -115,6 +115,13 @@ class AptProxy:
     def served(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def bootstrapped_spec(self, name: str) -> str:
+        """A spec whose base is bootstrapped from this mirror, with `hello` installed on it."""
+        return (
+            f'name: {name}\nbase: {{bootstrap: "debian:bookworm", mirror: "{self.mirror}"}}\n'
+            "apt: {packages: [hello]}\n"
+        )
+
 
 @pytest.fixture(scope="session", name="apt_proxy")
 def apt_proxy_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AptProxy]:

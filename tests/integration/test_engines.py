@@ -587,14 +587,7 @@ def test_a_lock_made_on_docker_rebuilds_the_same_box_on_podman(  # type: ignore[
     against the lock, and the box holds every package at the version pinned."""
     import docker as docker_sdk
 
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        base: {{bootstrap: "debian:bookworm", mirror: "{apt_proxy.mirror}"}}
-        apt: {{packages: [hello]}}
-        """,
-    )
+    spec = spec_dir(name, apt_proxy.bootstrapped_spec(name))
     devenv_env.pop("DOCKER_HOST", None)
     applied = devenv("apply", "--yes", str(spec))
     assert applied.code == 0, applied.err

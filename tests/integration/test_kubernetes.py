@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Result, free_port, unique
+from tests.integration.conftest import Result, free_port, recorder_spec, unique
 
 
 def _podman() -> str:
@@ -71,6 +71,25 @@ def _play_again(podman: str, kube: Path) -> None:
         assert again.returncode == 0, again.stderr.decode(errors="replace")
 
 
+def _built_for_podman(
+    devenv: Callable[..., Result], spec: Path, tmp_path: Path, podman: str
+) -> tuple[Path, str]:
+    """Apply `spec` on Docker (its image built), remove its box, write what `render --as
+    kubernetes` says of it, and load its image into Podman: (the manifests' file, image)."""
+    built = devenv("apply", str(spec), "--yes")
+    assert built.code == 0, built.out + built.err
+    image = _run("docker", "inspect", "-f", "{{.Config.Image}}", spec.stem).strip()
+    assert devenv("destroy", str(spec), "--yes").code == 0
+    manifests = devenv("render", "--as", "kubernetes", str(spec))
+    assert manifests.code == 0, manifests.err
+    kube = tmp_path / "kube.yaml"
+    kube.write_text(manifests.out)
+    archive = tmp_path / "image.tar"
+    _run("docker", "save", "-o", str(archive), image)
+    _run(podman, "load", "-q", "-i", str(archive))
+    return kube, image
+
+
 def test_render_as_kubernetes_runs_on_podman_kube_play(
     devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
 ) -> None:
@@ -89,18 +108,9 @@ def test_render_as_kubernetes_runs_on_podman_kube_play(
         command: [busybox, httpd, -f, -p, "8000", -h, /srv]
         """,
     )
-    built = devenv("apply", str(spec), "--yes")
-    assert built.code == 0, built.out + built.err
-    image = _run("docker", "inspect", "-f", "{{.Config.Image}}", name).strip()
-    assert devenv("destroy", str(spec), "--yes").code == 0  # its port is the pod's now
-    manifests = devenv("render", "--as", "kubernetes", str(spec))
-    assert manifests.code == 0, manifests.err
-    assert "kind: PersistentVolumeClaim" in manifests.out and "hostPort: " in manifests.out
-    kube = tmp_path / "kube.yaml"
-    kube.write_text(manifests.out)
-    archive = tmp_path / "image.tar"
-    _run("docker", "save", "-o", str(archive), image)
-    _run(podman, "load", "-q", "-i", str(archive))
+    kube, image = _built_for_podman(devenv, spec, tmp_path, podman)  # its port the pod's now
+    manifests = kube.read_text()
+    assert "kind: PersistentVolumeClaim" in manifests and "hostPort: " in manifests
     try:
         _run(podman, "kube", "play", str(kube))
         box = _box(podman, name)
@@ -120,9 +130,6 @@ def test_render_as_kubernetes_runs_on_podman_kube_play(
         subprocess.run([podman, "rmi", "-f", image], capture_output=True, check=False)
 
 
-RECORDER = Path(__file__).resolve().parents[1] / "fixtures" / "roundtrip" / "recorder"
-
-
 def test_entrypoint_image_runs_devenvs_start_up_then_the_images_entrypoint_on_kube_play(
     devenv: Callable[..., Result], spec_dir: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -130,28 +137,8 @@ def test_entrypoint_image_runs_devenvs_start_up_then_the_images_entrypoint_on_ku
     image's own ENTRYPOINT with the spec's command as its arguments."""
     podman = _podman()
     name = unique("kep")
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        base: {{dockerfile: ./recorder/Dockerfile, context: ./recorder}}
-        entrypoint: image
-        command: [-m, "it's two"]
-        user: dev
-        """,
-    )
-    shutil.copytree(RECORDER, spec.parent / "recorder")
-    built = devenv("apply", str(spec), "--yes")
-    assert built.code == 0, built.out + built.err
-    image = _run("docker", "inspect", "-f", "{{.Config.Image}}", name).strip()
-    assert devenv("destroy", str(spec), "--yes").code == 0
-    manifests = devenv("render", "--as", "kubernetes", str(spec))
-    assert manifests.code == 0, manifests.err
-    kube = tmp_path / "kube.yaml"
-    kube.write_text(manifests.out)
-    archive = tmp_path / "image.tar"
-    _run("docker", "save", "-o", str(archive), image)
-    _run(podman, "load", "-q", "-i", str(archive))
+    spec = recorder_spec(spec_dir, name)
+    kube, image = _built_for_podman(devenv, spec, tmp_path, podman)
     try:
         _run(podman, "kube", "play", str(kube))
         box = _box(podman, name)

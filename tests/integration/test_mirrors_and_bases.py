@@ -289,14 +289,7 @@ def test_a_bootstrapped_base_on_a_loopback_mirror_builds_locks_and_comes_back_th
     """Issue 20: the base's own sources (on 127.0.0.1) are reached as apt.mirror's are,
     without repeating the URL; the lock pins the recipe, a snapshot and what the base holds,
     so bootstrapping it again is checked against the lock."""
-    spec = spec_dir(
-        name,
-        f"""\
-        name: {name}
-        base: {{bootstrap: "debian:bookworm", mirror: "{apt_proxy.mirror}"}}
-        apt: {{packages: [hello]}}
-        """,
-    )
+    spec = spec_dir(name, apt_proxy.bootstrapped_spec(name))
     tag = base_ref(Base(bootstrap="debian:bookworm", mirror=apt_proxy.mirror))
     assert not docker_client.images.list(name=tag)  # the recipe names a port of this run
     planned = devenv("plan", str(spec))
