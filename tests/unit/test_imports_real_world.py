@@ -195,7 +195,8 @@ def test_devcontainer_compose_files_are_followed_to_their_service(tmp_path: Path
     assert d.keys["ports"] == ["0.0.0.0:8000:8000"] and d.keys["user"] == "vscode"
     assert "command" not in d.keys  # the CLI overrides it: the box idles
     notes = "\n".join(d.notes)
-    assert "runServices (db): each is its own env" in notes
+    assert "runServices db: its own env; run `devenv init --from " in notes
+    assert "docker-compose.yml --service db`" in notes
     assert "waitFor postCreateCommand: not carried" in notes
     assert "portsAttributes (8000): how an editor shows ports" in notes
     assert "runArgs --security-opt seccomp=unconfined: no spec key for it" in notes
