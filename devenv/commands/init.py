@@ -15,7 +15,7 @@ from devenv.errors import DevenvError, SpecError
 from devenv.formats.container import Found
 from devenv.formats.container import draft as container_spec
 from devenv.formats.draft import Draft, to_yaml
-from devenv.formats.settle import settle
+from devenv.formats.settle import settle_all
 
 DEVCONTAINER_PLACES = (".devcontainer/devcontainer.json", ".devcontainer.json")
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -29,15 +29,22 @@ class Written:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write `text` to a file that must not exist yet."""
-    if path.exists():
-        raise DevenvError(
-            f"{path} already exists; devenv init never overwrites a file",
-            "pick another name with -o, or remove it first",
-        )
+    """Write `text` to a file that must not exist yet (not even as a dangling link)."""
+    if os.path.lexists(path):
+        raise already_there(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x") as out:
-        out.write(text)
+    try:
+        with path.open("x") as out:
+            out.write(text)
+    except FileExistsError:
+        raise already_there(path) from None
+
+
+def already_there(path: Path) -> DevenvError:
+    return DevenvError(
+        f"{path} already exists; devenv init never overwrites a file",
+        "pick another name with -o, or remove it first",
+    )
 
 
 def check_valid(path: Path) -> None:
@@ -163,12 +170,11 @@ def init_from(source: str, out: str | None, service: str | None) -> list[Written
         taken.add(draft.name)
     paths = [target(out, d, len(found) > 1) for d in found]
     for path in paths:
-        if path.exists():
-            write_new(path, "")  # raises the one sentence
+        if os.path.lexists(path):
+            raise already_there(path)
     made = _make_dirs({p.parent for p in paths})
     try:
-        for path, draft in zip(paths, found, strict=True):
-            settle(draft, path)
+        settle_all(found, paths)
         write_all([(path, to_yaml(draft)) for path, draft in zip(paths, found, strict=True)])
     except BaseException:
         for folder in sorted(made, reverse=True):
@@ -200,7 +206,10 @@ def write_all(files: list[tuple[Path, str]]) -> None:
             temps.append((temp, path))
             check_spec(temp, path)
         for temp, path in temps:
-            os.link(temp, path)
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                raise already_there(path) from None  # it appeared meanwhile
             placed.append(path)
     except BaseException:
         for path in placed:

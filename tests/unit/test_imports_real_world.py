@@ -149,6 +149,29 @@ def test_an_import_writes_all_its_specs_or_none(
     assert sorted(p.name for p in out.iterdir()) == ["db.yaml"]
 
 
+def test_a_dangling_link_where_a_spec_goes_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text("services:\n  app: {image: debian}\n")
+    out = tmp_path / "envs"
+    out.mkdir()
+    (out / "app.yaml").symlink_to(tmp_path / "nowhere")
+    result = run_cli("init", "--from", folder / "compose.yaml", "-o", f"{out}/")
+    assert result.returncode == 1, result.stderr
+    assert "app.yaml already exists; devenv init never overwrites a file" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+    late = out / "late.yaml"
+    late.symlink_to(tmp_path / "nowhere")  # appears between the check and the link
+    with pytest.raises(DevenvError, match=r"late\.yaml already exists"):
+        init.write_all(
+            [
+                (out / "first.yaml", "name: first\nbase: debian\n"),
+                (late, "name: late\nbase: debian\n"),
+            ]
+        )
+    assert not (out / "first.yaml").exists() and not (tmp_path / "nowhere").exists()
+
+
 def test_init_lists_what_did_not_carry_on_screen_and_on_top_of_the_spec(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(AIRFLOW_LIKE)
     result = run_cli("init", "--from", tmp_path / "compose.yaml", "-o", tmp_path / "envs/")
