@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv import labels as L
+from devenv.converge.packaged import package_files
 from devenv.engine import Engine
 from devenv.errors import DevenvError, SpecError
 from devenv.formats.container import Found
@@ -132,10 +133,10 @@ def _packages(engine: Engine, info: dict[str, Any], image: dict[str, Any]) -> Fo
     try:
         manual = set(engine.exec_output(cid, ["apt-mark", "showmanual"]).split())
         added = [p for p in added if p in manual] or added
-        owned = engine.exec_output(cid, ["dpkg-query", "-L", *added]).splitlines() if added else []
     except DevenvError:
-        owned = []
-    return Found(info, image, frozenset(added) | (theirs & mine), theirs, frozenset(owned), diff)
+        pass
+    owned = package_files(engine, cid, diff)  # of every package added, dependencies too
+    return Found(info, image, frozenset(added) | (theirs & mine), theirs, owned, diff)
 
 
 def _installed(listing: str) -> frozenset[str]:
