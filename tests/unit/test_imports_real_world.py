@@ -176,9 +176,9 @@ def test_init_lists_what_did_not_carry_on_screen_and_on_top_of_the_spec(tmp_path
     (tmp_path / "compose.yaml").write_text(AIRFLOW_LIKE)
     result = run_cli("init", "--from", tmp_path / "compose.yaml", "-o", tmp_path / "envs/")
     assert result.returncode == 0, result.stderr
-    assert "  not carried: volume /dev/random:/dev/random: not carried" in result.stdout
+    assert "  review: volume /dev/random:/dev/random: not carried" in result.stdout
     text = (tmp_path / "envs" / "elastic.yaml").read_text()
-    assert "# Not carried over (review these):\n#   - " in text
+    assert "# Review these (what did not carry over as it was written):\n#   - " in text
     assert "#   - volume /dev/random:/dev/random: not carried" in text
 
 
