@@ -277,3 +277,14 @@ def test_odd_values_cost_their_key_only(tmp_path: Path) -> None:
     notes = "\n".join(web.notes)
     assert "ports: not a form devenv reads" in notes and "command: not a form" in notes
     assert "healthcheck: not a form devenv reads ('often' is not a duration)" in notes
+
+
+def test_the_projects_dotenv_is_named_for_the_variables_it_sets(tmp_path: Path) -> None:
+    """Compose reads the .env beside the file; the spec reads the one beside it."""
+    found = drafts_of(
+        tmp_path,
+        "services:\n  app:\n    image: debian\n    environment: {A: '${A:?}', B: '${B:-}'}\n",
+        dotenv="A=1\nC=3\n",
+    )
+    notes = found["app"][1]
+    assert f"{tmp_path / 'proj' / '.env'} sets A: Compose reads it, devenv reads the .env" in notes
