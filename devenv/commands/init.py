@@ -17,6 +17,7 @@ from devenv.formats.container import Found
 from devenv.formats.container import draft as container_spec
 from devenv.formats.draft import Draft, to_yaml
 from devenv.formats.settle import settle_all
+from devenv.spec.models import Spec
 
 DEVCONTAINER_PLACES = (".devcontainer/devcontainer.json", ".devcontainer.json")
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -161,21 +162,26 @@ def init_from(source: str, out: str | None, service: str | None) -> list[Written
     probe = Path(out or "envs")
     out_dir = probe.parent if probe.suffix in (".yaml", ".yml") else probe
     found = drafts(source, out_dir, service)
-    taken: set[str] = set()
+    for path in [target(out, d, len(found) > 1) for d in found]:
+        if os.path.lexists(path):
+            raise already_there(path)  # run again: refused, never a second copy
+    neighbours = specs_in(out_dir)
+    taken = {spec.name: f"{path}" for path, spec in neighbours}
     for draft in found:
         name, number = draft.name, 2
         while draft.name in taken:
             draft.name, number = f"{name[:60]}-{number}", number + 1
         if draft.name != name:
-            draft.note(f"name {name}: another spec of this import has it; this one is {draft.name}")
-        taken.add(draft.name)
+            whose = taken[name] or "another spec of this import"
+            draft.note(f"name {name}: {whose} has it; this one is {draft.name}")
+        taken[draft.name] = ""
     paths = [target(out, d, len(found) > 1) for d in found]
     for path in paths:
         if os.path.lexists(path):
             raise already_there(path)
     made = _make_dirs({p.parent for p in paths})
     try:
-        settle_all(found, paths)
+        settle_all(found, paths, [(f"env {sp.name} ({p})", sp) for p, sp in neighbours])
         write_all([(path, to_yaml(draft)) for path, draft in zip(paths, found, strict=True)])
     except BaseException:
         for folder in sorted(made, reverse=True):
@@ -183,6 +189,21 @@ def init_from(source: str, out: str | None, service: str | None) -> list[Written
                 folder.rmdir()
         raise
     return [Written(path, draft) for path, draft in zip(paths, found, strict=True)]
+
+
+def specs_in(folder: Path) -> list[tuple[Path, Spec]]:
+    """The specs already in `folder` that load (validate judges the folder as one): an
+    import takes neither their names nor their host ports."""
+    from devenv.spec.loader import load_file
+    from devenv.spec.variables import AnyValue
+
+    found = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []:
+        try:
+            found.append((path, load_file(path, AnyValue()).spec))
+        except (DevenvError, OSError):
+            continue  # validate names its problems; the import cannot clash with it
+    return found
 
 
 def _make_dirs(folders: set[Path]) -> list[Path]:

@@ -62,10 +62,13 @@ def settle(draft: Draft, spec_path: Path) -> Spec:
     )
 
 
-def settle_all(drafts: list[Draft], spec_paths: list[Path]) -> None:
-    """Settle each draft, then drop a host port an earlier spec of the same import publishes
-    too (Compose profiles keep such services apart; devenv would refuse the folder)."""
-    settled: list[tuple[str, Spec]] = []
+def settle_all(
+    drafts: list[Draft], spec_paths: list[Path], beside: list[tuple[str, Spec]] | None = None
+) -> None:
+    """Settle each draft, then drop a host port that a spec already in the folder (`beside`,
+    each with how to name it) or an earlier one of the same import publishes too (Compose
+    profiles keep such services apart): devenv would refuse the folder."""
+    settled = list(beside or [])
     for draft, path in zip(drafts, spec_paths, strict=True):
         spec = settle(draft, path)
         for index in reversed(range(len(spec.ports))):
@@ -74,11 +77,11 @@ def settle_all(drafts: list[Draft], spec_paths: list[Path]) -> None:
             if taken is not None:
                 draft.note(
                     f"{_shown(draft, ('ports', index))}: not carried (host port "
-                    f"{port.host}/{port.protocol} is also published by env {taken} of this "
-                    "import; only one box can have it)"
+                    f"{port.host}/{port.protocol} is also published by {taken}; only one box "
+                    "can have it)"
                 )
                 _remove(draft, ("ports", index))
-        settled.append((draft.name, settle(draft, path)))
+        settled.append((f"env {draft.name} of this import", settle(draft, path)))
 
 
 def _written_variable(draft: Draft) -> tuple[Any, ...] | None:

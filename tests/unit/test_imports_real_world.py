@@ -288,3 +288,22 @@ def test_the_projects_dotenv_is_named_for_the_variables_it_sets(tmp_path: Path) 
     )
     notes = found["app"][1]
     assert f"{tmp_path / 'proj' / '.env'} sets A: Compose reads it, devenv reads the .env" in notes
+
+
+def test_specs_already_in_the_folder_keep_their_names_and_host_ports(tmp_path: Path) -> None:
+    """validate judges the folder as one: an import takes neither a name nor a host port."""
+    out = tmp_path / "envs"
+    out.mkdir()
+    (out / "php.yaml").write_text("base: debian\nports: ['8080:80']\n")
+    (out / "other.yaml").write_text("name: web\nbase: debian\n")
+    (out / "broken.yaml").write_text("name: [\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: nginx, ports: ['127.0.0.1:8080:80', '8443:443']}\n"
+    )
+    result = run_cli("init", "--from", tmp_path / "compose.yaml", "-o", f"{out}/")
+    assert result.returncode == 0, result.stderr
+    assert f"review: name web: {out / 'other.yaml'} has it; this one is web-2" in result.stdout
+    assert f"also published by env php ({out / 'php.yaml'})" in result.stdout
+    assert yaml.safe_load((out / "web-2.yaml").read_text())["ports"] == ["0.0.0.0:8443:443"]
+    (out / "broken.yaml").unlink()
+    assert run_cli("validate", out).returncode == 0
