@@ -36,7 +36,7 @@ def init(
         draft = written.draft
         sys.stdout.write(f"wrote {written.path} (env {draft.name}, from {draft.source})\n")
         for note in draft.notes:
-            sys.stdout.write(f"  not carried: {note}\n")
+            sys.stdout.write(f"  review: {note}\n")
         if "adopt" in draft.keys:
             sys.stdout.write(
                 f"  apply replaces container {draft.name} with devenv's box "

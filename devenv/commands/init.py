@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from devenv import labels as L
+from devenv.converge.packaged import package_files
 from devenv.engine import Engine
 from devenv.errors import DevenvError, SpecError
 from devenv.formats.container import Found
 from devenv.formats.container import draft as container_spec
 from devenv.formats.draft import Draft, to_yaml
-from devenv.formats.settle import settle
+from devenv.formats.settle import settle_all
+from devenv.spec.models import Spec
 
 DEVCONTAINER_PLACES = (".devcontainer/devcontainer.json", ".devcontainer.json")
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -29,15 +31,22 @@ class Written:
 
 
 def write_new(path: Path, text: str) -> None:
-    """Write `text` to a file that must not exist yet."""
-    if path.exists():
-        raise DevenvError(
-            f"{path} already exists; devenv init never overwrites a file",
-            "pick another name with -o, or remove it first",
-        )
+    """Write `text` to a file that must not exist yet (not even as a dangling link)."""
+    if os.path.lexists(path):
+        raise already_there(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x") as out:
-        out.write(text)
+    try:
+        with path.open("x") as out:
+            out.write(text)
+    except FileExistsError:
+        raise already_there(path) from None
+
+
+def already_there(path: Path) -> DevenvError:
+    return DevenvError(
+        f"{path} already exists; devenv init never overwrites a file",
+        "pick another name with -o, or remove it first",
+    )
 
 
 def check_valid(path: Path) -> None:
@@ -125,10 +134,10 @@ def _packages(engine: Engine, info: dict[str, Any], image: dict[str, Any]) -> Fo
     try:
         manual = set(engine.exec_output(cid, ["apt-mark", "showmanual"]).split())
         added = [p for p in added if p in manual] or added
-        owned = engine.exec_output(cid, ["dpkg-query", "-L", *added]).splitlines() if added else []
     except DevenvError:
-        owned = []
-    return Found(info, image, frozenset(added) | (theirs & mine), theirs, frozenset(owned), diff)
+        pass
+    owned = package_files(engine, cid, diff)  # of every package added, dependencies too
+    return Found(info, image, frozenset(added) | (theirs & mine), theirs, owned, diff)
 
 
 def _installed(listing: str) -> frozenset[str]:
@@ -153,22 +162,26 @@ def init_from(source: str, out: str | None, service: str | None) -> list[Written
     probe = Path(out or "envs")
     out_dir = probe.parent if probe.suffix in (".yaml", ".yml") else probe
     found = drafts(source, out_dir, service)
-    taken: set[str] = set()
+    for path in [target(out, d, len(found) > 1) for d in found]:
+        if os.path.lexists(path):
+            raise already_there(path)  # run again: refused, never a second copy
+    neighbours = specs_in(out_dir)
+    taken = {spec.name: f"{path}" for path, spec in neighbours}
     for draft in found:
         name, number = draft.name, 2
         while draft.name in taken:
             draft.name, number = f"{name[:60]}-{number}", number + 1
         if draft.name != name:
-            draft.note(f"name {name}: another spec of this import has it; this one is {draft.name}")
-        taken.add(draft.name)
+            whose = taken[name] or "another spec of this import"
+            draft.note(f"name {name}: {whose} has it; this one is {draft.name}")
+        taken[draft.name] = ""
     paths = [target(out, d, len(found) > 1) for d in found]
     for path in paths:
-        if path.exists():
-            write_new(path, "")  # raises the one sentence
+        if os.path.lexists(path):
+            raise already_there(path)
     made = _make_dirs({p.parent for p in paths})
     try:
-        for path, draft in zip(paths, found, strict=True):
-            settle(draft, path)
+        settle_all(found, paths, [(f"env {sp.name} ({p})", sp) for p, sp in neighbours])
         write_all([(path, to_yaml(draft)) for path, draft in zip(paths, found, strict=True)])
     except BaseException:
         for folder in sorted(made, reverse=True):
@@ -176,6 +189,21 @@ def init_from(source: str, out: str | None, service: str | None) -> list[Written
                 folder.rmdir()
         raise
     return [Written(path, draft) for path, draft in zip(paths, found, strict=True)]
+
+
+def specs_in(folder: Path) -> list[tuple[Path, Spec]]:
+    """The specs already in `folder` that load (validate judges the folder as one): an
+    import takes neither their names nor their host ports."""
+    from devenv.spec.loader import load_file
+    from devenv.spec.variables import AnyValue
+
+    found = []
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []:
+        try:
+            found.append((path, load_file(path, AnyValue()).spec))
+        except (DevenvError, OSError):
+            continue  # validate names its problems; the import cannot clash with it
+    return found
 
 
 def _make_dirs(folders: set[Path]) -> list[Path]:
@@ -200,7 +228,10 @@ def write_all(files: list[tuple[Path, str]]) -> None:
             temps.append((temp, path))
             check_spec(temp, path)
         for temp, path in temps:
-            os.link(temp, path)
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                raise already_there(path) from None  # it appeared meanwhile
             placed.append(path)
     except BaseException:
         for path in placed:

@@ -46,7 +46,12 @@ NOISE_FILES = (
     "/home/*/.viminfo",
     "/.dockerenv",
     "/usr/sbin/docker-init",  # the engine's init, mounted in (init: true)
+    # derived from other files, made again wherever those are: ldconfig's cache, the
+    # certificate hash links update-ca-certificates makes
+    "/etc/ld.so.cache",
+    "/etc/ssl/certs/????????.?",
 )
+CACHE_FOLDERS = ("__pycache__",)  # Python's compiled modules, at any depth
 # skeleton files change owner (not content) when the user's uid is mapped at start
 CHOWNED_ON_START = ("/home/*/.bashrc", "/home/*/.profile", "/home/*/.bash_logout")
 # the engine mounts hosts, hostname and resolv.conf here: Podman reports the folder itself as
@@ -86,6 +91,8 @@ def discarded(
         if any(_under(mount, path) for mount in mount_points):
             continue  # a mount point, or a folder the engine made to hold one
         if any(_match(path, pattern) for pattern in NOISE_FILES):
+            continue
+        if any(part in CACHE_FOLDERS for part in path.split("/")):
             continue
         if kinds[path] == MODIFIED and any(_match(path, p) for p in chowned):
             continue

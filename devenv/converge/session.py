@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devenv import labels as L
 from devenv import reads
 from devenv.converge.desired import DesiredEnv, desire
 from devenv.converge.discards import discarded
 from devenv.converge.identity import identity_note, with_identity_notes
 from devenv.converge.memo.record import remember
+from devenv.converge.packaged import hand_made_work, package_files
 from devenv.converge.plan import Action, Plan, plan, with_discards
 from devenv.converge.remote import with_remote_notes
 from devenv.converge.safety import crash_point
@@ -58,14 +60,19 @@ def changed_files(
     engine: EngineAPI, observed: Observed, actions: list[Action]
 ) -> dict[str, list[str]]:
     """What each container about to be replaced or removed holds outside its mounts (one
-    diff call per such container; a converged plan makes none)."""
+    diff call per such container; a converged plan makes none). A hand-made container
+    being adopted: less its own packages' files, which the spec installs again."""
     changed = {}
     by_id = {c.id: c for c in observed.containers}
     for action in actions:
         live = by_id.get(action.container or "")
         if live is not None:
             mounts = [m.rsplit(":", 2)[1] for m in live.mounts]
-            changed[live.id] = discarded(engine.diff(live.id), mounts, live.workdir)
+            diff = engine.diff(live.id)
+            files = discarded(diff, mounts, live.workdir)
+            if files and not L.owned(live.labels):
+                files = hand_made_work(diff, files, package_files(engine, live.id, diff))
+            changed[live.id] = files
     return changed
 
 

@@ -27,6 +27,7 @@ from devenv.formats.draft import (
 )
 from devenv.formats.interpolation import Unresolved, project_env, resolve, split_colons
 from devenv.formats.shares import add_bind
+from devenv.spec.variables import names
 
 HANDLED = {"image", "build", "ports", "volumes", "environment", "env_file", "working_dir", "user"}
 HANDLED |= {"command", "entrypoint", "networks", "container_name", "expose", "depends_on"}
@@ -89,7 +90,21 @@ def _service(project: Project, name: str, svc: Any) -> Draft:
     _unmapped(draft, svc)
     roundtrip.read_compose_extension(draft, svc, project.out_dir)
     variables_note(draft)
+    _dotenv_note(draft, project)
     return draft
+
+
+def _dotenv_note(draft: Draft, project: Project) -> None:
+    """Compose reads the `.env` beside the file; a spec reads the one beside it: say which
+    of the spec's variables the project's sets, so validate need not find them missing."""
+    read = {n for v in (draft.keys.get("env") or {}).values() for n in names(str(v))}
+    found = sorted(read & set(project.values))
+    if found:
+        where = Path(project.source.split(" + ")[0]).parent / ".env"
+        draft.note(
+            f"{where} sets {', '.join(found)}: Compose reads it, devenv reads the .env beside "
+            "the spec (copy what you need there; keep it out of git)"
+        )
 
 
 def resolved(draft: Draft, project: Project, text: Any, what: str) -> str | None:

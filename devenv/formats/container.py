@@ -10,17 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from devenv.converge.discards import discarded
+from devenv.converge.packaged import hand_made_work
 from devenv.formats.draft import Draft, literal, port_entry, spec_name
 from devenv.formats.shares import add_bind
 
-NOISE = (
-    "/var/lib/dpkg",
-    "/var/lib/apt",
-    "/var/cache",
-    "/var/log",
-    "/etc/ld.so.cache",
-    "/root/.bash_history",
-)
 SHOWN_FILES = 8
 
 
@@ -32,7 +25,7 @@ class Found:
     image: dict[str, Any]
     packages: frozenset[str] | None = None  # dpkg in the container; None when unknown
     image_packages: frozenset[str] = frozenset()
-    owned_files: frozenset[str] = frozenset()  # files of the hand-installed packages
+    owned_files: frozenset[str] = frozenset()  # files of the packages added since the image
     diff: list[dict[str, Any]] = field(default_factory=list)
     why_no_packages: str = ""
 
@@ -155,11 +148,7 @@ def _unexpressed(result: Draft, c: dict[str, Any], host: dict[str, Any]) -> None
 
 def _changed_files(result: Draft, found: Found) -> None:
     mounts = [str(m.get("Destination")) for m in found.container.get("Mounts") or []]
-    files = [
-        f
-        for f in discarded(found.diff, mounts)
-        if f not in found.owned_files and not f.startswith(NOISE)
-    ]
+    files = hand_made_work(found.diff, discarded(found.diff, mounts), found.owned_files)
     if files:
         shown = ", ".join(files[:SHOWN_FILES]) + (
             f" and {len(files) - SHOWN_FILES} more" if len(files) > SHOWN_FILES else ""

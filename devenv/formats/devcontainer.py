@@ -4,6 +4,7 @@ what the spec cannot hold (features, customizations) is named in the draft's not
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -176,13 +177,11 @@ def follow_compose(
     (found,) = compose.read_files(paths, out_dir, service, project)
     draft.keys.update(found.keys)
     for note in found.notes:
-        draft.note(f"service {service}: {note}")
-    others = [s for s in config.get("runServices") or [] if s != service]
-    if others:
-        draft.note(
-            f"runServices ({', '.join(map(str, others))}): each is its own env; "
-            f"run `devenv init --from {paths[0].name}` for them"
-        )
+        if not note.startswith("variables "):  # said once for the whole draft, by read()
+            draft.note(f"service {service}: {note}")
+    shown = [path.parent / str(f) for f in (files if isinstance(files, list) else [files])]
+    for other in [str(s) for s in config.get("runServices") or [] if s != service]:
+        draft.note(f"runServices {other}: its own env; {_init_hint(other, paths, shown)}")
     if config.get("overrideCommand", True):
         draft.keys.pop("entrypoint", None)  # the CLI replaces the image's command too
         if draft.keys.pop("command", None) is not None:
@@ -190,6 +189,21 @@ def follow_compose(
                 "command: the Dev Containers CLI replaces it (overrideCommand), so the box idles"
             )
     return first
+
+
+def _init_hint(service: str, paths: list[Path], shown: list[Path]) -> str:
+    """How to import `service`, from the compose file that defines it (as the user named it)."""
+    from devenv.formats import composefile
+
+    defining = []
+    for path, name in zip(paths, shown, strict=True):
+        with contextlib.suppress(DevenvError):
+            if service in (composefile.load(path).get("services") or {}):
+                defining.append(os.path.normpath(name))
+    if not defining:
+        return "no compose file here defines it"
+    command = f"run `devenv init --from {defining[0]} --service {service}`"
+    return command if len(defining) == 1 else f"{command} (also set in {', '.join(defining[1:])})"
 
 
 def _base(draft: Draft, config: dict[str, Any], folder: Path, out_dir: Path) -> None:

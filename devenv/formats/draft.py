@@ -139,7 +139,7 @@ def to_yaml(draft: Draft, schema: str = SCHEMA_URL) -> str:
         f"# written by devenv init from {draft.source}",
     ]
     if draft.notes:
-        lines.append("# Not carried over (review these):")
+        lines.append("# Review these (what did not carry over as it was written):")
         lines += [f"#   - {_one_line(note)}" for note in draft.notes]
     keys = {"name": draft.name, **draft.keys}
     for key in sorted(keys, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER)):

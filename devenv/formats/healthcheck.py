@@ -60,7 +60,8 @@ def read(draft: Draft, project: Project, svc: dict[str, Any]) -> None:
         ready = {"port": port}
     timeout = min(max(round(wait), 1), 3600)
     draft.keys["ready"] = ready if timeout == 30 else {**ready, "timeout": timeout}
-    draft.note("healthcheck: carried as ready (apply waits for it; nothing re-checks it later)")
+    if "x-devenv" not in svc:  # else devenv wrote it from a spec's ready: nothing changes
+        draft.note("healthcheck: carried as ready (apply waits for it; nothing re-checks it later)")
 
 
 def _resolved(argv: list[str], project: Project) -> list[str]:

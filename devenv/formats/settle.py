@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from devenv.errors import DevenvError
 from devenv.formats.draft import Draft
 from devenv.spec.hostpaths import shared_host_path
-from devenv.spec.loader import SHELL_FIELDS, SpecFile
+from devenv.spec.loader import SHELL_FIELDS, SpecFile, same_host_port
 from devenv.spec.models import Clash, Spec
 from devenv.spec.variables import REFERENCE_RE, Reference, VariableError, parse, substitute
 
@@ -39,7 +39,7 @@ class SourceVariables:
         return "value" if name in self.required else None
 
 
-def settle(draft: Draft, spec_path: Path) -> None:
+def settle(draft: Draft, spec_path: Path) -> Spec:
     """Drop from `draft` what devenv refuses, each with a note, until it validates."""
     for _ in range(MAX_ROUNDS):
         spec = _validated(draft, spec_path)
@@ -55,11 +55,33 @@ def settle(draft: Draft, spec_path: Path) -> None:
                 _remove(draft, ("shared", index))
                 break
         else:
-            return
+            return spec
     raise DevenvError(
         f"the spec drafted for {draft.name} does not settle into one devenv accepts",
         "please report it with the source; meanwhile write the spec by hand (devenv init NAME)",
     )
+
+
+def settle_all(
+    drafts: list[Draft], spec_paths: list[Path], beside: list[tuple[str, Spec]] | None = None
+) -> None:
+    """Settle each draft, then drop a host port that a spec already in the folder (`beside`,
+    each with how to name it) or an earlier one of the same import publishes too (Compose
+    profiles keep such services apart): devenv would refuse the folder."""
+    settled = list(beside or [])
+    for draft, path in zip(drafts, spec_paths, strict=True):
+        spec = settle(draft, path)
+        for index in reversed(range(len(spec.ports))):
+            port = spec.ports[index]
+            taken = next((n for n, s in settled for p in s.ports if same_host_port(port, p)), None)
+            if taken is not None:
+                draft.note(
+                    f"{_shown(draft, ('ports', index))}: not carried (host port "
+                    f"{port.host}/{port.protocol} is also published by {taken}; only one box "
+                    "can have it)"
+                )
+                _remove(draft, ("ports", index))
+        settled.append((f"env {draft.name} of this import", settle(draft, path)))
 
 
 def _written_variable(draft: Draft) -> tuple[Any, ...] | None:

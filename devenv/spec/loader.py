@@ -426,7 +426,7 @@ def _port_clashes(spec_file: SpecFile, others: Sequence[SpecFile]) -> list[Probl
     problems = []
     for index, port in enumerate(spec_file.spec.ports):
         for other in others:
-            taken = next((p for p in other.spec.ports if _same_host_port(port, p)), None)
+            taken = next((p for p in other.spec.ports if same_host_port(port, p)), None)
             if taken is not None:
                 line, col = _value_position(spec_file.path, ("ports", index))
                 msg = (
@@ -438,7 +438,7 @@ def _port_clashes(spec_file: SpecFile, others: Sequence[SpecFile]) -> list[Probl
     return problems
 
 
-def _same_host_port(one: Any, two: Any) -> bool:
+def same_host_port(one: Any, two: Any) -> bool:
     everywhere = ("0.0.0.0", "::")
     return (
         one.host is not None

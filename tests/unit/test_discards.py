@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from devenv.converge.discards import describe, discarded
+from devenv.converge.packaged import hand_made_work, new_package_lists
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
 
@@ -177,3 +178,42 @@ def test_podmans_etc_changed_alone_is_its_mount_points_not_work() -> None:
     assert discarded(diff(("/etc", MODIFIED)), []) == []
     assert discarded(diff(("/etc", MODIFIED), "/etc/motd"), []) == ["/etc/motd"]
     assert discarded(diff(("/etc", MODIFIED), ("/etc/issue", DELETED)), []) == ["/etc/issue"]
+
+
+def test_derived_files_are_not_work() -> None:
+    """Caches and links other files make again: compiled modules, ldconfig's cache, the
+    certificate hash links; a certificate itself, and a file beside them, still count."""
+    changes = diff(
+        "/usr/lib/python3.11/__pycache__/os.cpython-311.pyc",
+        "/srv/app/__pycache__/main.cpython-312.pyc",
+        ("/etc/ld.so.cache", MODIFIED),
+        "/etc/ssl/certs/002c0b4f.0",
+        "/etc/ssl/certs/mine.pem",
+        "/srv/app/main.py",
+    )
+    assert discarded(changes, []) == ["/etc/ssl/certs/mine.pem", "/srv/app/main.py"]
+
+
+def test_a_hand_made_containers_packages_are_not_its_work() -> None:
+    """Adopting a container: its packages' files (and dpkg's records) are installed again by
+    the spec; what the image had and someone changed comes first."""
+    changes = [
+        {"Path": "/var/lib/dpkg/info/jq.list", "Kind": ADDED},
+        {"Path": "/var/lib/dpkg/info/libjq1:amd64.list", "Kind": ADDED},
+        {"Path": "/var/lib/dpkg/info/bash.list", "Kind": MODIFIED},  # upgraded: not new
+        {"Path": "/var/lib/dpkg/info/sub/x.list", "Kind": ADDED},
+        {"Path": "/var/lib/dpkg/status", "Kind": MODIFIED},
+        {"Path": "/usr/bin/jq", "Kind": ADDED},
+        {"Path": "/usr/lib/x86_64-linux-gnu/libjq.so.1", "Kind": ADDED},
+        {"Path": "/etc/zz-added-by-hand", "Kind": ADDED},
+        {"Path": "/etc/motd", "Kind": MODIFIED},
+    ]
+    assert new_package_lists(changes) == [
+        "/var/lib/dpkg/info/jq.list",
+        "/var/lib/dpkg/info/libjq1:amd64.list",
+    ]
+    owned = frozenset({"/usr/bin/jq", "/usr/lib/x86_64-linux-gnu/libjq.so.1"})
+    assert hand_made_work(changes, discarded(changes, []), owned) == [
+        "/etc/motd",
+        "/etc/zz-added-by-hand",
+    ]

@@ -15,7 +15,7 @@ import yaml
 from devenv.commands.init import init_from
 from devenv.formats.settle import SourceVariables
 from devenv.spec.hostpaths import shared_host_path
-from devenv.spec.loader import load_file
+from devenv.spec.loader import load_file, same_host_port
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "imports"
 EXPECTED = CORPUS / "expected.json"
@@ -34,12 +34,15 @@ def test_the_corpus_holds_at_least_forty_real_files() -> None:
 
 def _listing(source: str, out: Path) -> dict[str, list[str]]:
     written = init_from(str(CORPUS / source), str(out) + os.sep, None)
-    listing = {}
+    listing, ports = {}, []
     for spec in written:
         data = yaml.safe_load(spec.path.read_text())
         spec_file = load_file(spec.path, SourceVariables(data.get("env") or {}))
         for index in range(len(spec_file.spec.shared)):
             shared_host_path(spec_file, index)  # validate's refusals too
+        for port in spec_file.spec.ports:  # validate of the folder: one box per host port
+            assert not any(same_host_port(port, p) for p in ports), (spec.path, port)
+        ports += spec_file.spec.ports
         listing[spec.draft.name] = [
             note.replace(str(CORPUS), "<corpus>").replace(str(out), "<out>")
             for note in spec.draft.notes

@@ -149,13 +149,36 @@ def test_an_import_writes_all_its_specs_or_none(
     assert sorted(p.name for p in out.iterdir()) == ["db.yaml"]
 
 
+def test_a_dangling_link_where_a_spec_goes_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text("services:\n  app: {image: debian}\n")
+    out = tmp_path / "envs"
+    out.mkdir()
+    (out / "app.yaml").symlink_to(tmp_path / "nowhere")
+    result = run_cli("init", "--from", folder / "compose.yaml", "-o", f"{out}/")
+    assert result.returncode == 1, result.stderr
+    assert "app.yaml already exists; devenv init never overwrites a file" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+    late = out / "late.yaml"
+    late.symlink_to(tmp_path / "nowhere")  # appears between the check and the link
+    with pytest.raises(DevenvError, match=r"late\.yaml already exists"):
+        init.write_all(
+            [
+                (out / "first.yaml", "name: first\nbase: debian\n"),
+                (late, "name: late\nbase: debian\n"),
+            ]
+        )
+    assert not (out / "first.yaml").exists() and not (tmp_path / "nowhere").exists()
+
+
 def test_init_lists_what_did_not_carry_on_screen_and_on_top_of_the_spec(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(AIRFLOW_LIKE)
     result = run_cli("init", "--from", tmp_path / "compose.yaml", "-o", tmp_path / "envs/")
     assert result.returncode == 0, result.stderr
-    assert "  not carried: volume /dev/random:/dev/random: not carried" in result.stdout
+    assert "  review: volume /dev/random:/dev/random: not carried" in result.stdout
     text = (tmp_path / "envs" / "elastic.yaml").read_text()
-    assert "# Not carried over (review these):\n#   - " in text
+    assert "# Review these (what did not carry over as it was written):\n#   - " in text
     assert "#   - volume /dev/random:/dev/random: not carried" in text
 
 
@@ -195,7 +218,8 @@ def test_devcontainer_compose_files_are_followed_to_their_service(tmp_path: Path
     assert d.keys["ports"] == ["0.0.0.0:8000:8000"] and d.keys["user"] == "vscode"
     assert "command" not in d.keys  # the CLI overrides it: the box idles
     notes = "\n".join(d.notes)
-    assert "runServices (db): each is its own env" in notes
+    assert "runServices db: its own env; run `devenv init --from " in notes
+    assert "docker-compose.yml --service db`" in notes
     assert "waitFor postCreateCommand: not carried" in notes
     assert "portsAttributes (8000): how an editor shows ports" in notes
     assert "runArgs --security-opt seccomp=unconfined: no spec key for it" in notes
@@ -253,3 +277,33 @@ def test_odd_values_cost_their_key_only(tmp_path: Path) -> None:
     notes = "\n".join(web.notes)
     assert "ports: not a form devenv reads" in notes and "command: not a form" in notes
     assert "healthcheck: not a form devenv reads ('often' is not a duration)" in notes
+
+
+def test_the_projects_dotenv_is_named_for_the_variables_it_sets(tmp_path: Path) -> None:
+    """Compose reads the .env beside the file; the spec reads the one beside it."""
+    found = drafts_of(
+        tmp_path,
+        "services:\n  app:\n    image: debian\n    environment: {A: '${A:?}', B: '${B:-}'}\n",
+        dotenv="A=1\nC=3\n",
+    )
+    notes = found["app"][1]
+    assert f"{tmp_path / 'proj' / '.env'} sets A: Compose reads it, devenv reads the .env" in notes
+
+
+def test_specs_already_in_the_folder_keep_their_names_and_host_ports(tmp_path: Path) -> None:
+    """validate judges the folder as one: an import takes neither a name nor a host port."""
+    out = tmp_path / "envs"
+    out.mkdir()
+    (out / "php.yaml").write_text("base: debian\nports: ['8080:80']\n")
+    (out / "other.yaml").write_text("name: web\nbase: debian\n")
+    (out / "broken.yaml").write_text("name: [\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web: {image: nginx, ports: ['127.0.0.1:8080:80', '8443:443']}\n"
+    )
+    result = run_cli("init", "--from", tmp_path / "compose.yaml", "-o", f"{out}/")
+    assert result.returncode == 0, result.stderr
+    assert f"review: name web: {out / 'other.yaml'} has it; this one is web-2" in result.stdout
+    assert f"also published by env php ({out / 'php.yaml'})" in result.stdout
+    assert yaml.safe_load((out / "web-2.yaml").read_text())["ports"] == ["0.0.0.0:8443:443"]
+    (out / "broken.yaml").unlink()
+    assert run_cli("validate", out).returncode == 0
