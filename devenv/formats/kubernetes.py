@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from typing import Any
 
 import yaml
 
 from devenv.converge.desired import DOCKER_SOCKET, SSH_DIR
+from devenv.spec import variables
 
 MANAGED = {"app.kubernetes.io/managed-by": "devenv"}
 STORAGE = "1Gi"
@@ -179,11 +181,23 @@ def _secret_key(key: str) -> str:
 
 
 def _secret_note(app: str, templates: dict[str, str]) -> list[str]:
+    """The command that makes the Secret, each value as devenv gives it with no variable set
+    (the defaults the spec writes: a Secret has no default of its own), VALUE where none."""
     if not templates:
         return []
-    pairs = " ".join(f"--from-literal={_secret_key(k)}=VALUE" for k in templates)
+    pairs = " ".join(
+        shlex.quote(f"--from-literal={_secret_key(k)}={_unset_value(v)}")
+        for k, v in templates.items()
+    )
     shown = ", ".join(f"{k}={v}" for k, v in templates.items())
     return [f"variables ({shown}): kubectl create secret generic {app}-env {pairs}"]
+
+
+def _unset_value(template: str) -> str:
+    try:
+        return variables.substitute(template, {})
+    except variables.VariableError:
+        return "VALUE"
 
 
 def _port(entry: str) -> dict[str, Any]:

@@ -123,3 +123,25 @@ def test_entrypoint_image_read_from_no_image_is_said() -> None:
     assert "runs its image's own ENTRYPOINT (entrypoint: image)" in caught.value.message
     assert "is on the engine" in caught.value.message
     assert caught.value.hint.startswith("run `devenv apply ")
+
+
+def test_the_secrets_command_carries_each_default_the_spec_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Secret has no default: the command that makes it is written with the values devenv
+    gives with nothing set, and VALUE where the spec has none (a required variable)."""
+    spec = tmp_path / "vars.yaml"
+    spec.write_text(
+        "name: vars\nenv:\n"
+        "  HOST: '${DB_HOST:-db.local}:${DB_PORT:-5432}'\n"
+        "  EMPTY: '${PASS_THROUGH:-}'\n"
+        "  TOKEN: '${TOKEN:?ask the team}'\n"
+        "  PLAIN: plain\n"
+    )
+    monkeypatch.setenv("TOKEN", "s3cret-token")  # set here, never written
+    text, _docs = documents(spec)
+    assert "s3cret-token" not in text
+    assert (
+        "kubectl create secret generic vars-env --from-literal=EMPTY="
+        " --from-literal=HOST=db.local:5432 --from-literal=TOKEN=VALUE\n" in text
+    ), text
