@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from devenv.converge.plan import Plan
     from devenv.converge.session import Session
     from devenv.errors import Problem
+    from devenv.spec.loader import SpecFile
 
 
 class _Group(typer.core.TyperGroup):
@@ -81,19 +82,29 @@ def validate(paths: Paths) -> None:
     from devenv.spec.loader import load_all
 
     refused = []
-    for spec_file in load_all(paths):
+    for spec_file in load_all(paths, values=False):  # the file is checked, not its variables
         try:
             for index in range(len(spec_file.spec.shared)):
                 shared_host_path(spec_file, index)
         except DevenvError as exc:
             refused.append(str(exc))
             continue
-        needs = spec_file.variables
-        listed = f" — variables: {', '.join(needs)}" if needs else ""
         shown = visible(str(spec_file.path))
-        sys.stdout.write(f"{shown}: ok ({spec_file.spec.name}){listed}\n")
+        sys.stdout.write(f"{shown}: ok ({spec_file.spec.name}){_variables_line(spec_file)}\n")
     if refused:
         fail("\n".join(refused))
+
+
+def _variables_line(spec_file: SpecFile) -> str:
+    """What the spec reads, and which of those nothing sets yet (apply will need them)."""
+    from devenv.spec.variables import Environment, unmet
+
+    if not spec_file.variables:
+        return ""
+    here = Environment(spec_file.folder)
+    unset = [n for _, t in spec_file.templates for n in unmet(t, here)]
+    later = f" (not set: {', '.join(sorted(set(unset)))}; apply needs them)" if unset else ""
+    return f" — variables: {', '.join(spec_file.variables)}{later}"
 
 
 @app.command()

@@ -33,7 +33,7 @@ def rendered(
 
     if fmt not in FORMATS:
         raise DevenvError(f"--as {fmt}: unknown format", f"use --as {', --as '.join(FORMATS)}")
-    specs, host = load_all(paths), Host.current()
+    specs, host = load_all(paths, values=False), Host.current()  # never writes a value
     if fmt == "devcontainer" and len(specs) != 1:
         raise DevenvError("--as devcontainer describes one box", "give one spec file")
     boxes: list[tuple[str, str, dict[str, Any], list[str]]] = []

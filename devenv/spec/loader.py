@@ -23,7 +23,14 @@ from devenv.spec.files import discover
 from devenv.spec.messages import dotted, problems_of
 from devenv.spec.models import Spec
 from devenv.spec.rules import ENV_NAME_RE, ENV_NAME_SHAPE, NAME_RE, NAME_RULE
-from devenv.spec.variables import REFERENCE_RE, Environment, Lookup, VariableError, substitute
+from devenv.spec.variables import (
+    REFERENCE_RE,
+    Environment,
+    Lookup,
+    StandIn,
+    VariableError,
+    substitute,
+)
 from devenv.spec.variables import names as variable_names
 
 MAX_BYTES = 1024 * 1024
@@ -397,14 +404,19 @@ def _order(problem: Problem) -> tuple[int, int, str]:
     return (problem.line, problem.col, problem.message)
 
 
-def load_tolerant(paths: Sequence[str | Path]) -> tuple[list[SpecFile], list[Problem]]:
-    """Every valid spec under `paths`, and the problems of the others (and of name clashes)."""
+def load_tolerant(
+    paths: Sequence[str | Path], values: bool = True
+) -> tuple[list[SpecFile], list[Problem]]:
+    """Every valid spec under `paths`, and the problems of the others (and of name clashes).
+    `values=False`: a command that never uses a variable's value (validate, render) does not
+    need one set."""
     problems: list[Problem] = []
     loaded: list[SpecFile] = []
     seen: dict[str, Path] = {}
     for path in discover(paths):
         try:
-            spec_file = load_file(path)
+            lookup = None if values else StandIn(Environment(path.parent))
+            spec_file = load_file(path, lookup)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -447,9 +459,10 @@ def same_host_port(one: Any, two: Any) -> bool:
     )
 
 
-def load_all(paths: Sequence[str | Path]) -> list[SpecFile]:
-    """Load every spec under `paths`; raises one SpecError with all problems of all files."""
-    loaded, problems = load_tolerant(paths)
+def load_all(paths: Sequence[str | Path], values: bool = True) -> list[SpecFile]:
+    """Load every spec under `paths`; raises one SpecError with all problems of all files.
+    `values=False`: variables need no value (see load_tolerant)."""
+    loaded, problems = load_tolerant(paths, values)
     if problems:
         raise SpecError(problems)
     return loaded

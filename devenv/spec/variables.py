@@ -152,6 +152,30 @@ class AnyValue:
         return "value"
 
 
+class StandIn:
+    """For commands that never use a value (validate, render): each variable's own value
+    where it has one, a stand-in where not, so a spec's shape is checked without them."""
+
+    def __init__(self, real: Lookup) -> None:
+        self.real = real
+
+    def get(self, name: str) -> str | None:
+        value = self.real.get(name)
+        return "value" if value is None else value
+
+
+def unmet(template: str, lookup: Lookup) -> list[str]:
+    """The variables `template` needs and `lookup` gives no value for (nor a default)."""
+    missing = []
+    for part in parse(template):
+        if isinstance(part, Reference):
+            try:
+                _value(part, lookup)
+            except VariableError:
+                missing.append(part.name)
+    return list(dict.fromkeys(missing))
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines (`export` allowed, `#` comments, single or double quotes); missing
     file: none. Values are taken as written (no references inside a .env)."""

@@ -169,6 +169,32 @@ def test_validate_lists_the_variables_each_spec_needs(tmp_path: Path) -> None:
     assert f"{tmp_path / 'plain.yaml'}: ok (plain)\n" in result.stdout
 
 
+def test_validate_and_render_need_no_value_and_validate_names_what_apply_will_need(
+    tmp_path: Path,
+) -> None:
+    """The file is valid whatever is set (a teammate's CI has none of the secrets); validate
+    names the variables nothing sets yet, render writes references, never a stand-in."""
+    env = "env: {A: '${TZ:-UTC}', B: 'x${DB_PASSWORD}', C: '${API_KEY:?ask the team}'}\n"
+    path = spec(tmp_path, env, "php.yaml")
+    result = run_cli("validate", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"{path}: ok (php) — variables: API_KEY, DB_PASSWORD, TZ "
+        "(not set: API_KEY, DB_PASSWORD; apply needs them)\n"
+    )
+    (tmp_path / ".env").write_text("DB_PASSWORD=x\nAPI_KEY=k\n")
+    again = run_cli("validate", tmp_path)
+    assert again.stdout == f"{path}: ok (php) — variables: API_KEY, DB_PASSWORD, TZ\n"
+    (tmp_path / ".env").unlink()
+    for fmt in ("compose", "devcontainer", "kubernetes"):
+        rendered = run_cli("render", "--as", fmt, path)
+        assert rendered.returncode == 0, rendered.stderr
+        assert "DB_PASSWORD" in rendered.stdout and '"value"' not in rendered.stdout, fmt
+        assert "x" + "value" not in rendered.stdout, fmt
+    planned = run_cli("plan", path)  # a command that uses the values still needs them
+    assert planned.returncode == 1 and "variable DB_PASSWORD is not set" in planned.stderr
+
+
 # ---- labels and plans ------------------------------------------------------------------------
 
 
