@@ -20,7 +20,6 @@ from tests.integration.services import (  # noqa: F401  (fixtures, registered by
     AptProxy,
     Registry,
     apt_proxy_fixture,
-    debian_archive,
     registry_fixture,
 )
 
@@ -188,17 +187,19 @@ def test_a_base_in_no_registry_is_one_clear_error(  # type: ignore[no-untyped-de
 
 
 def test_bootstrap_builds_the_base_offline_once(  # type: ignore[no-untyped-def]
-    devenv, docker_client, spec_dir, name
+    devenv, docker_client, spec_dir, name, apt_proxy: AptProxy
 ) -> None:
-    mirror = debian_archive()
+    """A recipe no one on this machine has made (the proxy's port is this run's; the `apt`
+    variant is not the other tests' minbase), so the first apply must bootstrap it."""
+    mirror = apt_proxy.mirror
     spec = spec_dir(
         name,
         f"""\
         name: {name}
-        base: {{bootstrap: "debian:bookworm", mirror: "{mirror}"}}
+        base: {{bootstrap: "debian:bookworm", mirror: "{mirror}", variant: apt}}
         """,
     )
-    tag = base_ref(Base(bootstrap="debian:bookworm", mirror=mirror))
+    tag = base_ref(Base(bootstrap="debian:bookworm", mirror=mirror, variant="apt"))
     assert re.fullmatch(r"devenv-base/debian:bookworm-[0-9a-f]{12}", tag)
     for leftover in docker_client.images.list(name=tag):  # an earlier test run's, if any
         if "io.devenv.test" in (leftover.labels or {}):
