@@ -319,7 +319,11 @@ def test_sshd_rendered_for_compose_and_dev_containers_is_started_by_each(
     with _compose_up(devenv, spec, tmp_path, compose):
         assert _ssh_banner(port).startswith(b"SSH-2.0-")  # Compose's box runs sshd too
     workspace, _ = _read_by_the_cli(devenv, spec, tmp_path, dc_cli)
-    up = [dc_cli, "up", "--workspace-folder", str(workspace), "--id-label", RUN_LABEL]
+    # the CLI takes any container carrying all its id labels for this dev container: the
+    # run's label alone is on every box of the run, so one of this test's own is added
+    box_label = f"io.devenv.test-box={name}"
+    up = [dc_cli, "up", "--workspace-folder", str(workspace)]
+    up += ["--id-label", RUN_LABEL, "--id-label", box_label]
     try:
         made = subprocess.run(up, capture_output=True, text=True, check=False, timeout=300)
         assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
@@ -331,7 +335,7 @@ def test_sshd_rendered_for_compose_and_dev_containers_is_started_by_each(
             "--filter",
             f"label={RUN_LABEL}",
             "--filter",
-            f"label=devcontainer.local_folder={workspace}",
+            f"label={box_label}",
         ).split()
         images = {_docker("inspect", "-f", "{{.Config.Image}}", box).strip() for box in boxes}
         if boxes:
