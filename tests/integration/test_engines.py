@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docker.errors
 import docker.types
 import pytest
 
@@ -488,20 +489,35 @@ def rootless_run(podman) -> Iterator[Callable[..., Result]]:  # type: ignore[no-
         yield run
 
 
+def _folder_whose_first_subnet_is_a_docker_bridge(docker_client):  # type: ignore[no-untyped-def]
+    """A new folder, and a Docker bridge (this run's) on the subnet devenv picks first for its
+    network; a folder whose first choice some other network here holds already is passed
+    over (the folder's name picks the subnet). Returns the folder, the subnet, the bridge."""
+    for _ in range(20):
+        folder = Path(tempfile.mkdtemp(prefix="devenv-rootless-"))
+        first_choice = choose_subnet([], pools(), folder_network(folder))
+        assert first_choice is not None
+        pool = docker.types.IPAMPool(subnet=first_choice)
+        try:
+            bridge = docker_client.networks.create(
+                unique("clash"),
+                ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+                labels={RUN_LABEL.split("=")[0]: RUN_LABEL.split("=", 1)[-1]},
+            )
+        except docker.errors.APIError:  # "Pool overlaps with other one": another folder
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        return folder, first_choice, bridge
+    pytest.fail("20 folders' first subnets were all taken on this engine")
+
+
 def test_podman_rootless_through_every_command(rootless_run, registry, docker_client) -> None:  # type: ignore[no-untyped-def]
     """The rootless user's box through every command: the lifecycle, then logs, images, push,
     a snapshot and a bundle's export and import, all against the user's own socket. The
     subnet devenv would pick for the folder's network is already a Docker bridge on this
     host, which rootless Podman refuses and its own list does not show: devenv takes another."""
     user = pwd.getpwnam(ROOTLESS_USER)
-    folder = Path(tempfile.mkdtemp(prefix="devenv-rootless-"))
-    first_choice = choose_subnet([], pools(), folder_network(folder))
-    assert first_choice is not None
-    bridge = docker_client.networks.create(
-        unique("clash"),
-        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=first_choice)]),
-        labels={RUN_LABEL.split("=")[0]: RUN_LABEL.split("=", 1)[-1]},
-    )
+    folder, first_choice, bridge = _folder_whose_first_subnet_is_a_docker_bridge(docker_client)
     try:
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "key")], check=True
